@@ -1,0 +1,33 @@
+// Overflow-checked 64-bit arithmetic for cycle and traffic counts.
+//
+// Every count Systole reports is an unsigned 64-bit integer. Shapes come from user input,
+// so products such as M*K*N or folds*cycles_per_fold can exceed 2^64; these helpers throw
+// InputError naming what overflowed instead of wrapping silently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sim/common/error.h"
+
+namespace systole {
+
+inline std::uint64_t CheckedMul(std::uint64_t a, std::uint64_t b, const char* what) {
+  std::uint64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) {
+    throw InputError(std::string(what) + " overflows 64 bits; reduce the dimensions");
+  }
+  return out;
+}
+
+inline std::uint64_t CheckedAdd(std::uint64_t a, std::uint64_t b, const char* what) {
+  std::uint64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out)) {
+    throw InputError(std::string(what) + " overflows 64 bits; reduce the dimensions");
+  }
+  return out;
+}
+
+inline std::uint64_t CeilDiv(std::uint64_t a, std::uint64_t b) { return a / b + (a % b != 0); }
+
+}  // namespace systole
