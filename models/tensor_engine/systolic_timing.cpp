@@ -98,12 +98,12 @@ GemmTiming TimeGemm(Dataflow dataflow, const GemmShape& gemm, const ArrayShape& 
   // rows add up to spatial_rows (likewise for columns), so e.g. for OS with trimmed edges
   //   sum (T + r_used + c_used - 2) = folds*(T-2) + col_folds*Sr + row_folds*Sc.
   const bool pad = edges == EdgePolicy::kPadToFullArray;
-  const std::uint64_t sum_rows_used = pad ? CheckedMul(folds, R, "cycle count")
-                                          : CheckedMul(map.col_folds, map.spatial_rows,
-                                                       "cycle count");
-  const std::uint64_t sum_cols_used = pad ? CheckedMul(folds, C, "cycle count")
-                                          : CheckedMul(map.row_folds, map.spatial_cols,
-                                                       "cycle count");
+  const std::uint64_t sum_rows_used =
+      pad ? CheckedMul(folds, R, "cycle count")
+          : CheckedMul(map.col_folds, map.spatial_rows, "cycle count");
+  const std::uint64_t sum_cols_used =
+      pad ? CheckedMul(folds, C, "cycle count")
+          : CheckedMul(map.row_folds, map.spatial_cols, "cycle count");
   std::uint64_t cycles = 0;
   if (dataflow == Dataflow::kOutputStationary) {
     // folds * T + sum r_used + sum c_used - 2 * folds
