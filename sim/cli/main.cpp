@@ -1,2 +1,45 @@
+// The `systole` command line. Subcommands:
+//   run       (default) the embedded default workload on an architecture
+//   gemm      one GEMM on the tensor engine
+//   scalesim  SCALE-Sim v2 drop-in: cfg + topology in, SCALE-Sim's three reports out
+//   params    every architecture parameter with unit, default, range and description
+// Bad input prints one line "systole: error: ..." and exits with status 2.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
 #include <systemc>
-int sc_main(int, char*[]) { return 0; }
+
+#include "sim/cli/commands.h"
+#include "sim/common/error.h"
+
+int sc_main(int argc, char* argv[]) {
+  CLI::App app{"Systole: a systolic-array training-accelerator simulator"};
+  app.require_subcommand(0, 1);
+  std::function<int()> action;
+  systole::RegisterCommands(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "systole: error: " << e.what() << " (see systole --help)\n";
+    return systole::kInputErrorExitCode;
+  }
+  try {
+    return action ? action() : systole::RunDefault();
+  } catch (const systole::InputError& e) {
+    std::cerr << "systole: error: " << e.what() << "\n";
+    return systole::kInputErrorExitCode;
+  } catch (const std::exception& e) {
+    std::cerr << "systole: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int main(int argc, char* argv[]) {
+  // Silence the SystemC banner unless the user asked for it.
+  setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", /*overwrite=*/0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}

@@ -1,0 +1,97 @@
+// End-to-end tests of the `systole` binary: exit codes, messages, outputs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include <algorithm>
+
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+Result RunSystole(const std::string& args) {
+  Result r;
+  const std::string cmd = std::string(SYSTOLE_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(Cli, NoArgumentsRunsTheDefaultWorkload) {
+  Result r = RunSystole("");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, testing::HasSubstr("systole-base: 128x128 ws array"));
+  EXPECT_THAT(r.output, testing::HasSubstr("mlp.up"));
+  EXPECT_THAT(r.output, testing::HasSubstr("total:"));
+}
+
+TEST(Cli, GemmJsonHasExactCycles) {
+  Result r = RunSystole("gemm --M 512 --K 768 --N 3072 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  // WS 128x128, trimmed edges (all folds full here): 144 folds x (128 + 512 + 127 + 127).
+  EXPECT_EQ(j["gemms"][0]["cycles"], 144u * 894u);
+  EXPECT_EQ(j["gemms"][0]["folds"], 144u);
+  // bf16: ifmap 512*768 read once per column fold (24) x 2 bytes.
+  EXPECT_EQ(j["gemms"][0]["ifmap_read_bytes"], 512u * 768u * 24u * 2u);
+}
+
+TEST(Cli, OverridesApply) {
+  Result r = RunSystole(
+      "gemm --M 4 --K 4 --N 4 --dataflow os -p core.tensor.rows=4 "
+      "core.tensor.cols=4 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["gemms"][0]["cycles"], 10u);  // stream 4 + fill 3 + 3
+}
+
+TEST(Cli, OutputIsDeterministic) {
+  EXPECT_EQ(RunSystole("run --json").output, RunSystole("run --json").output);
+}
+
+TEST(Cli, BadInputExitsWithTwoAndOneLine) {
+  for (const char* args : {"gemm --M 0 --K 1 --N 1", "gemm --M x --K 1 --N 1", "gemm --M 1 --K 1",
+                           "gemm --M 1 --K 1 --N 1 --dataflow rs", "run -p core.tensor.rowz=3",
+                           "run --arch /nonexistent.toml", "frobnicate",
+                           "gemm --M 99999999999 --K 99999999999 --N 99999999999 "
+                           "-p core.tensor.rows=1 core.tensor.cols=1"}) {
+    Result r = RunSystole(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+    EXPECT_THAT(r.output, testing::StartsWith("systole: error: ")) << args;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << r.output;
+  }
+}
+
+TEST(Cli, ParamsListsEveryKey) {
+  Result r = RunSystole("params");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.output, testing::HasSubstr("core.tensor.rows"));
+  EXPECT_THAT(r.output, testing::HasSubstr("an integer in [1, 65536]"));
+}
+
+TEST(Cli, RunOutWritesReportAndResolvedConfig) {
+  const std::string dir = testing::TempDir() + "systole_run_out";
+  Result r = RunSystole("run --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream report(dir + "/report.json");
+  EXPECT_TRUE(report.good());
+  std::ifstream cfg(dir + "/config.resolved.toml");
+  std::string text((std::istreambuf_iterator<char>(cfg)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, testing::HasSubstr("rows = 128  # default"));
+}
+
+}  // namespace
