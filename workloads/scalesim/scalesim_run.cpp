@@ -1,0 +1,116 @@
+#include "workloads/scalesim/scalesim_run.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "sim/common/atomic_file.h"
+#include "sim/common/error.h"
+
+namespace systole {
+
+namespace scalesim {
+
+namespace {
+
+std::string Int(std::int64_t v) { return std::to_string(v); }
+std::string Uint(std::uint64_t v) { return std::to_string(v); }
+// Cycle columns are numpy float64 values in SCALE-Sim: integral, printed like "-3243.0".
+std::string Cyc(std::int64_t v) { return PyFloatRepr(static_cast<double>(v)); }
+
+std::string Rows(const std::vector<LayerResult>& layers, const std::string& header,
+                 std::vector<std::string> (*items)(const LayerResult&)) {
+  std::string out = header;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    out += std::to_string(i);
+    for (const std::string& item : items(layers[i])) out += ", " + item;
+    out += ",\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ComputeReportCsv(const std::vector<LayerResult>& layers) {
+  return Rows(layers,
+              "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, "
+              "Compute Util %,\n",
+              [](const LayerResult& r) -> std::vector<std::string> {
+                return {Int(r.total_cycles), Int(r.stall_cycles), PyFloatRepr(r.overall_util),
+                        PyFloatRepr(r.mapping_efficiency), PyFloatRepr(r.compute_util)};
+              });
+}
+
+std::string BandwidthReportCsv(const std::vector<LayerResult>& layers) {
+  return Rows(layers,
+              "LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, "
+              "Avg IFMAP DRAM BW, Avg FILTER DRAM BW, Avg OFMAP DRAM BW,\n",
+              [](const LayerResult& r) -> std::vector<std::string> {
+                return {PyFloatRepr(r.sram_bw[0]), PyFloatRepr(r.sram_bw[1]),
+                        PyFloatRepr(r.sram_bw[2]), PyFloatRepr(r.dram_bw[0]),
+                        PyFloatRepr(r.dram_bw[1]), PyFloatRepr(r.dram_bw[2])};
+              });
+}
+
+std::string DetailedAccessReportCsv(const std::vector<LayerResult>& layers) {
+  return Rows(layers,
+              "LayerID, SRAM IFMAP Start Cycle, SRAM IFMAP Stop Cycle, SRAM IFMAP Reads, "
+              "SRAM Filter Start Cycle, SRAM Filter Stop Cycle, SRAM Filter Reads, "
+              "SRAM OFMAP Start Cycle, SRAM OFMAP Stop Cycle, SRAM OFMAP Writes, "
+              "DRAM IFMAP Start Cycle, DRAM IFMAP Stop Cycle, DRAM IFMAP Reads, "
+              "DRAM Filter Start Cycle, DRAM Filter Stop Cycle, DRAM Filter Reads, "
+              "DRAM OFMAP Start Cycle, DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,\n",
+              [](const LayerResult& r) -> std::vector<std::string> {
+                std::vector<std::string> v;
+                for (int op = 0; op < 3; ++op) {
+                  v.push_back(Cyc(r.sram_start[op]));
+                  v.push_back(Cyc(r.sram_stop[op]));
+                  v.push_back(Uint(r.sram_count[op]));
+                }
+                for (int op = 0; op < 3; ++op) {
+                  v.push_back(Cyc(r.dram_start[op]));
+                  v.push_back(Cyc(r.dram_stop[op]));
+                  v.push_back(Uint(r.dram_count[op]));
+                }
+                return v;
+              });
+}
+
+}  // namespace scalesim
+
+std::string RunScaleSim(const ScaleSimRunOptions& options) {
+  using namespace scalesim;
+  const Config cfg = ParseConfigFile(options.config_path);
+  const std::vector<Layer> layers = ParseTopologyFile(options.topology_path, options.gemm_input);
+  const Engine engine = options.reference_engine ? Engine::kReference : Engine::kFast;
+  std::vector<LayerResult> results;
+  results.reserve(layers.size());
+  std::int64_t total = 0;
+  std::int64_t stalls = 0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    try {
+      results.push_back(SimulateLayer(cfg, layers[i], engine));
+    } catch (const InputError& e) {
+      throw InputError(options.topology_path + ": layer " + std::to_string(i) + " ('" +
+                       layers[i].name + "'): " + e.what());
+    }
+    total += results.back().total_cycles;
+    stalls += results.back().stall_cycles;
+  }
+  if (options.output_dir.empty()) throw InputError("scalesim: output directory (-p) is empty");
+  std::error_code ec;
+  std::filesystem::create_directories(options.output_dir, ec);
+  if (ec || !std::filesystem::is_directory(options.output_dir)) {
+    throw InputError(options.output_dir + ": cannot create output directory" +
+                     (ec ? " (" + ec.message() + ")" : std::string()));
+  }
+  const std::string dir = options.output_dir + "/";
+  WriteFileAtomically(dir + "COMPUTE_REPORT.csv", ComputeReportCsv(results));
+  WriteFileAtomically(dir + "BANDWIDTH_REPORT.csv", BandwidthReportCsv(results));
+  WriteFileAtomically(dir + "DETAILED_ACCESS_REPORT.csv", DetailedAccessReportCsv(results));
+  return "scalesim: " + std::to_string(layers.size()) + " layer(s), " + std::to_string(total) +
+         " total cycles (" + std::to_string(stalls) + " stall cycles), " +
+         (cfg.mode == BandwidthMode::kCalc ? "CALC" : "USER") + " bandwidth mode; reports in " +
+         options.output_dir;
+}
+
+}  // namespace systole
