@@ -11,6 +11,7 @@
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
 #include "sim/gemm_run.h"
+#include "workloads/scalesim/scalesim_run.h"
 
 namespace systole {
 
@@ -101,6 +102,31 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
     action = [gemm]() {
       return RunGemms(gemm->arch.Load(), {{"gemm", {gemm->m, gemm->k, gemm->n}, 1}}, gemm->json,
                       "");
+    };
+  });
+
+  // scalesim
+  struct ScaleSimCli {
+    ScaleSimRunOptions run;
+    std::string input_type = "conv";
+  };
+  auto cli = std::make_shared<ScaleSimCli>();
+  ScaleSimRunOptions* ss = &cli->run;
+  CLI::App* ss_cmd = app.add_subcommand(
+      "scalesim", "SCALE-Sim v2 drop-in: its .cfg and topology in, its three reports out");
+  ss_cmd->add_option("-c", ss->config_path, "SCALE-Sim config file (.cfg)")->required();
+  ss_cmd->add_option("-t", ss->topology_path, "Topology CSV")->required();
+  ss_cmd->add_option("-p", ss->output_dir, "Output directory for the reports")->required();
+  ss_cmd
+      ->add_option("-i", cli->input_type, "Topology type: conv (default) or gemm (Layer, M, N, K)")
+      ->check(CLI::IsMember({"conv", "gemm"}));
+  ss_cmd->add_flag("--reference", ss->reference_engine,
+                   "Use the slow row-by-row reference emulation (for cross-checking)");
+  ss_cmd->callback([cli, &action]() {
+    cli->run.gemm_input = cli->input_type == "gemm";
+    action = [cli]() {
+      std::cout << RunScaleSim(cli->run);
+      return 0;
     };
   });
 
