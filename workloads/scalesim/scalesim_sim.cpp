@@ -81,17 +81,20 @@ double IntTrueDiv(unsigned __int128 a, unsigned __int128 b) {
   if (a == 0) return 0.0;
   const unsigned __int128 kExact = static_cast<unsigned __int128>(1) << 53;
   if (a < kExact && b < kExact) return static_cast<double>(a) / static_cast<double>(b);
-  const int e = BitLen(a) - BitLen(b);
-  const int s = 55 - e;  // aim for a 55..56-bit quotient
-  unsigned __int128 A = a;
-  unsigned __int128 B = b;
-  if (s >= 0) {
-    A <<= s;
-  } else {
-    B <<= -s;
+  // Long division producing at least 55 quotient bits, then round half to even with the
+  // remainder as sticky bit.
+  const int bb = BitLen(b);
+  if (bb > 120) throw std::logic_error("IntTrueDiv denominator too large");
+  unsigned __int128 q = a / b;
+  unsigned __int128 r = a % b;
+  int s = 0;  // q = floor(a * 2^s / b)
+  while (BitLen(q) < 55) {
+    const int k = std::min(55 - BitLen(q), 127 - bb);
+    q = (q << k) | ((r << k) / b);
+    r = (r << k) % b;
+    s += k;
   }
-  unsigned __int128 q = A / B;
-  const bool sticky = (A % B) != 0;
+  const bool sticky = r != 0;
   const int bits = BitLen(q);
   const int drop = bits - 53;
   unsigned __int128 keep = q >> drop;

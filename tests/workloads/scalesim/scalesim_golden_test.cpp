@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <unistd.h>
 #include <vector>
 
 #include "workloads/scalesim/scalesim_run.h"
