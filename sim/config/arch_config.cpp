@@ -52,6 +52,9 @@ std::string ValidateValue(const ParamSpec& spec, const std::string& text,
       throw bad();
     case ParamType::kString:
       return text;
+    case ParamType::kBool:
+      if (text == "true" || text == "false") return text;
+      throw bad();
   }
   throw bad();
 }
@@ -69,6 +72,9 @@ std::optional<std::string> NodeText(const ParamSpec& spec, const toml::node& nod
     case ParamType::kChoice:
     case ParamType::kString:
       if (auto v = node.as_string()) return v->get();
+      return std::nullopt;
+    case ParamType::kBool:
+      if (auto v = node.as_boolean()) return v->get() ? "true" : "false";
       return std::nullopt;
   }
   return std::nullopt;
@@ -143,14 +149,65 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   }
 
   const auto& v = config.values;
+  auto u64 = [&](const char* key) { return std::strtoull(v.at(key).c_str(), nullptr, 10); };
+  auto f64 = [&](const char* key) { return std::strtod(v.at(key).c_str(), nullptr); };
+  auto flag = [&](const char* key) { return v.at(key) == "true"; };
   config.name = v.at("chip.name");
-  config.core.clock_ghz = std::strtod(v.at("core.clock_ghz").c_str(), nullptr);
+  config.core.clock_ghz = f64("core.clock_ghz");
   TensorEngineConfig& te = config.core.tensor;
-  te.array.rows = std::strtoull(v.at("core.tensor.rows").c_str(), nullptr, 10);
-  te.array.cols = std::strtoull(v.at("core.tensor.cols").c_str(), nullptr, 10);
+  te.array.rows = u64("core.tensor.rows");
+  te.array.cols = u64("core.tensor.cols");
   te.dataflow = ParseDataflow(v.at("core.tensor.dataflow"));
   te.dtype = v.at("core.tensor.dtype");
   te.bytes_per_element = BytesPerElement(te.dtype);
+  te.min_issue_cycles = u64("core.tensor.min_issue_cycles");
+  te.fp32_rate_divisor = u64("core.tensor.fp32_rate_divisor");
+  te.fp8_rate_multiplier = u64("core.tensor.fp8_rate_multiplier");
+  te.weight_double_buffer = flag("core.tensor.weight_double_buffer");
+
+  VectorEngineConfig& ve = config.core.vector;
+  ve.clock_ghz = f64("core.vector.clock_ghz");
+  ve.lanes = u64("core.vector.lanes");
+  ve.elements_per_cycle = f64("core.vector.elements_per_cycle");
+  ve.fixed_overhead_cycles = u64("core.vector.fixed_overhead_cycles");
+
+  ScalarEngineConfig& se = config.core.scalar;
+  se.clock_ghz = f64("core.scalar.clock_ghz");
+  se.lanes = u64("core.scalar.lanes");
+  se.fixed_overhead_cycles = u64("core.scalar.fixed_overhead_cycles");
+  se.identity_cycles_per_element = f64("core.scalar.identity_cycles_per_element");
+  se.exp_cycles_per_element = f64("core.scalar.exp_cycles_per_element");
+  se.tanh_cycles_per_element = f64("core.scalar.tanh_cycles_per_element");
+  se.gelu_cycles_per_element = f64("core.scalar.gelu_cycles_per_element");
+  se.silu_cycles_per_element = f64("core.scalar.silu_cycles_per_element");
+  se.rsqrt_cycles_per_element = f64("core.scalar.rsqrt_cycles_per_element");
+
+  OnChipMemoryConfig& sp = config.core.scratchpad;
+  sp.partitions = u64("core.scratchpad.partitions");
+  sp.partition_bytes = u64("core.scratchpad.partition_bytes");
+  sp.banks = 1;
+  sp.bytes_per_cycle_per_partition = u64("core.scratchpad.bytes_per_cycle_per_partition");
+  sp.access_overhead_cycles = u64("core.scratchpad.access_overhead_cycles");
+
+  OnChipMemoryConfig& acc = config.core.accumulator;
+  acc.partitions = u64("core.accumulator.partitions");
+  acc.partition_bytes = u64("core.accumulator.partition_bytes");
+  acc.banks = u64("core.accumulator.banks");
+  acc.bytes_per_cycle_per_partition = u64("core.accumulator.bytes_per_cycle_per_partition");
+  acc.access_overhead_cycles = u64("core.accumulator.access_overhead_cycles");
+  if (acc.partition_bytes % acc.banks != 0) {
+    throw InputError(fmt::format(
+        "{}: core.accumulator.partition_bytes ({}) must be a multiple "
+        "of core.accumulator.banks ({})",
+        config.sources.at("core.accumulator.partition_bytes"), acc.partition_bytes, acc.banks));
+  }
+
+  DmaConfig& dma = config.core.dma;
+  dma.queues = u64("core.dma.queues");
+  dma.queue_bandwidth_gbps = f64("core.dma.queue_bandwidth_gbps");
+  dma.setup_latency_ns = f64("core.dma.setup_latency_ns");
+  dma.efficient_chunk_bytes = u64("core.dma.efficient_chunk_bytes");
+  dma.max_outstanding = u64("core.dma.max_outstanding");
   return config;
 }
 
@@ -168,6 +225,7 @@ std::string ArchConfig::ToResolvedToml() const {
     }
     const std::string& value = values.at(spec.key);
     const bool quoted = spec.type == ParamType::kChoice || spec.type == ParamType::kString;
+    // Booleans and numbers are written bare.
     out += fmt::format("{} = {}  # {}\n", leaf, quoted ? "\"" + value + "\"" : value,
                        sources.at(spec.key));
   }

@@ -12,7 +12,7 @@
 
 namespace systole {
 
-enum class ParamType { kInteger, kFloat, kChoice, kString };
+enum class ParamType { kInteger, kFloat, kChoice, kString, kBool };
 
 struct ParamSpec {
   std::string key;  // dotted path, e.g. "core.tensor.rows"

@@ -1,0 +1,99 @@
+// One engine of a core (tensor, vector, scalar or a DMA queue) as a SystemC module.
+//
+// What it models
+//   An in-order engine consuming its own instruction stream. An instruction issues when
+//   (a) every instruction it waits for has completed (semaphore waits), (b) the engine is
+//   no longer occupied by the previous instruction, and (c) fewer than max_outstanding of
+//   its instructions are still in flight. A cost model (EngineCostModel) returns, for the
+//   issue time, how long the instruction occupies the engine (its issue interval) and when
+//   its results are complete (its latency). Occupancy and latency differ for pipelined
+//   engines: a matmul occupies the array while it streams but completes after the drain; a
+//   DMA queue overlaps one descriptor's setup latency with the previous one's data.
+//   Completion is when dependants may start.
+//
+//   Event-driven: one SC_METHOD that wakes at the next occupancy end, the next completion
+//   or a completion in the engine it waits on, and re-triggers itself (no clock).
+//
+// What it ignores
+//   Instruction fetch and decode, out-of-order issue, semaphore signalling latency.
+//
+// Parameters
+//   max_outstanding   instructions in flight at once (>= 1)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "models/core/program.h"
+
+namespace systole {
+
+// Timing of one issued instruction, relative to its issue time.
+struct IssueTiming {
+  sc_core::sc_time occupancy;  // engine busy; the next instruction may issue after this
+  sc_core::sc_time latency;    // results complete (>= occupancy)
+};
+
+class EngineCostModel {
+ public:
+  virtual ~EngineCostModel() = default;
+  // Called at issue time (sc_time_stamp()); may reserve shared resources (memories, HBM).
+  virtual IssueTiming Issue(const Instruction& instr) = 0;
+};
+
+// Shared completion state of all instructions of a program (indexed by global id).
+struct CompletionBoard {
+  std::vector<std::uint8_t> done;
+  std::vector<std::uint32_t> owner;              // engine slot of each instruction
+  std::vector<sc_core::sc_event*> engine_event;  // per engine slot: "something completed"
+};
+
+// Start and end of one instruction, for traces and per-engine statistics.
+struct InstrRecord {
+  std::uint32_t id = 0;
+  sc_core::sc_time issue;
+  sc_core::sc_time occupancy_end;
+  sc_core::sc_time complete;
+};
+
+class Engine : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Engine);
+  Engine(sc_core::sc_module_name name, std::uint32_t slot, EngineCostModel& cost,
+         const Program& program, std::vector<std::uint32_t> stream, CompletionBoard& board,
+         std::uint32_t max_outstanding, bool record);
+
+  sc_core::sc_event& completed_event() { return completed_; }
+  const std::vector<InstrRecord>& records() const { return records_; }
+  sc_core::sc_time busy_time() const { return busy_; }
+  sc_core::sc_time last_completion() const { return last_completion_; }
+  std::uint64_t issued() const { return next_; }
+
+ private:
+  void Wake();
+
+  std::uint32_t slot_;
+  EngineCostModel& cost_;
+  const Program& program_;
+  std::vector<std::uint32_t> stream_;  // global ids, in issue order
+  CompletionBoard& board_;
+  std::uint32_t max_outstanding_;
+  bool record_;
+
+  std::size_t next_ = 0;
+  sc_core::sc_time free_at_;  // occupancy end of the last issued instruction
+  struct InFlight {
+    sc_core::sc_time complete;
+    std::uint32_t id;
+  };
+  std::vector<InFlight> in_flight_;  // sorted by completion time
+  sc_core::sc_event completed_;
+  sc_core::sc_time busy_;
+  sc_core::sc_time last_completion_;
+  std::vector<InstrRecord> records_;
+};
+
+}  // namespace systole
