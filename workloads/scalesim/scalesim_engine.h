@@ -52,6 +52,8 @@ void RowAddresses(const Geometry& g, const Mapping& mp, int op, std::uint64_t fr
 // vertically, read out along anti-diagonals (antidiag) or row-major.
 struct PrefetchShape {
   std::uint64_t blocks = 0, block_rows = 0, cols = 0, rows = 0, elems = 0;
+  std::uint64_t extent = 0;     // spatial extent chunked into `cols`-wide blocks
+  std::uint64_t last_used = 0;  // valid columns of the last block (the rest is -1 padding)
   bool antidiag = false;
 };
 PrefetchShape GetPrefetchShape(const Mapping& mp, int op);

@@ -1,13 +1,767 @@
-// Fold-level fast paths for the SCALE-Sim emulation (see scalesim_sim.cpp for semantics).
+// Fast engine for the SCALE-Sim emulation. Same semantics as the reference engine in
+// scalesim_sim.cpp (tests check both against SCALE-Sim's goldens and against each other on
+// random shapes); what changes is the granularity:
+//
+// * Demand rows are described per fold by their column ranges (Pattern), so the number of
+//   addresses in a row, in all rows before it, and the row holding the p-th address of a
+//   fold are closed forms.
+// * Injective operands (every GEMM operand, every filter, and the ifmap of convolutions
+//   whose windows neither overlap nor leave the image) have each address exactly once in
+//   the prefetch sequence and fold blocks with disjoint address sets ("chunks": e.g. the
+//   OS ifmap block of row fold fr is re-read for every column fold):
+//     CALC  the epoch of 50*N distinct addresses is tracked per chunk as a cut position
+//           (addresses after the cut were seen in the current epoch), so a whole fold is
+//           processed in O(1): misses are the prefix before the cut, a completed epoch
+//           makes every later address of the fold a miss. O(folds) per operand.
+//     USER  a demand row is a contiguous run of prefetch positions, so the row's set ids
+//           are an interval [p0/E, p1/E] computed in O(1); the window walk is per set.
+// * The ofmap write buffer is event driven: rows between drain starts and stalls are
+//   stored in bulk (CALC: O(drains + stalls + folds) per layer; USER: O(1) per row).
+// * CALC reads never stall, so stalls come from the write buffer only and read-side events
+//   (first request, completed epochs) are converted from rows to cycles afterwards.
+// The ifmap of overlapping convolutions is scanned address by address (CALC) with a table
+// of epoch stamps; USER mode with such an ifmap uses the reference engine.
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "sim/common/checked_math.h"
+#include "sim/common/error.h"
 #include "workloads/scalesim/scalesim_engine.h"
 
 namespace systole::scalesim {
 
+namespace {
+
+using u64 = std::uint64_t;
+using i64 = std::int64_t;
+using u128 = unsigned __int128;
+
+// #{(a, b) : a, b >= 0, a + b < x}
+u128 Tri(i64 x) { return x > 0 ? static_cast<u128>(x) * static_cast<u128>(x + 1) / 2 : 0; }
+// #{(a, b) : 0 <= a < na, 0 <= b < nb, a + b < x}
+u128 ClippedTri(u64 na, u64 nb, i64 x) {
+  const i64 a = static_cast<i64>(na);
+  const i64 b = static_cast<i64>(nb);
+  return Tri(x) - Tri(x - a) - Tri(x - b) + Tri(x - a - b);
+}
+
+// Rows of one fold that hold an operand's demand. Skewed: row t holds block columns c in
+// [max(0, t-pre-len+1), min(used-1, t-pre)]. Block: rows [t0, t0+rows) hold columns [0, cols).
+struct Pattern {
+  bool skewed = true;
+  u64 used = 0, pre = 0, len = 0;
+  u64 t0 = 0, rows = 0, cols = 0;
+
+  static Pattern Skew(u64 used, u64 pre, u64 len) {
+    Pattern p;
+    p.used = used;
+    p.pre = pre;
+    p.len = len;
+    return p;
+  }
+  static Pattern Block(u64 t0, u64 rows, u64 cols) {
+    Pattern p;
+    p.skewed = false;
+    p.t0 = t0;
+    p.rows = rows;
+    p.cols = cols;
+    return p;
+  }
+  // Column range of row t; lo > hi when empty.
+  void Cols(u64 t, i64* lo, i64* hi) const {
+    const i64 ti = static_cast<i64>(t);
+    if (skewed) {
+      *lo = std::max<i64>(0, ti - static_cast<i64>(pre + len) + 1);
+      *hi = std::min<i64>(static_cast<i64>(used) - 1, ti - static_cast<i64>(pre));
+    } else if (t >= t0 && t < t0 + rows) {
+      *lo = 0;
+      *hi = static_cast<i64>(cols) - 1;
+    } else {
+      *lo = 0;
+      *hi = -1;
+    }
+  }
+  u64 Count(u64 t) const {
+    i64 lo, hi;
+    Cols(t, &lo, &hi);
+    return hi >= lo ? static_cast<u64>(hi - lo + 1) : 0;
+  }
+  // Addresses in rows < t.
+  u64 Prefix(u64 t) const {
+    if (skewed) {
+      return static_cast<u64>(ClippedTri(used, len, static_cast<i64>(t) - static_cast<i64>(pre)));
+    }
+    if (t <= t0) return 0;
+    return cols * std::min(t - t0, rows);
+  }
+  u64 Total() const { return skewed ? used * len : rows * cols; }
+  u64 FirstRow() const { return skewed ? pre : t0; }
+  u64 LastRow() const { return skewed ? pre + used + len - 2 : t0 + rows - 1; }
+  // Row holding the p-th address (0-based, demand order) of the fold.
+  u64 RowOf(u64 p) const {
+    u64 lo = FirstRow();
+    u64 hi = LastRow();
+    while (lo < hi) {  // smallest t with Prefix(t + 1) > p
+      const u64 mid = lo + (hi - lo) / 2;
+      if (Prefix(mid + 1) > p) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo;
+  }
+};
+
+// op: 0 ifmap, 1 filter, 2 ofmap; fold uses ru array rows and cu array columns.
+Pattern FoldPattern(const Mapping& mp, int op, u64 ru, u64 cu) {
+  const u64 R = mp.R;
+  const u64 T = mp.T;
+  switch (mp.df) {
+    case Dataflow::kOutputStationary:
+      if (op == 0) return Pattern::Skew(ru, 0, T);
+      if (op == 1) return Pattern::Skew(cu, 0, T);
+      return Pattern::Skew(cu, T - 1 + R - ru, ru);
+    case Dataflow::kWeightStationary:
+      if (op == 0) return Pattern::Skew(ru, R, T);
+      if (op == 1) return Pattern::Block(R - ru, ru, cu);
+      return Pattern::Skew(cu, 2 * R - 1, T);
+    case Dataflow::kInputStationary:
+      if (op == 0) return Pattern::Block(R - ru, ru, cu);
+      if (op == 1) return Pattern::Skew(ru, R, T);
+      return Pattern::Skew(cu, 2 * R - 1, T);
+  }
+  return Pattern();
+}
+
+// Chunk (disjoint address block) read by fold (fr, fc); -1 when every fold has its own.
+i64 ChunkOf(const Mapping& mp, int op, u64 fr, u64 fc) {
+  switch (mp.df) {
+    case Dataflow::kOutputStationary:
+      return static_cast<i64>(op == 0 ? fr : fc);
+    case Dataflow::kWeightStationary:
+      return op == 0 ? static_cast<i64>(fr) : -1;
+    case Dataflow::kInputStationary:
+      return op == 1 ? static_cast<i64>(fr) : -1;
+  }
+  return -1;
+}
+
+// Each ifmap address at most once in im2col and never -1.
+bool IfmapInjective(const Geometry& g) {
+  const bool rows_ok = g.Fh <= g.Sh || g.Eh == 1;
+  const bool cols_ok = g.Fw <= g.Sw || g.Ew == 1;
+  return rows_ok && cols_ok && (g.Eh - 1) * g.Sh + g.Fh <= g.H && (g.Ew - 1) * g.Sw + g.Fw <= g.W;
+}
+
+struct FoldIter {
+  const Mapping& mp;
+  u64 ru(u64 fr) const { return std::min(mp.R, mp.Sr - fr * mp.R); }
+  u64 cu(u64 fc) const { return std::min(mp.C, mp.Sc - fc * mp.C); }
+};
+
+// ---------------------------------------------------------------------------------------
+// Read-side results in rows (CALC): converted to cycles once the stall profile is known.
+struct CalcReadRows {
+  u64 inserted = 0;
+  u64 epochs = 0;
+  u64 first_row = 0;        // first row with a valid address
+  u64 last_row = 0;         // last row with a valid address
+  u64 first_epoch_row = 0;  // row completing the first epoch
+  u64 last_epoch_row = 0;   // row completing the last epoch
+};
+
+// CALC read buffer on an injective operand, fold by fold.
+CalcReadRows CalcInjective(const Mapping& mp, int op, u64 size_words) {
+  const u64 cap = 50 * (size_words / 100);
+  const FoldIter fi{mp};
+  CalcReadRows out;
+  u64 nchunks = 0;
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    for (u64 fr = 0; fr < mp.RF; ++fr) {
+      const i64 x = ChunkOf(mp, op, fr, fc);
+      if (x >= 0) nchunks = std::max<u64>(nchunks, static_cast<u64>(x) + 1);
+    }
+  }
+  std::vector<u64> present_epoch(nchunks, ~u64{0});
+  std::vector<u64> cut(nchunks, 0);
+  u64 e = 0;
+  u64 epoch_id = 0;
+  u64 fold = 0;
+  u64 first_fold = 0, first_pos = 0, last_fold = 0, last_pos = 0;
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    for (u64 fr = 0; fr < mp.RF; ++fr, ++fold) {
+      const Pattern pat = FoldPattern(mp, op, fi.ru(fr), fi.cu(fc));
+      const u64 S = pat.Total();
+      const i64 x = ChunkOf(mp, op, fr, fc);
+      u64 q = S;
+      if (x >= 0 && present_epoch[static_cast<u64>(x)] == epoch_id) q = cut[static_cast<u64>(x)];
+      if (e + q < cap) {
+        e += q;
+        out.inserted += q;
+        if (x >= 0) {
+          present_epoch[static_cast<u64>(x)] = epoch_id;
+          cut[static_cast<u64>(x)] = 0;
+        }
+        continue;
+      }
+      const u64 p1 = cap - e - 1;
+      const u64 more = (S - 1 - p1) / cap;
+      const u64 p_last = p1 + more * cap;
+      if (out.epochs == 0) {
+        first_fold = fold;
+        first_pos = p1;
+      }
+      last_fold = fold;
+      last_pos = p_last;
+      out.epochs += 1 + more;
+      out.inserted += S;
+      epoch_id += 1 + more;
+      e = S - 1 - p_last;
+      if (x >= 0) {
+        present_epoch[static_cast<u64>(x)] = epoch_id;
+        cut[static_cast<u64>(x)] = p_last + 1;
+      }
+    }
+  }
+  const Pattern p_first = FoldPattern(mp, op, fi.ru(0), fi.cu(0));
+  const Pattern p_lastf = FoldPattern(mp, op, fi.ru(mp.RF - 1), fi.cu(mp.CF - 1));
+  out.first_row = p_first.FirstRow();
+  out.last_row = (mp.folds - 1) * mp.P + p_lastf.LastRow();
+  if (out.epochs > 0) {
+    const u64 rf = first_fold % mp.RF, cf = first_fold / mp.RF;
+    const u64 rl = last_fold % mp.RF, cl = last_fold / mp.RF;
+    out.first_epoch_row =
+        first_fold * mp.P + FoldPattern(mp, op, fi.ru(rf), fi.cu(cf)).RowOf(first_pos);
+    out.last_epoch_row =
+        last_fold * mp.P + FoldPattern(mp, op, fi.ru(rl), fi.cu(cl)).RowOf(last_pos);
+  }
+  return out;
+}
+
+// CALC read buffer on an ifmap with repeated addresses: address by address, with epoch
+// stamps indexed by address (the ifmap is H*W*C words).
+CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words) {
+  const u64 cap = 50 * (size_words / 100);
+  const u64 words = g.H * g.W * g.Ch;
+  std::vector<std::uint32_t> stamp(words, 0);  // epoch id + 1 when present
+  std::uint32_t epoch_tag = 1;
+  u64 e = 0;
+  CalcReadRows out;
+  bool seen = false;
+  const FoldIter fi{mp};
+  std::vector<i64> table;
+  i64 cached_chunk = -1;
+  u64 row = 0;
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    for (u64 fr = 0; fr < mp.RF; ++fr) {
+      const u64 ru = fi.ru(fr), cu = fi.cu(fc);
+      const Pattern pat = FoldPattern(mp, 0, ru, cu);
+      // Address table of the fold block, indexed [c][u] (skewed) or [r][c] (block).
+      const i64 chunk = ChunkOf(mp, 0, fr, fc);
+      if (chunk < 0 || chunk != cached_chunk) {
+        cached_chunk = chunk;
+        if (pat.skewed) {
+          table.assign(pat.used * pat.len, -1);
+          for (u64 c = 0; c < pat.used; ++c) {
+            for (u64 u = 0; u < pat.len; ++u) {
+              table[c * pat.len + u] = mp.df == Dataflow::kOutputStationary
+                                           ? g.IfmapAddr(fr * mp.R + c, u)
+                                           : g.IfmapAddr(u, fr * mp.R + c);
+            }
+          }
+        } else {
+          table.assign(pat.rows * pat.cols, -1);
+          for (u64 r = 0; r < pat.rows; ++r) {
+            for (u64 c = 0; c < pat.cols; ++c) {
+              // block row t0 + r holds array row R-1-(t0+r) = ru-1-r of the fold
+              table[r * pat.cols + c] = g.IfmapAddr(fc * mp.C + c, fr * mp.R + (ru - 1 - r));
+            }
+          }
+        }
+      }
+      const u64 base = row;
+      for (u64 t = pat.FirstRow(); t <= pat.LastRow(); ++t) {
+        i64 lo, hi;
+        pat.Cols(t, &lo, &hi);
+        bool any = false;
+        for (i64 c = lo; c <= hi; ++c) {
+          const i64 a =
+              pat.skewed
+                  ? table[static_cast<u64>(c) * pat.len + (t - pat.pre - static_cast<u64>(c))]
+                  : table[(t - pat.t0) * pat.cols + static_cast<u64>(c)];
+          if (a < 0) continue;
+          any = true;
+          std::uint32_t& st = stamp[static_cast<u64>(a - g.if_off)];
+          if (st == epoch_tag) continue;
+          st = epoch_tag;
+          ++out.inserted;
+          if (++e == cap) {
+            if (out.epochs > 0 && out.last_epoch_row == base + t) {
+              throw InputError(
+                  "SCALE-Sim v2 cannot simulate this layer: two ifmap prefetch windows complete "
+                  "in the same cycle (division by zero in its CALC-mode read buffer); use a "
+                  "larger ifmap SRAM");
+            }
+            if (out.epochs == 0) out.first_epoch_row = base + t;
+            out.last_epoch_row = base + t;
+            ++out.epochs;
+            e = 0;
+            if (++epoch_tag == 0) {  // wrapped: reset stamps
+              std::fill(stamp.begin(), stamp.end(), 0);
+              epoch_tag = 1;
+            }
+          }
+        }
+        if (any) {
+          if (!seen) {
+            seen = true;
+            out.first_row = base + t;
+          }
+          out.last_row = base + t;
+        }
+      }
+      row += mp.P;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Write buffer (memory/write_buffer.py) with bulk stores; pending lines kept as runs.
+class FastWriteBuffer {
+ public:
+  FastWriteBuffer(u64 size_words, u64 bw)
+      : active_(static_cast<i64>((size_words + 1) / 2)),
+        drain_lines_(CeilDiv(size_words - (size_words + 1) / 2, bw)),
+        bw_(bw),
+        free_(static_cast<i64>(size_words)) {}
+
+  i64 free_space() const { return free_; }
+  i64 active() const { return active_; }
+  i64 drain_end() const { return drain_end_; }
+
+  void Store(u64 n) {
+    free_ -= static_cast<i64>(n);
+    const u64 total = line_fill_ + n;
+    const u64 full = total / bw_;
+    line_fill_ = total % bw_;
+    Push(bw_, full);
+  }
+
+  // One demand row of n writes arriving at `cycle`; returns the served cycle.
+  i64 Row(u64 n, i64 cycle) {
+    i64 cur = cycle;
+    while (n > 0) {
+      if (cur < drain_end_) {
+        const u64 safe = free_ > 1 ? static_cast<u64>(free_ - 1) : 0;
+        if (n <= safe) {
+          Store(n);
+          return cur;
+        }
+        Store(safe + 1);
+        n -= safe + 1;
+        cur = drain_end_;
+      } else {
+        const u64 safe = free_ > active_ ? static_cast<u64>(free_ - active_) : 0;
+        if (n <= safe) {
+          Store(n);
+          return cur;
+        }
+        Store(safe + 1);
+        n -= safe + 1;
+        drain_end_ = Drain(cur);
+      }
+    }
+    return cur;
+  }
+
+  void Finish(i64 cycle) {
+    CloseLine();
+    while (pending_lines_ > 0) {
+      drain_end_ = Drain(cycle);
+      cycle = drain_end_ + 1;
+    }
+  }
+
+  i64 dram_start() const { return dram_start_; }
+  i64 dram_stop() const { return dram_stop_; }
+  u64 accesses() const { return accesses_; }
+
+ private:
+  void Push(u64 fill, u64 count) {
+    if (count == 0) return;
+    if (!runs_.empty() && runs_.back().first == fill) {
+      runs_.back().second += count;
+    } else {
+      runs_.emplace_back(fill, count);
+    }
+    pending_lines_ += count;
+  }
+  void CloseLine() {
+    if (line_fill_ != 0) {
+      Push(line_fill_, 1);
+      line_fill_ = 0;
+    }
+  }
+  i64 Drain(i64 start) {
+    CloseLine();
+    const u64 take = std::min(drain_lines_, pending_lines_);
+    if (take == 0) throw std::logic_error("write buffer drain with no data");
+    u64 left = take;
+    u64 last_fill = 0;
+    while (left > 0) {
+      auto& run = runs_.front();
+      const u64 k = std::min(left, run.second);
+      last_fill = run.first;
+      run.second -= k;
+      left -= k;
+      if (run.second == 0) runs_.pop_front();
+    }
+    pending_lines_ -= take;
+    const u64 data = take * bw_ - (bw_ - last_fill);
+    accesses_ += data;
+    free_ += static_cast<i64>(data);
+    const i64 end = start + static_cast<i64>(take) - 1;
+    if (!drained_) {
+      drained_ = true;
+      dram_start_ = start;
+    }
+    dram_stop_ = end;
+    return end;
+  }
+
+  i64 active_;
+  u64 drain_lines_, bw_;
+  i64 free_;
+  u64 line_fill_ = 0;
+  std::deque<std::pair<u64, u64>> runs_;  // (fill, line count)
+  u64 pending_lines_ = 0;
+  i64 drain_end_ = 0;
+  u64 accesses_ = 0;
+  bool drained_ = false;
+  i64 dram_start_ = 0, dram_stop_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// USER-mode read buffer on an injective operand: positions in the prefetch sequence.
+class PositionalUserBuffer {
+ public:
+  PositionalUserBuffer(const Mapping& mp, int op, u64 size_words, u64 bw)
+      : mp_(mp),
+        op_(op),
+        s_(GetPrefetchShape(mp, op)),
+        p_(size_words, bw, ValidCount(s_), s_.elems) {}
+
+  static u64 ValidCount(const PrefetchShape& s) {
+    return s.elems - s.block_rows * (s.cols - s.last_used);
+  }
+
+  // Demand row t of fold (fr, fc), columns [lo, hi] of the fold pattern (non-empty).
+  i64 Row(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, i64 cycle) {
+    Start(cycle);
+    const u64 j0 = Position(fr, fc, t, static_cast<u64>(lo), pat) / p_.items_per_set;
+    const u64 j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
+    i64 offset = 1;
+    for (u64 j = j0; j <= j1; ++j) {
+      while (!InWindow(j)) {
+        if (p_.prefetch_sets == 0) {
+          throw InputError(
+              "SCALE-Sim v2 cannot simulate this layer: an address outside a "
+              "prefetch window that can never move (it would loop forever)");
+        }
+        window_ = (window_ + p_.prefetch_sets) % p_.num_sets;
+        accesses_ += p_.prefetch_lines * p_.bandwidth;
+        last_cycle_ += static_cast<i64>(p_.prefetch_lines) + 1;
+        const i64 potential = last_cycle_ - (cycle + offset);
+        if (potential > 0) offset += potential;
+      }
+    }
+    return cycle + offset;
+  }
+  void Start(i64 cycle) {
+    if (started_) return;
+    started_ = true;
+    accesses_ += p_.initial_lines * p_.bandwidth;
+    dram_start_ = cycle - static_cast<i64>(p_.initial_lines);
+    last_cycle_ = cycle - 1;
+  }
+  void Finish(i64* start, i64* stop, u64* count) const {
+    *start = dram_start_;
+    *stop = last_cycle_;
+    *count = accesses_;
+  }
+
+ private:
+  bool InWindow(u64 j) const {
+    if (p_.active_sets >= p_.num_sets) return true;
+    const u64 d = j >= window_ ? j - window_ : j + p_.num_sets - window_;
+    return d < p_.active_sets;
+  }
+  // Prefetch matrix cell of fold (fr, fc), demand row t, block column c.
+  void Cell(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat, u64* row, u64* col) const {
+    const u64 R = mp_.R;
+    *col = c;
+    switch (mp_.df) {
+      case Dataflow::kOutputStationary:  // u = k; rows fr*T + k (ifmap) / fc*T + k (filter)
+        *row = (op_ == 0 ? fr : fc) * mp_.T + (t - pat.pre - c);
+        return;
+      case Dataflow::kWeightStationary:
+        if (op_ == 0) {
+          *row = fr * mp_.T + (t - pat.pre - c);  // m
+        } else {
+          *row = fc * mp_.Sr + fr * R + (R - 1 - t);  // k
+        }
+        return;
+      case Dataflow::kInputStationary:
+        if (op_ == 0) {
+          *row = fc * mp_.Sr + fr * R + (R - 1 - t);  // k
+        } else {
+          *row = fr * mp_.T + (t - pat.pre - c);  // n
+        }
+        return;
+    }
+  }
+  u64 Position(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat) const {
+    u64 row = 0, col = 0;
+    Cell(fr, fc, t, c, pat, &row, &col);
+    const u64 nr = s_.rows, nc = s_.cols;
+    const u64 r0 = (s_.blocks - 1) * s_.block_rows;  // padding: rows >= r0, cols >= u
+    const u64 u = s_.last_used;
+    if (!s_.antidiag) {
+      u64 pos = row * nc + col;
+      if (row > r0) pos -= (row - r0) * (nc - u);
+      return pos;  // col < u on the padded rows, so no padding before it in its row
+    }
+    const u64 d = row + col;
+    const i64 di = static_cast<i64>(d);
+    u128 pos = ClippedTri(nr, nc, di);
+    if (u < nc) {
+      pos -= ClippedTri(nr - r0, nc - u, di - static_cast<i64>(r0 + u));
+    }
+    // Valid cells on diagonal d above `row` in the sequence: rows (row, max_row].
+    const u64 max_row = std::min(d, nr - 1);
+    u64 before = max_row - row;
+    if (u < nc && d >= u) {
+      const i64 lo = std::max<i64>(static_cast<i64>(row) + 1, static_cast<i64>(r0));
+      const i64 hi = std::min<i64>(static_cast<i64>(max_row), static_cast<i64>(d - u));
+      if (hi >= lo) before -= static_cast<u64>(hi - lo + 1);
+    }
+    return static_cast<u64>(pos) + before;
+  }
+
+  const Mapping& mp_;
+  int op_;
+  PrefetchShape s_;
+  UserBufferParams p_;
+  bool started_ = false;
+  u64 window_ = 0;
+  u64 accesses_ = 0;
+  i64 dram_start_ = 0;
+  i64 last_cycle_ = -1;
+};
+
+// Stall profile of a CALC run: cumulative stall after each stalling row.
+struct StallProfile {
+  std::vector<std::pair<u64, i64>> steps;  // (row, total stall after that row), increasing
+  i64 Before(u64 row) const {              // stall accumulated over rows < row
+    auto it = std::lower_bound(steps.begin(), steps.end(), std::make_pair(row, INT64_MIN));
+    if (it == steps.begin()) return 0;
+    return std::prev(it)->second;
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// CALC mode: read side in rows, write side event driven.
+bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, LayerResult* out) {
+  const u64 if_words = cfg.ifmap_sram_kb * 1024;
+  const u64 f_words = cfg.filter_sram_kb * 1024;
+  const u64 widest = std::max(mp.R, mp.C);
+  if (50 * (if_words / 100) <= widest || 50 * (f_words / 100) <= widest) return false;
+  const bool if_inj = IfmapInjective(g);
+  if (!if_inj && g.H * g.W * g.Ch > (u64{1} << 26)) return false;
+  CalcReadRows rd[2];
+  rd[0] = if_inj ? CalcInjective(mp, 0, if_words) : CalcScanIfmap(g, mp, if_words);
+  rd[1] = CalcInjective(mp, 1, f_words);
+
+  // Write buffer, event driven over the rows that hold ofmap writes.
+  FastWriteBuffer wr(cfg.ofmap_sram_kb * 1024, cfg.array_cols);
+  const FoldIter fi{mp};
+  StallProfile prof;
+  i64 stall = 0;
+  bool first_write_seen = false;
+  i64 first_write_served = 0, last_write_served = 0;
+  u64 fold = 0;
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    for (u64 fr = 0; fr < mp.RF; ++fr, ++fold) {
+      const Pattern pat = FoldPattern(mp, 2, fi.ru(fr), fi.cu(fc));
+      const u64 base = fold * mp.P;
+      const u64 tw0 = pat.FirstRow();
+      const u64 tw1 = pat.LastRow();
+      auto note = [&](u64 t, i64 served) {
+        if (!first_write_seen) {
+          first_write_seen = true;
+          first_write_served = served;
+        }
+        if (t == tw1) last_write_served = served;
+      };
+      u64 t = tw0;
+      while (t <= tw1) {
+        const i64 cycle = static_cast<i64>(base + t) + stall;
+        u64 limit = tw1 + 1;  // rows [t, limit) considered for a bulk store
+        u64 need;             // writes that trigger an event (stall or drain start)
+        if (cycle < wr.drain_end()) {
+          const u64 end_row =
+              static_cast<u64>(wr.drain_end() - stall) - base;  // cycle >= drain_end
+          limit = std::min(limit, end_row);
+          need = wr.free_space() > 1 ? static_cast<u64>(wr.free_space() - 1) + 1 : 1;
+        } else {
+          need = wr.free_space() > wr.active() ? static_cast<u64>(wr.free_space() - wr.active()) + 1
+                                               : 1;
+        }
+        const u64 before = pat.Prefix(t);
+        if (pat.Prefix(limit) - before < need) {
+          // No event in rows [t, limit): served = cycle for each.
+          wr.Store(pat.Prefix(limit) - before);
+          if (!first_write_seen) note(t, cycle);
+          if (tw1 < limit) last_write_served = static_cast<i64>(base + tw1) + stall;
+          t = limit;
+          continue;
+        }
+        // First row in [t, limit) whose writes reach the event.
+        u64 lo = t, hi = limit - 1;
+        while (lo < hi) {
+          const u64 mid = lo + (hi - lo) / 2;
+          if (pat.Prefix(mid + 1) - before >= need) {
+            hi = mid;
+          } else {
+            lo = mid + 1;
+          }
+        }
+        if (lo > t) {
+          wr.Store(pat.Prefix(lo) - before);
+          if (!first_write_seen) note(t, cycle);
+        }
+        const i64 c = static_cast<i64>(base + lo) + stall;
+        const i64 served = wr.Row(pat.Count(lo), c);
+        note(lo, served);
+        if (served > c) {
+          stall += served - c;
+          prof.steps.emplace_back(base + lo, stall);
+        }
+        t = lo + 1;
+      }
+    }
+  }
+  const u64 last_row = mp.rows_total - 1;
+  const Pattern last_pat = FoldPattern(mp, 2, fi.ru(mp.RF - 1), fi.cu(mp.CF - 1));
+  const bool last_has_write = last_pat.LastRow() == mp.P - 1;
+  const i64 total = last_has_write ? last_write_served : static_cast<i64>(last_row) + stall;
+  wr.Finish(total);
+  out->total_cycles = total;
+  out->stall_cycles = stall;
+  out->sram_start[2] = first_write_served;
+  out->sram_stop[2] = last_write_served;
+  out->dram_start[2] = wr.dram_start();
+  out->dram_stop[2] = wr.dram_stop();
+  out->dram_count[2] = wr.accesses();
+
+  for (int op = 0; op < 2; ++op) {
+    const CalcReadRows& r = rd[op];
+    auto cyc = [&](u64 row) { return static_cast<i64>(row) + prof.Before(row); };
+    out->sram_start[op] = cyc(r.first_row) + 1;
+    out->sram_stop[op] = cyc(r.last_row) + 1;
+    const i64 n = static_cast<i64>((op == 0 ? if_words : f_words) / 100);
+    if (r.epochs == 0) {
+      const i64 sets = (static_cast<i64>(r.inserted) + n - 1) / n;
+      out->dram_start[op] = -((sets * n + 9) / 10);
+      out->dram_stop[op] = -1;
+    } else {
+      out->dram_start[op] = cyc(r.first_row) - 5 * n;
+      out->dram_stop[op] = cyc(r.last_epoch_row) + 1;
+    }
+    out->dram_count[op] = r.inserted;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// USER mode: row by row, O(1) per row plus one step per prefetch.
+bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, LayerResult* out) {
+  if (!IfmapInjective(g)) return false;
+  const u64 bw = cfg.bandwidths.at(0);
+  PositionalUserBuffer rd[2] = {PositionalUserBuffer(mp, 0, cfg.ifmap_sram_kb * 1024, bw),
+                                PositionalUserBuffer(mp, 1, cfg.filter_sram_kb * 1024, bw)};
+  FastWriteBuffer wr(cfg.ofmap_sram_kb * 1024, bw);
+  const FoldIter fi{mp};
+  i64 stall = 0;
+  u64 row = 0;
+  bool seen[3] = {false, false, false};
+  i64 last_out = 0;
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    for (u64 fr = 0; fr < mp.RF; ++fr) {
+      const u64 ru = fi.ru(fr), cu = fi.cu(fc);
+      const Pattern pats[3] = {FoldPattern(mp, 0, ru, cu), FoldPattern(mp, 1, ru, cu),
+                               FoldPattern(mp, 2, ru, cu)};
+      for (u64 t = 0; t < mp.P; ++t, ++row) {
+        const i64 cycle = static_cast<i64>(row) + stall;
+        i64 served[3];
+        bool any[3];
+        for (int op = 0; op < 2; ++op) {
+          i64 lo, hi;
+          pats[op].Cols(t, &lo, &hi);
+          any[op] = hi >= lo;
+          if (any[op]) {
+            served[op] = rd[op].Row(fr, fc, t, lo, hi, pats[op], cycle);
+          } else {
+            rd[op].Start(cycle);
+            served[op] = cycle + 1;
+          }
+        }
+        const u64 nw = pats[2].Count(t);
+        any[2] = nw > 0;
+        served[2] = nw > 0 ? wr.Row(nw, cycle) : cycle;
+        stall += std::max({served[0] - cycle - 1, served[1] - cycle - 1, served[2] - cycle});
+        for (int op = 0; op < 3; ++op) {
+          if (!any[op]) continue;
+          if (!seen[op]) {
+            seen[op] = true;
+            out->sram_start[op] = served[op];
+          }
+          out->sram_stop[op] = served[op];
+        }
+        last_out = served[2];
+      }
+    }
+  }
+  wr.Finish(last_out);
+  out->total_cycles = last_out;
+  out->stall_cycles = stall;
+  rd[0].Finish(&out->dram_start[0], &out->dram_stop[0], &out->dram_count[0]);
+  rd[1].Finish(&out->dram_start[1], &out->dram_stop[1], &out->dram_count[1]);
+  out->dram_start[2] = wr.dram_start();
+  out->dram_stop[2] = wr.dram_stop();
+  out->dram_count[2] = wr.accesses();
+  return true;
+}
+
+}  // namespace
+
 bool SimulateFast(const Config& cfg, const Layer& layer, LayerResult* out) {
-  (void)cfg;
-  (void)layer;
-  (void)out;
-  return false;
+  const Geometry g(cfg, layer);
+  const Mapping mp(cfg, g);
+  LayerResult r;
+  const bool ok = cfg.mode == BandwidthMode::kCalc ? SimulateCalc(cfg, g, mp, &r)
+                                                   : SimulateUser(cfg, g, mp, &r);
+  if (!ok) return false;
+  FillComputeColumns(cfg, g, mp, &r);
+  FillRatioColumns(cfg, g, &r);
+  *out = r;
+  return true;
 }
 
 }  // namespace systole::scalesim

@@ -250,22 +250,26 @@ PrefetchShape GetPrefetchShape(const Mapping& mp, int op) {
       s.block_rows = mp.T;
       s.cols = ifmap ? mp.R : mp.C;
       s.antidiag = true;
+      s.extent = ifmap ? mp.Sr : mp.Sc;
       break;
     case Dataflow::kWeightStationary:
       s.blocks = ifmap ? mp.RF : mp.CF;
       s.block_rows = ifmap ? mp.T : mp.Sr;
       s.cols = ifmap ? mp.R : mp.C;
       s.antidiag = ifmap;
+      s.extent = ifmap ? mp.Sr : mp.Sc;
       break;
     case Dataflow::kInputStationary:
       s.blocks = ifmap ? mp.CF : mp.RF;
       s.block_rows = ifmap ? mp.Sr : mp.T;
       s.cols = ifmap ? mp.C : mp.R;
       s.antidiag = !ifmap;
+      s.extent = ifmap ? mp.Sc : mp.Sr;
       break;
   }
   s.rows = CheckedMul(s.blocks, s.block_rows, "prefetch matrix size");
   s.elems = CheckedMul(s.rows, s.cols, "prefetch matrix size");
+  s.last_used = s.extent - (s.blocks - 1) * s.cols;
   return s;
 }
 
