@@ -244,90 +244,135 @@ CalcReadRows CalcInjective(const Mapping& mp, int op, u64 size_words) {
 }
 
 // CALC read buffer on an ifmap with repeated addresses: address by address, with epoch
-// stamps indexed by address (the ifmap is H*W*C words).
+// stamps indexed by address (the ifmap is H*W*C words). The fold's valid addresses are laid
+// out once per chunk in demand order (OS/WS chunks repeat for every column fold), so the
+// scan is a linear pass. The caller guarantees an epoch (50*N addresses) is wider than a
+// row, so two epochs never complete in the same row.
+struct ChunkSeq {
+  std::vector<std::uint32_t> addr;  // valid ifmap words (address - offset), demand order
+  std::vector<u64> row_prefix;      // valid addresses before row FirstRow()+i
+  u64 first_row = 0, last_row = 0;  // rows (within the fold) holding valid addresses
+  bool any = false;
+};
+
+void BuildChunkSeq(const Geometry& g, const Mapping& mp, const Pattern& pat, u64 fr, u64 fc,
+                   u64 ru, ChunkSeq* out) {
+  std::vector<i64> table;  // [c][u] for skewed patterns
+  if (pat.skewed) {
+    table.assign(pat.used * pat.len, -1);
+    for (u64 c = 0; c < pat.used; ++c) {
+      i64* row = &table[c * pat.len];
+      if (mp.df == Dataflow::kOutputStationary) {  // pixel m fixed, window index k = u
+        const u64 m = fr * mp.R + c;
+        const u64 irow = (m / g.Ew) * g.Sh, icol = (m % g.Ew) * g.Sw;
+        const i64 base = static_cast<i64>((irow * g.W + icol) * g.Ch) + g.if_off;
+        u64 k = 0;
+        for (u64 cr = 0; cr < g.Fh; ++cr) {
+          for (u64 cc = 0; cc < g.Fw; ++cc) {
+            const bool ok = cr + irow < g.H && cc + icol < g.W;
+            const i64 a0 = base + static_cast<i64>((cr * g.W + cc) * g.Ch);
+            for (u64 ch = 0; ch < g.Ch; ++ch, ++k) row[k] = ok ? a0 + static_cast<i64>(ch) : -1;
+          }
+        }
+      } else {  // WS: window index k fixed, pixel m = u
+        const u64 k = fr * mp.R + c;
+        const u64 cr = k / (g.Fw * g.Ch), rem = k % (g.Fw * g.Ch);
+        const u64 cc = rem / g.Ch, ch = rem % g.Ch;
+        const i64 a0 = static_cast<i64>((cr * g.W + cc) * g.Ch + ch) + g.if_off;
+        u64 m = 0;
+        for (u64 orow = 0; orow < g.Eh; ++orow) {
+          const u64 irow = orow * g.Sh;
+          for (u64 ocol = 0; ocol < g.Ew; ++ocol, ++m) {
+            const u64 icol = ocol * g.Sw;
+            row[m] = (cr + irow < g.H && cc + icol < g.W)
+                         ? a0 + static_cast<i64>((irow * g.W + icol) * g.Ch)
+                         : -1;
+          }
+        }
+      }
+    }
+  }
+  out->addr.clear();
+  out->row_prefix.clear();
+  out->any = false;
+  for (u64 t = pat.FirstRow(); t <= pat.LastRow(); ++t) {
+    out->row_prefix.push_back(out->addr.size());
+    const std::size_t before = out->addr.size();
+    i64 lo, hi;
+    pat.Cols(t, &lo, &hi);
+    if (pat.skewed) {
+      for (i64 c = lo; c <= hi; ++c) {
+        const i64 a = table[static_cast<u64>(c) * pat.len + (t - pat.pre - static_cast<u64>(c))];
+        if (a >= 0) out->addr.push_back(static_cast<std::uint32_t>(a - g.if_off));
+      }
+    } else if (hi >= lo) {  // IS: block row t holds array row ru-1-(t-t0), window index k
+      const u64 k = fr * mp.R + (ru - 1 - (t - pat.t0));
+      for (i64 c = lo; c <= hi; ++c) {
+        const i64 a = g.IfmapAddr(fc * mp.C + static_cast<u64>(c), k);
+        if (a >= 0) out->addr.push_back(static_cast<std::uint32_t>(a - g.if_off));
+      }
+    }
+    if (out->addr.size() > before) {
+      if (!out->any) out->first_row = t;
+      out->any = true;
+      out->last_row = t;
+    }
+  }
+  out->row_prefix.push_back(out->addr.size());
+}
+
 CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words) {
   const u64 cap = 50 * (size_words / 100);
-  const u64 words = g.H * g.W * g.Ch;
-  std::vector<std::uint32_t> stamp(words, 0);  // epoch id + 1 when present
-  std::uint32_t epoch_tag = 1;
+  std::vector<std::uint16_t> stamp(g.H * g.W * g.Ch, 0);  // epoch tag when present
+  std::uint16_t tag = 1;
   u64 e = 0;
   CalcReadRows out;
   bool seen = false;
   const FoldIter fi{mp};
-  std::vector<i64> table;
-  i64 cached_chunk = -1;
-  u64 row = 0;
+  ChunkSeq seq;
+  i64 cached_chunk = -2;
+  u64 fold = 0;
   for (u64 fc = 0; fc < mp.CF; ++fc) {
-    for (u64 fr = 0; fr < mp.RF; ++fr) {
+    for (u64 fr = 0; fr < mp.RF; ++fr, ++fold) {
       const u64 ru = fi.ru(fr), cu = fi.cu(fc);
       const Pattern pat = FoldPattern(mp, 0, ru, cu);
-      // Address table of the fold block, indexed [c][u] (skewed) or [r][c] (block).
       const i64 chunk = ChunkOf(mp, 0, fr, fc);
       if (chunk < 0 || chunk != cached_chunk) {
         cached_chunk = chunk;
-        if (pat.skewed) {
-          table.assign(pat.used * pat.len, -1);
-          for (u64 c = 0; c < pat.used; ++c) {
-            for (u64 u = 0; u < pat.len; ++u) {
-              table[c * pat.len + u] = mp.df == Dataflow::kOutputStationary
-                                           ? g.IfmapAddr(fr * mp.R + c, u)
-                                           : g.IfmapAddr(u, fr * mp.R + c);
-            }
-          }
-        } else {
-          table.assign(pat.rows * pat.cols, -1);
-          for (u64 r = 0; r < pat.rows; ++r) {
-            for (u64 c = 0; c < pat.cols; ++c) {
-              // block row t0 + r holds array row R-1-(t0+r) = ru-1-r of the fold
-              table[r * pat.cols + c] = g.IfmapAddr(fc * mp.C + c, fr * mp.R + (ru - 1 - r));
-            }
-          }
+        BuildChunkSeq(g, mp, pat, fr, fc, ru, &seq);
+      }
+      if (!seq.any) continue;
+      const u64 base = fold * mp.P;
+      if (!seen) {
+        seen = true;
+        out.first_row = base + seq.first_row;
+      }
+      out.last_row = base + seq.last_row;
+      const std::uint32_t* a = seq.addr.data();
+      const std::size_t n = seq.addr.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        std::uint16_t& st = stamp[a[i]];
+        if (st == tag) continue;
+        st = tag;
+        if (++e < cap) continue;
+        // Epoch complete at the i-th valid address of the fold.
+        const u64 row = static_cast<u64>(std::upper_bound(seq.row_prefix.begin(),
+                                                          seq.row_prefix.end(), i) -
+                                         seq.row_prefix.begin()) -
+                        1 + pat.FirstRow();
+        if (out.epochs == 0) out.first_epoch_row = base + row;
+        out.last_epoch_row = base + row;
+        ++out.epochs;
+        out.inserted += e;
+        e = 0;
+        if (++tag == 0) {
+          std::fill(stamp.begin(), stamp.end(), 0);
+          tag = 1;
         }
       }
-      const u64 base = row;
-      for (u64 t = pat.FirstRow(); t <= pat.LastRow(); ++t) {
-        i64 lo, hi;
-        pat.Cols(t, &lo, &hi);
-        bool any = false;
-        for (i64 c = lo; c <= hi; ++c) {
-          const i64 a =
-              pat.skewed
-                  ? table[static_cast<u64>(c) * pat.len + (t - pat.pre - static_cast<u64>(c))]
-                  : table[(t - pat.t0) * pat.cols + static_cast<u64>(c)];
-          if (a < 0) continue;
-          any = true;
-          std::uint32_t& st = stamp[static_cast<u64>(a - g.if_off)];
-          if (st == epoch_tag) continue;
-          st = epoch_tag;
-          ++out.inserted;
-          if (++e == cap) {
-            if (out.epochs > 0 && out.last_epoch_row == base + t) {
-              throw InputError(
-                  "SCALE-Sim v2 cannot simulate this layer: two ifmap prefetch windows complete "
-                  "in the same cycle (division by zero in its CALC-mode read buffer); use a "
-                  "larger ifmap SRAM");
-            }
-            if (out.epochs == 0) out.first_epoch_row = base + t;
-            out.last_epoch_row = base + t;
-            ++out.epochs;
-            e = 0;
-            if (++epoch_tag == 0) {  // wrapped: reset stamps
-              std::fill(stamp.begin(), stamp.end(), 0);
-              epoch_tag = 1;
-            }
-          }
-        }
-        if (any) {
-          if (!seen) {
-            seen = true;
-            out.first_row = base + t;
-          }
-          out.last_row = base + t;
-        }
-      }
-      row += mp.P;
     }
   }
+  out.inserted += e;
   return out;
 }
 
