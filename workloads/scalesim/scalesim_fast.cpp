@@ -255,8 +255,8 @@ struct ChunkSeq {
   bool any = false;
 };
 
-void BuildChunkSeq(const Geometry& g, const Mapping& mp, const Pattern& pat, u64 fr, u64 fc,
-                   u64 ru, ChunkSeq* out) {
+void BuildChunkSeq(const Geometry& g, const Mapping& mp, const Pattern& pat, u64 fr, u64 fc, u64 ru,
+                   ChunkSeq* out) {
   std::vector<i64> table;  // [c][u] for skewed patterns
   if (pat.skewed) {
     table.assign(pat.used * pat.len, -1);
@@ -356,10 +356,10 @@ CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words)
         st = tag;
         if (++e < cap) continue;
         // Epoch complete at the i-th valid address of the fold.
-        const u64 row = static_cast<u64>(std::upper_bound(seq.row_prefix.begin(),
-                                                          seq.row_prefix.end(), i) -
-                                         seq.row_prefix.begin()) -
-                        1 + pat.FirstRow();
+        const u64 row =
+            static_cast<u64>(std::upper_bound(seq.row_prefix.begin(), seq.row_prefix.end(), i) -
+                             seq.row_prefix.begin()) -
+            1 + pat.FirstRow();
         if (out.epochs == 0) out.first_epoch_row = base + row;
         out.last_epoch_row = base + row;
         ++out.epochs;
@@ -527,6 +527,26 @@ class PositionalUserBuffer {
       }
     }
     return cycle + offset;
+  }
+  // Set ids [j0, j1] of demand row t (columns [lo, hi]).
+  void Sets(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* j0, u64* j1) const {
+    *j0 = Position(fr, fc, t, static_cast<u64>(lo), pat) / p_.items_per_set;
+    *j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
+  }
+  // Largest J such that every set in [j, J] is in the active window; false if j is not.
+  bool WindowReach(u64 j, u64* reach) const {
+    if (!InWindow(j)) return false;
+    if (p_.active_sets >= p_.num_sets) {
+      *reach = ~u64{0};
+      return true;
+    }
+    const u64 end = window_ + p_.active_sets;  // exclusive, may exceed num_sets (wrap)
+    if (j >= window_) {
+      *reach = end >= p_.num_sets ? ~u64{0} : end - 1;  // set ids never exceed num_sets-1
+    } else {
+      *reach = end - p_.num_sets - 1;  // j lies in the wrapped part [0, end - num_sets)
+    }
+    return true;
   }
   void Start(i64 cycle) {
     if (started_) return;
@@ -735,7 +755,11 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
 }
 
 // ---------------------------------------------------------------------------------------
-// USER mode: row by row, O(1) per row plus one step per prefetch.
+// USER mode. A row is quiet when both reads hit (their set intervals lie in the active
+// windows) and its writes neither start a drain nor stall: it is served at cycle+1 / cycle
+// and changes nothing but the write buffer's fill. Runs of quiet rows are found with binary
+// searches (set ids and write counts are monotone in the row within a fold) and stored in
+// bulk; the remaining rows go through the exact per-row routines.
 bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, LayerResult* out) {
   if (!IfmapInjective(g)) return false;
   const u64 bw = cfg.bandwidths.at(0);
@@ -743,43 +767,118 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
                                 PositionalUserBuffer(mp, 1, cfg.filter_sram_kb * 1024, bw)};
   FastWriteBuffer wr(cfg.ofmap_sram_kb * 1024, bw);
   const FoldIter fi{mp};
+  // Global first/last rows holding each operand (every row of a pattern's span does).
+  u64 first_row[3], last_row[3];
+  for (int op = 0; op < 3; ++op) {
+    first_row[op] = FoldPattern(mp, op, fi.ru(0), fi.cu(0)).FirstRow();
+    last_row[op] =
+        (mp.folds - 1) * mp.P + FoldPattern(mp, op, fi.ru(mp.RF - 1), fi.cu(mp.CF - 1)).LastRow();
+  }
+  auto note = [&](int op, u64 row, i64 served) {
+    if (row == first_row[op]) out->sram_start[op] = served;
+    if (row == last_row[op]) out->sram_stop[op] = served;
+  };
+  rd[0].Start(0);
+  rd[1].Start(0);
   i64 stall = 0;
-  u64 row = 0;
-  bool seen[3] = {false, false, false};
   i64 last_out = 0;
+  u64 fold = 0;
   for (u64 fc = 0; fc < mp.CF; ++fc) {
-    for (u64 fr = 0; fr < mp.RF; ++fr) {
+    for (u64 fr = 0; fr < mp.RF; ++fr, ++fold) {
       const u64 ru = fi.ru(fr), cu = fi.cu(fc);
       const Pattern pats[3] = {FoldPattern(mp, 0, ru, cu), FoldPattern(mp, 1, ru, cu),
                                FoldPattern(mp, 2, ru, cu)};
-      for (u64 t = 0; t < mp.P; ++t, ++row) {
+      const u64 base = fold * mp.P;
+      u64 t = 0;
+      while (t < mp.P) {
+        // First row >= t that may not be quiet, per operand.
+        u64 limit = mp.P;
+        for (int op = 0; op < 2 && limit > t; ++op) {
+          const Pattern& pat = pats[op];
+          if (t > pat.LastRow()) continue;
+          if (t < pat.FirstRow()) {
+            limit = std::min(limit, pat.FirstRow());
+            continue;
+          }
+          if (!pat.skewed) {  // block rows read the prefetch order backwards: one by one
+            limit = t;
+            continue;
+          }
+          i64 lo, hi;
+          pat.Cols(t, &lo, &hi);
+          u64 j0, j1, reach;
+          rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1);
+          if (!rd[op].WindowReach(j0, &reach) || j1 > reach) {
+            limit = t;
+            continue;
+          }
+          u64 a = t + 1, b = pat.LastRow() + 1;  // first row in [a, b) with j1 > reach
+          while (a < b) {
+            const u64 mid = a + (b - a) / 2;
+            pat.Cols(mid, &lo, &hi);
+            u64 m0, m1;
+            rd[op].Sets(fr, fc, mid, lo, hi, pat, &m0, &m1);
+            if (m1 > reach) {
+              b = mid;
+            } else {
+              a = mid + 1;
+            }
+          }
+          if (a <= pat.LastRow()) limit = std::min(limit, a);
+        }
+        const Pattern& wp = pats[2];
+        if (limit > t) {
+          const i64 cycle = static_cast<i64>(base + t) + stall;
+          u64 need;
+          if (cycle < wr.drain_end()) {
+            limit = std::min<u64>(limit, static_cast<u64>(wr.drain_end() - stall) - base);
+            need = wr.free_space() > 1 ? static_cast<u64>(wr.free_space() - 1) + 1 : 1;
+          } else {
+            need = wr.free_space() > wr.active()
+                       ? static_cast<u64>(wr.free_space() - wr.active()) + 1
+                       : 1;
+          }
+          const u64 before = wp.Prefix(t);
+          if (wp.Prefix(limit) - before >= need) {
+            u64 a = t, b = limit - 1;  // first row whose writes reach the event
+            while (a < b) {
+              const u64 mid = a + (b - a) / 2;
+              if (wp.Prefix(mid + 1) - before >= need) {
+                b = mid;
+              } else {
+                a = mid + 1;
+              }
+            }
+            limit = a;
+          }
+        }
+        if (limit > t) {  // rows [t, limit) are quiet
+          wr.Store(wp.Prefix(limit) - wp.Prefix(t));
+          for (int op = 0; op < 3; ++op) {
+            const i64 d = op < 2 ? 1 : 0;
+            for (u64 r : {first_row[op], last_row[op]}) {
+              if (r >= base + t && r < base + limit) note(op, r, static_cast<i64>(r) + stall + d);
+            }
+          }
+          last_out = static_cast<i64>(base + limit - 1) + stall;
+          t = limit;
+          continue;
+        }
+        // Row t through the exact routines.
+        const u64 row = base + t;
         const i64 cycle = static_cast<i64>(row) + stall;
         i64 served[3];
-        bool any[3];
         for (int op = 0; op < 2; ++op) {
           i64 lo, hi;
           pats[op].Cols(t, &lo, &hi);
-          any[op] = hi >= lo;
-          if (any[op]) {
-            served[op] = rd[op].Row(fr, fc, t, lo, hi, pats[op], cycle);
-          } else {
-            rd[op].Start(cycle);
-            served[op] = cycle + 1;
-          }
+          served[op] = hi >= lo ? rd[op].Row(fr, fc, t, lo, hi, pats[op], cycle) : cycle + 1;
         }
-        const u64 nw = pats[2].Count(t);
-        any[2] = nw > 0;
+        const u64 nw = wp.Count(t);
         served[2] = nw > 0 ? wr.Row(nw, cycle) : cycle;
         stall += std::max({served[0] - cycle - 1, served[1] - cycle - 1, served[2] - cycle});
-        for (int op = 0; op < 3; ++op) {
-          if (!any[op]) continue;
-          if (!seen[op]) {
-            seen[op] = true;
-            out->sram_start[op] = served[op];
-          }
-          out->sram_stop[op] = served[op];
-        }
+        for (int op = 0; op < 3; ++op) note(op, row, served[op]);
         last_out = served[2];
+        ++t;
       }
     }
   }
