@@ -323,8 +323,8 @@ void BuildChunkSeq(const Geometry& g, const Mapping& mp, const Pattern& pat, u64
 
 CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words) {
   const u64 cap = 50 * (size_words / 100);
-  std::vector<std::uint16_t> stamp(g.H * g.W * g.Ch, 0);  // epoch tag when present
-  std::uint16_t tag = 1;
+  std::vector<std::uint8_t> stamp(g.H * g.W * g.Ch, 0);  // epoch tag when present
+  std::uint8_t tag = 1;
   u64 e = 0;
   CalcReadRows out;
   bool seen = false;
@@ -351,10 +351,10 @@ CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words)
       const std::uint32_t* a = seq.addr.data();
       const std::size_t n = seq.addr.size();
       for (std::size_t i = 0; i < n; ++i) {
-        std::uint16_t& st = stamp[a[i]];
-        if (st == tag) continue;
+        std::uint8_t& st = stamp[a[i]];
+        e += st != tag;  // branch-free: hits and misses interleave unpredictably
         st = tag;
-        if (++e < cap) continue;
+        if (__builtin_expect(e < cap, 1)) continue;
         // Epoch complete at the i-th valid address of the fold.
         const u64 row =
             static_cast<u64>(std::upper_bound(seq.row_prefix.begin(), seq.row_prefix.end(), i) -
@@ -374,6 +374,105 @@ CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words)
   }
   out.inserted += e;
   return out;
+}
+
+// OS/WS ifmap with repeated addresses: the stream is the same repetition S (row folds
+// fr = 0..RF-1) once per column fold. After an epoch completes at position p of S the
+// epoch holds exactly the addresses seen after p, so everything that follows within the
+// repetition, and the state the next repetition starts from, depends on p alone. Hence as
+// soon as an epoch of repetition r completes at a position where one of repetition r-1
+// completed, the rest of r equals the rest of r-1 and every later repetition equals r;
+// likewise a repetition without misses leaves the state unchanged. Repetitions are scanned
+// until either happens. Returns false when S is too large to keep (the caller scans).
+bool CalcScanIfmapRepeating(const Geometry& g, const Mapping& mp, u64 size_words,
+                            CalcReadRows* result) {
+  const FoldIter fi{mp};
+  std::vector<ChunkSeq> seqs(mp.RF);
+  u64 total = 0;
+  for (u64 fr = 0; fr < mp.RF; ++fr) {
+    total += FoldPattern(mp, 0, fi.ru(fr), fi.cu(0)).Total();
+    if (total > (u64{1} << 22)) return false;
+  }
+  std::vector<Pattern> pats;
+  for (u64 fr = 0; fr < mp.RF; ++fr) {
+    pats.push_back(FoldPattern(mp, 0, fi.ru(fr), fi.cu(0)));
+    BuildChunkSeq(g, mp, pats.back(), fr, 0, fi.ru(fr), &seqs[fr]);
+  }
+  const u64 cap = 50 * (size_words / 100);
+  std::vector<std::uint8_t> stamp(g.H * g.W * g.Ch, 0);
+  std::uint8_t tag = 1;
+  u64 e = 0;
+  CalcReadRows out;
+  struct Trig {
+    u64 fr, idx, misses;  // position in S and misses of the repetition up to it
+  };
+  std::vector<Trig> prev, cur;
+  u64 prev_misses = 0;
+  auto row_of = [&](u64 fc, u64 fr, u64 idx) {
+    const ChunkSeq& q = seqs[fr];
+    const u64 r = static_cast<u64>(std::upper_bound(q.row_prefix.begin(), q.row_prefix.end(), idx) -
+                                   q.row_prefix.begin()) -
+                  1 + pats[fr].FirstRow();
+    return (fc * mp.RF + fr) * mp.P + r;
+  };
+  bool seen = false;
+  for (u64 fr = 0; fr < mp.RF; ++fr) {
+    if (!seqs[fr].any) continue;
+    if (!seen) out.first_row = fr * mp.P + seqs[fr].first_row;
+    seen = true;
+    out.last_row = ((mp.CF - 1) * mp.RF + fr) * mp.P + seqs[fr].last_row;
+  }
+  u64 inserted = 0;  // misses so far (all repetitions)
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    const u64 rep_start = inserted + e;
+    cur.clear();
+    for (u64 fr = 0; fr < mp.RF; ++fr) {
+      const std::uint32_t* a = seqs[fr].addr.data();
+      const std::size_t n = seqs[fr].addr.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        std::uint8_t& st = stamp[a[i]];
+        e += st != tag;
+        st = tag;
+        if (__builtin_expect(e < cap, 1)) continue;
+        inserted += e;
+        e = 0;
+        const u64 misses = inserted - rep_start;
+        if (out.epochs == 0) out.first_epoch_row = row_of(fc, fr, i);
+        out.last_epoch_row = row_of(fc, fr, i);
+        ++out.epochs;
+        cur.push_back({fr, i, misses});
+        if (++tag == 0) {
+          std::fill(stamp.begin(), stamp.end(), 0);
+          tag = 1;
+        }
+        for (std::size_t j = 0; j < prev.size(); ++j) {
+          if (prev[j].fr != fr || prev[j].idx != i) continue;
+          // Synchronised with repetition fc-1 from here on.
+          const u64 rest_triggers = prev.size() - 1 - j;
+          const u64 rep_misses = misses + (prev_misses - prev[j].misses);
+          const u64 rep_triggers = cur.size() + rest_triggers;
+          const u64 later = mp.CF - 1 - fc;
+          const Trig& last = prev.back();
+          // e after this repetition equals e after the previous one.
+          const u64 e_end = prev_misses - last.misses;
+          out.inserted = rep_start + rep_misses * (1 + later) - e_end;  // completed epochs
+          out.inserted += e_end;
+          out.epochs += rest_triggers + rep_triggers * later;
+          out.last_epoch_row = row_of(mp.CF - 1, last.fr, last.idx);
+          *result = out;
+          return true;
+        }
+      }
+    }
+    const u64 rep_misses = inserted + e - rep_start;
+    if (fc > 0 && rep_misses == 0) break;  // state unchanged: later repetitions are hit-only
+    prev.swap(cur);
+    prev_misses = rep_misses;
+    if (prev.empty()) prev_misses = 0;
+  }
+  out.inserted = inserted + e;
+  *result = out;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -650,7 +749,12 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
   const bool if_inj = IfmapInjective(g);
   if (!if_inj && g.H * g.W * g.Ch > (u64{1} << 26)) return false;
   CalcReadRows rd[2];
-  rd[0] = if_inj ? CalcInjective(mp, 0, if_words) : CalcScanIfmap(g, mp, if_words);
+  if (if_inj) {
+    rd[0] = CalcInjective(mp, 0, if_words);
+  } else if (mp.df == Dataflow::kInputStationary ||
+             !CalcScanIfmapRepeating(g, mp, if_words, &rd[0])) {
+    rd[0] = CalcScanIfmap(g, mp, if_words);
+  }
   rd[1] = CalcInjective(mp, 1, f_words);
 
   // Write buffer, event driven over the rows that hold ofmap writes.

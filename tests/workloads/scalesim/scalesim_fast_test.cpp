@@ -128,5 +128,39 @@ TEST(ScaleSimFast, EqualsReferenceOnRandomShapes) {
   EXPECT_GT(calc_epochs, 10);
 }
 
+// Larger overlapping convolutions with many column folds: the CALC ifmap repetition shortcut.
+TEST(ScaleSimFast, EqualsReferenceOnRepeatedConvolutionStreams) {
+  std::mt19937_64 rng(777);
+  auto uni = [&](std::uint64_t lo, std::uint64_t hi) {
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
+  };
+  for (int iter = 0; iter < 40; ++iter) {
+    Config cfg;
+    cfg.run_name = "m";
+    cfg.array_rows = uni(2, 16);
+    cfg.array_cols = uni(2, 16);
+    cfg.ifmap_sram_kb = uni(1, 2);
+    cfg.filter_sram_kb = uni(1, 2);
+    cfg.ofmap_sram_kb = uni(1, 2);
+    cfg.ifmap_offset = 0;
+    cfg.filter_offset = 10000000;
+    cfg.ofmap_offset = 20000000;
+    cfg.dataflow = static_cast<Dataflow>(uni(0, 1));  // os, ws: repeated ifmap streams
+    cfg.mode = BandwidthMode::kCalc;
+    Layer l;
+    l.name = "c";
+    l.filt_h = uni(2, 3);
+    l.filt_w = uni(2, 3);
+    l.ifmap_h = l.filt_h + uni(6, 20);
+    l.ifmap_w = l.filt_w + uni(6, 20);
+    l.stride_h = l.stride_w = uni(1, 2);
+    l.channels = uni(1, 8);
+    l.num_filt = uni(16, 96);
+    ExpectSame(RunEngine(cfg, l, Engine::kReference), RunEngine(cfg, l, Engine::kFast),
+               Describe(cfg, l));
+    if (HasFailure()) break;
+  }
+}
+
 }  // namespace
 }  // namespace systole::scalesim
