@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "models/hbm/hbm_config.h"
 #include "models/tensor_engine/systolic_timing.h"
 
 namespace systole {
@@ -77,6 +78,7 @@ struct CoreConfig {
 struct ArchConfig {
   std::string name;
   CoreConfig core;
+  HbmConfig hbm;
   // Every parameter's final value (as text) and where it came from ("default",
   // "file.toml:12", "-p"): written beside reports as the resolved config.
   std::map<std::string, std::string> values;

@@ -1,0 +1,287 @@
+#include "models/hbm/hbm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace systole {
+
+// ---- HbmChunksExtension ------------------------------------------------------------------
+
+std::vector<HbmChunk> HbmChunksExtension::Strided(std::uint64_t base, std::uint64_t chunk_bytes,
+                                                  std::uint64_t stride_bytes, std::uint64_t count) {
+  std::vector<HbmChunk> out;
+  out.reserve(count);
+  for (std::uint64_t i = 0; i < count; ++i) out.push_back({base + i * stride_bytes, chunk_bytes});
+  return out;
+}
+
+tlm::tlm_extension_base* HbmChunksExtension::clone() const {
+  auto* copy = new HbmChunksExtension;
+  copy->chunks = chunks;
+  return copy;
+}
+
+void HbmChunksExtension::copy_from(const tlm::tlm_extension_base& other) {
+  chunks = static_cast<const HbmChunksExtension&>(other).chunks;
+}
+
+// ---- HbmFastModel ------------------------------------------------------------------------
+
+HbmFastModel::HbmFastModel(const HbmConfig& config) : config_(config), t_(ToTiming(config)) {
+  config_.Validate();
+  // Activation server: one ACT per tRRD_S, four per tFAW, one per tRC per bank.
+  act_interval_ps_ = std::max({t_.rrd_s, (t_.faw + 3) / 4, t_.rc / config_.BanksPerPc()});
+  pcs_.resize(config_.NumPcs());
+  for (Pc& pc : pcs_) pc.banks.resize(config_.BanksPerPc());
+  for (std::uint64_t i = 0; i < pcs_.size(); ++i) {
+    refresh_offset_ps_.push_back(RefreshOffsetPs(config_, t_, i));
+  }
+  stats_.busy_ps.assign(pcs_.size(), 0);
+}
+
+std::uint64_t HbmFastModel::RefreshesStarted(std::uint64_t pc, std::uint64_t t) const {
+  const std::uint64_t off = refresh_offset_ps_[pc];
+  if (!t_.refresh || t < off) return 0;
+  return (t - off) / t_.refi + 1;
+}
+
+// Refresh blocks a PC for tRP (close rows) + tRFC from each window start.
+std::uint64_t HbmFastModel::AfterBlackout(std::uint64_t pc, std::uint64_t t) const {
+  const std::uint64_t n = RefreshesStarted(pc, t);
+  if (n == 0) return t;
+  const std::uint64_t start = refresh_offset_ps_[pc] + (n - 1) * t_.refi;
+  const std::uint64_t end = start + t_.rp + t_.rfc;
+  return t < end ? end : t;
+}
+
+// End of `dur` ps of work starting at `start`, skipping refresh windows: a window met
+// inside the work costs tRP + tRFC (close rows, refresh) + reopen_ps (for data: tRCD + tCL
+// to reopen the row and refill the read pipeline; for activations: nothing).
+std::uint64_t HbmFastModel::Stretch(std::uint64_t pc, std::uint64_t start, std::uint64_t dur,
+                                    std::uint64_t reopen) const {
+  if (!t_.refresh) return start + dur;
+  const std::uint64_t blackout = t_.rp + t_.rfc;
+  const std::uint64_t off = refresh_offset_ps_[pc];
+  std::uint64_t t = start;
+  std::uint64_t rem = dur;
+  std::uint64_t i = t < off ? 0 : (t - off) / t_.refi;
+  for (;;) {
+    const std::uint64_t ws = off + i * t_.refi;
+    if (ws <= t) {
+      if (t < ws + blackout) t = ws + blackout + reopen;  // starts inside the window
+      ++i;
+      continue;
+    }
+    if (ws >= t + rem) return t + rem;
+    rem -= ws - t;
+    t = ws + blackout + reopen;
+    ++i;
+  }
+}
+
+std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, std::uint64_t lo,
+                                     std::uint64_t hi, bool is_write) {
+  Pc& pc = pcs_[pc_index];
+  const std::uint64_t seen = RefreshesStarted(pc_index, t0);
+  if (seen > pc.refreshes_seen) {  // a refresh since the last access closed every row
+    for (Bank& b : pc.banks) b.open = false;
+    pc.refreshes_seen = seen;
+  }
+  const std::uint64_t bb = config_.BurstBytes();
+  const std::uint64_t n = (hi + bb - 1) / bb - lo / bb;
+  const std::uint64_t first = lo / config_.row_bytes;
+  const std::uint64_t last = (hi - 1) / config_.row_bytes;
+  const std::uint64_t pages = last - first + 1;
+  const std::uint64_t last_page_bursts =
+      (hi + bb - 1) / bb - std::max(lo, last * config_.row_bytes) / bb;
+  const std::uint64_t b0 = PageBank(config_, first);
+  const std::uint64_t bg0 = b0 % config_.bank_groups;
+  Bank& bank0 = pc.banks[b0];
+  const bool hit = bank0.open && bank0.row == PageRow(config_, first);
+  const std::uint64_t acts = pages - (hit ? 1 : 0);
+  const std::uint64_t slot = AfterBlackout(pc_index, std::max(pc.act_clock_ps, t0));
+  const std::uint64_t lat = is_write ? t_.cwl : t_.cl;
+
+  // Earliest column command: with the bank's own limits, and ignoring them (for the bus).
+  std::uint64_t act_base = slot;
+  std::uint64_t first_col = 0;
+  std::uint64_t free_col = 0;  // the same PC-wide, without this bank's conflicts
+  if (hit) {
+    first_col = std::max(t0, bank0.col_ready_ps);
+    free_col = first_col;
+  } else {
+    const std::uint64_t ready =
+        bank0.open ? std::max(t0, bank0.pre_ready_ps) + t_.rp : std::max(t0, bank0.next_act_ps);
+    act_base = AfterBlackout(pc_index, std::max(ready, slot));
+    first_col = act_base + t_.rcd;
+    free_col = slot + t_.rcd;
+  }
+  std::uint64_t turnaround = 0;  // earliest column command after the other direction
+  if (is_write && pc.read) {
+    turnaround =
+        pc.last_rd_end_ps + t_.rtw_gap > t_.cwl ? pc.last_rd_end_ps + t_.rtw_gap - t_.cwl : 0;
+  } else if (!is_write && pc.wrote) {
+    turnaround = pc.last_wr_end_ps + (pc.last_wr_bank_group == bg0 ? t_.wtr_l : t_.wtr_s);
+  }
+  first_col = std::max(first_col, turnaround);
+  free_col = std::max(free_col, turnaround);
+  const std::uint64_t first_data = first_col + lat;
+
+  std::uint64_t own = pages == 1 ? t_.burst + (n - 1) * std::max(t_.burst, t_.ccd_l) : n * t_.burst;
+  if (acts >= 1 && pages >= 2) {  // the last page cannot start before its ACT + tRCD
+    const std::uint64_t last_act = act_base + (acts - 1) * act_interval_ps_;
+    const std::uint64_t last_end = last_act + t_.rcd + lat + last_page_bursts * t_.burst;
+    if (last_end > first_data + own) own = last_end - first_data;
+  }
+  // Refresh stops the activation server for tRP + tRFC, plus tRAS (the banks opened last
+  // must stay open tRAS before the precharge) and tRCD (rows opened within tRCD of the
+  // refresh lose their ACT before any column command).
+  if (acts > 0) {
+    pc.act_clock_ps = Stretch(pc_index, slot, acts * act_interval_ps_, t_.ras + t_.rcd);
+  }
+
+  const std::uint64_t data_start = std::max(pc.bus_clock_ps, free_col + lat);
+  const std::uint64_t reopen = t_.rcd + t_.cl;
+  pc.bus_clock_ps = Stretch(pc_index, data_start, n * t_.burst, reopen);
+  const std::uint64_t done = std::max(pc.bus_clock_ps, Stretch(pc_index, first_data, own, reopen));
+
+  // Row state: the last page of each bank touched stays open.
+  const std::uint64_t banks = config_.BanksPerPc();
+  const std::uint64_t from = pages > banks ? last - banks + 1 : first;
+  const std::uint64_t pre_after =
+      is_write ? done + t_.wr
+               : std::max<std::uint64_t>(done, lat + t_.burst) - lat - t_.burst + t_.rtp;
+  for (std::uint64_t q = from; q <= last; ++q) {
+    Bank& b = pc.banks[PageBank(config_, q)];
+    if (q == first && hit) {
+      b.pre_ready_ps = std::max(b.pre_ready_ps, pre_after);
+      continue;
+    }
+    const std::uint64_t k = q - first - (hit ? 1 : 0);
+    const std::uint64_t act = act_base + k * act_interval_ps_;
+    b.open = true;
+    b.row = PageRow(config_, q);
+    b.col_ready_ps = act + t_.rcd;
+    b.pre_ready_ps = std::max(act + t_.ras, pre_after);
+    b.next_act_ps = act + t_.rc;
+  }
+  if (is_write) {
+    pc.wrote = true;
+    pc.last_wr_end_ps = std::max(pc.last_wr_end_ps, done);
+    pc.last_wr_bank_group = PageBank(config_, last) % config_.bank_groups;
+  } else {
+    pc.read = true;
+    pc.last_rd_end_ps = std::max(pc.last_rd_end_ps, done);
+  }
+  pc.refreshes_seen = std::max(pc.refreshes_seen, RefreshesStarted(pc_index, done));
+  pc.last_done_ps = std::max(pc.last_done_ps, done);
+
+  stats_.bursts += n;
+  stats_.activations += acts;
+  stats_.row_misses += acts;
+  stats_.row_hits += n - acts;
+  stats_.busy_ps[pc_index] += n * t_.burst;
+  return done;
+}
+
+std::uint64_t HbmFastModel::Range(std::uint64_t arrival_ps, std::uint64_t address,
+                                  std::uint64_t bytes, bool is_write) {
+  if (bytes == 0) return arrival_ps;
+  const std::uint64_t gran = config_.interleave_bytes;
+  const std::uint64_t pcs = pcs_.size();
+  const std::uint64_t end = address + bytes - 1;  // last byte
+  const std::uint64_t g0 = address / gran;
+  const std::uint64_t g1 = end / gran;
+  const std::uint64_t touched = std::min(pcs, g1 - g0 + 1);
+  std::uint64_t done = arrival_ps;
+  for (std::uint64_t k = 0; k < touched; ++k) {
+    const std::uint64_t g = g0 + k;                         // this PC's first granule
+    const std::uint64_t g_last = g + (g1 - g) / pcs * pcs;  // and its last
+    const std::uint64_t lo = g / pcs * gran + (k == 0 ? address % gran : 0);
+    const std::uint64_t hi = g_last / pcs * gran + (g_last == g1 ? end % gran + 1 : gran);
+    done = std::max(done, PcAccess(g % pcs, arrival_ps, lo, hi, is_write));
+  }
+  (is_write ? stats_.bytes_written : stats_.bytes_read) += bytes;
+  return done;
+}
+
+std::uint64_t HbmFastModel::Access(std::uint64_t arrival_ps, std::uint64_t address,
+                                   std::uint64_t bytes, bool is_write) {
+  return AccessChunks(arrival_ps, {{address, bytes}}, is_write);
+}
+
+std::uint64_t HbmFastModel::AccessChunks(std::uint64_t arrival_ps,
+                                         const std::vector<HbmChunk>& chunks, bool is_write) {
+  for (const HbmChunk& c : chunks) {  // check every chunk before changing any state
+    if (c.address + c.bytes < c.address || c.address + c.bytes > config_.CapacityBytes()) {
+      throw std::out_of_range("HBM access beyond capacity");
+    }
+  }
+  std::uint64_t done = arrival_ps;
+  for (const HbmChunk& c : chunks) {
+    done = std::max(done, Range(arrival_ps, c.address, c.bytes, is_write));
+  }
+  ++stats_.requests;
+  stats_.first_arrival_ps = std::min(stats_.first_arrival_ps, arrival_ps);
+  stats_.last_completion_ps = std::max(stats_.last_completion_ps, done);
+  return done;
+}
+
+HbmStats HbmFastModel::stats() const {
+  HbmStats s = stats_;
+  s.refreshes = 0;
+  for (std::uint64_t i = 0; i < pcs_.size(); ++i) {
+    if (pcs_[i].last_done_ps > 0) s.refreshes += RefreshesStarted(i, pcs_[i].last_done_ps);
+  }
+  return s;
+}
+
+// ---- Hbm (TLM-2.0 target) ----------------------------------------------------------------
+
+Hbm::Hbm(sc_core::sc_module_name name, const HbmConfig& config)
+    : sc_core::sc_module(name), socket("socket"), model_(config) {
+  socket.register_b_transport(this, &Hbm::BTransport);
+  socket.register_transport_dbg(this, &Hbm::TransportDbg);
+}
+
+void Hbm::BTransport(int /*initiator*/, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  static const sc_core::sc_time kPs(1, sc_core::SC_PS);
+  const tlm::tlm_command cmd = trans.get_command();
+  if (cmd == tlm::TLM_IGNORE_COMMAND) {
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    return;
+  }
+  const bool is_write = cmd == tlm::TLM_WRITE_COMMAND;
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const auto now_ps = static_cast<std::uint64_t>(std::llround(now / kPs));
+  const std::uint64_t arrival_ps = now_ps + static_cast<std::uint64_t>(std::llround(delay / kPs));
+  std::vector<HbmChunk> chunks;
+  if (const auto* ext = trans.get_extension<HbmChunksExtension>()) {
+    chunks = ext->chunks;
+  } else {
+    const std::uint64_t length = trans.get_data_length();
+    const std::uint64_t width = trans.get_streaming_width();
+    if (width == 0 || width >= length) {
+      chunks.push_back({trans.get_address(), length});
+    } else {  // TLM streaming: the same `width` bytes again and again
+      for (std::uint64_t done = 0; done < length; done += width) {
+        chunks.push_back({trans.get_address(), std::min(width, length - done)});
+      }
+    }
+  }
+  std::uint64_t done_ps = arrival_ps;
+  try {
+    done_ps = model_.AccessChunks(arrival_ps, chunks, is_write);
+  } catch (const std::out_of_range&) {
+    trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  delay = sc_core::sc_time(static_cast<double>(done_ps - now_ps), sc_core::SC_PS);
+  trans.set_dmi_allowed(false);
+  trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+unsigned int Hbm::TransportDbg(int /*initiator*/, tlm::tlm_generic_payload& /*trans*/) { return 0; }
+
+}  // namespace systole

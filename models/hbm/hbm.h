@@ -1,0 +1,155 @@
+// HBM as a SystemC TLM-2.0 loosely-timed target, timed by a fast closed-form model.
+//
+// What it models
+//   The memory system of hbm_config.h (stacks x channels x pseudo-channels, bank groups,
+//   banks, row buffers, JEDEC timings, the documented address map). One b_transport call
+//   is one DMA descriptor: a contiguous range, or a list of chunks (HbmChunksExtension,
+//   e.g. the rows of a strided 2-D tile). The call returns at once with `delay` advanced to
+//   the completion time; cost is O(pseudo-channels touched x min(pages, banks)) per chunk,
+//   independent of the bytes moved.
+//
+//   HbmFastModel keeps, per pseudo-channel (PC):
+//     - per bank: open row, earliest column (ACT + tRCD), earliest PRE (tRAS, tRTP, tWR)
+//       and ACT (tRC) times (rows stay open: open-page policy, like hbm_reference.h);
+//     - an activation clock: ACTs are a server of rate 1 / max(tRRD_S, tFAW/4, tRC/banks);
+//     - a data-bus clock: bursts are a server of rate 1 / burst time;
+//     - the last read and write data end (tWTR_S/_L, read -> write turnaround).
+//   A transfer touches, on each PC, a contiguous PC-local range: n bursts over p pages,
+//   the first maybe already open (a row hit). In closed form:
+//     first data = [PRE + tRP] + ACT + tRCD + tCL (tCWL for writes), ACT no earlier than the
+//                  activation clock, the bank's tRAS/tRC/tRP limits and refresh;
+//     own end    = first data + n x burst            (several pages: bank groups interleave)
+//                  first data + burst + (n-1) x max(burst, tCCD_L)  (one page: one group)
+//                  and no earlier than the last page's ACT + tRCD + tCL + its bursts,
+//                  the ACTs being one activation interval apart;
+//     bus end    = max(bus clock, earliest data ignoring bank conflicts) + n x burst;
+//     completion = max(own end, bus end), both stretched over refresh windows.
+//   So concurrent DMA queues share each PC's bus and activation rate, while a bank
+//   conflict delays only the transfer that has it (as FR-FCFS reordering would).
+//   Refresh: exact all-bank windows, PC i at (i + 1) x tREFI / num_pcs + k x tREFI; a window
+//   inside a transfer costs tRP + tRFC + tRCD + tCL (close rows, refresh, reopen, refill the
+//   read pipeline) and closes every row.
+//
+// What it ignores (hbm_reference.h has the detail; hbm_test.cpp bounds the difference)
+//   Burst-level reordering between transfers (transfers are taken in call order; one call
+//   finishing before another started at the same time is FCFS, a real FR-FCFS interleaves:
+//   the last of them ends at the same time), the tail of a transfer's last page running in
+//   one bank group, tRRD_L, data values (the payload's data pointer is never touched;
+//   byte enables do not change timing), DMI and debug transport.
+//
+// Parameters: HbmConfig (hbm_config.h), `systole params` hbm.*.
+//
+// Use from a DMA engine (initiator):
+//   tlm_utils::simple_initiator_socket<Dma> socket;  dma.socket.bind(hbm.socket);
+//   (hbm.socket is a multi_passthrough_target_socket: every DMA queue binds to it)
+//   tlm::tlm_generic_payload p;  p.set_command(tlm::TLM_READ_COMMAND);
+//   p.set_address(addr);  p.set_data_length(bytes);  p.set_data_ptr(buf);
+//   p.set_streaming_width(bytes);
+//   sc_core::sc_time delay = local_offset;   // LT: the transfer is issued at now + delay
+//   socket->b_transport(p, delay);           // returns at once
+//   // now + delay = time the last byte has crossed the HBM data bus; wait(delay) or keep
+//   // it in a quantum keeper. For a strided tile add an HbmChunksExtension (the chunks
+//   // then replace address/length, which should hold the first chunk and the total).
+#pragma once
+
+#include <tlm_utils/multi_passthrough_target_socket.h>
+#include <cstdint>
+#include <systemc>
+#include <tlm>
+#include <vector>
+
+#include "models/hbm/hbm_config.h"
+#include "models/hbm/hbm_stats.h"
+
+namespace systole {
+
+struct HbmChunk {
+  std::uint64_t address = 0;  // bytes
+  std::uint64_t bytes = 0;
+};
+
+// Optional extension: the transaction moves these chunks (in order) instead of the single
+// range [address, address + data_length).
+class HbmChunksExtension : public tlm::tlm_extension<HbmChunksExtension> {
+ public:
+  std::vector<HbmChunk> chunks;
+
+  // count chunks of chunk_bytes, the i-th at base + i x stride_bytes.
+  static std::vector<HbmChunk> Strided(std::uint64_t base, std::uint64_t chunk_bytes,
+                                       std::uint64_t stride_bytes, std::uint64_t count);
+  tlm::tlm_extension_base* clone() const override;
+  void copy_from(const tlm::tlm_extension_base& other) override;
+};
+
+// The fast timing model (plain C++; Hbm wraps it). Times are absolute picoseconds.
+class HbmFastModel {
+ public:
+  explicit HbmFastModel(const HbmConfig& config);
+
+  // Completion time of a transfer arriving at arrival_ps. Throws std::out_of_range when the
+  // range passes the capacity.
+  std::uint64_t Access(std::uint64_t arrival_ps, std::uint64_t address, std::uint64_t bytes,
+                       bool is_write);
+  std::uint64_t AccessChunks(std::uint64_t arrival_ps, const std::vector<HbmChunk>& chunks,
+                             bool is_write);
+
+  HbmStats stats() const;  // refreshes = refresh windows started before each PC's last use
+  const HbmConfig& config() const { return config_; }
+
+ private:
+  struct Bank {
+    bool open = false;
+    std::uint64_t row = 0;
+    std::uint64_t col_ready_ps = 0;
+    std::uint64_t pre_ready_ps = 0;
+    std::uint64_t next_act_ps = 0;
+  };
+  struct Pc {
+    std::uint64_t act_clock_ps = 0;
+    std::uint64_t bus_clock_ps = 0;
+    std::uint64_t last_rd_end_ps = 0;
+    std::uint64_t last_wr_end_ps = 0;
+    std::uint64_t last_wr_bank_group = 0;
+    bool wrote = false;
+    bool read = false;
+    std::uint64_t refreshes_seen = 0;
+    std::uint64_t last_done_ps = 0;
+    std::vector<Bank> banks;
+  };
+
+  std::uint64_t Range(std::uint64_t arrival_ps, std::uint64_t address, std::uint64_t bytes,
+                      bool is_write);
+  std::uint64_t PcAccess(std::uint64_t pc, std::uint64_t t0, std::uint64_t lo, std::uint64_t hi,
+                         bool is_write);
+  std::uint64_t RefreshesStarted(std::uint64_t pc, std::uint64_t t) const;
+  std::uint64_t AfterBlackout(std::uint64_t pc, std::uint64_t t) const;
+  std::uint64_t Stretch(std::uint64_t pc, std::uint64_t start, std::uint64_t dur,
+                        std::uint64_t reopen_ps) const;
+
+  HbmConfig config_;
+  HbmTiming t_;
+  std::uint64_t act_interval_ps_;
+  std::vector<Pc> pcs_;
+  std::vector<std::uint64_t> refresh_offset_ps_;
+  HbmStats stats_;
+};
+
+class Hbm : public sc_core::sc_module {
+ public:
+  // Any number of initiators (DMA queues) bind here directly: dma.socket.bind(hbm.socket).
+  tlm_utils::multi_passthrough_target_socket<Hbm> socket;
+
+  Hbm(sc_core::sc_module_name name, const HbmConfig& config);
+
+  HbmStats stats() const { return model_.stats(); }
+  const HbmConfig& config() const { return model_.config(); }
+  double PeakGBps() const { return model_.config().PeakGBps(); }
+
+ private:
+  void BTransport(int initiator, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  unsigned int TransportDbg(int initiator, tlm::tlm_generic_payload& trans);
+
+  HbmFastModel model_;
+};
+
+}  // namespace systole
