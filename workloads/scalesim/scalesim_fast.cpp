@@ -41,11 +41,17 @@ using i64 = std::int64_t;
 using u128 = unsigned __int128;
 
 // #{(a, b) : a, b >= 0, a + b < x}
-u128 Tri(i64 x) { return x > 0 ? static_cast<u128>(x) * static_cast<u128>(x + 1) / 2 : 0; }
+inline u128 Tri(i64 x) {
+  if (x <= 0) return 0;
+  if (x < (i64{1} << 31)) return static_cast<u64>(x) * static_cast<u64>(x + 1) / 2;
+  return static_cast<u128>(x) * static_cast<u128>(x + 1) / 2;
+}
 // #{(a, b) : 0 <= a < na, 0 <= b < nb, a + b < x}
-u128 ClippedTri(u64 na, u64 nb, i64 x) {
+inline u128 ClippedTri(u64 na, u64 nb, i64 x) {
   const i64 a = static_cast<i64>(na);
   const i64 b = static_cast<i64>(nb);
+  if (x <= 0) return 0;
+  if (x >= a + b) return static_cast<u128>(na) * nb;
   return Tri(x) - Tri(x - a) - Tri(x - b) + Tri(x - a - b);
 }
 
@@ -116,6 +122,32 @@ struct Pattern {
     return lo;
   }
 };
+
+// First x in [a, b) with f(x) true for a predicate that is false then true; b if none.
+// Gallops from a + guess (a cheap estimate of the answer's distance), then bisects.
+template <class Pred>
+u64 FirstTrue(u64 a, u64 b, u64 guess, Pred&& f) {
+  u64 step = std::max<u64>(1, guess);
+  u64 lo = a;
+  while (lo < b) {
+    const u64 x = step >= b - lo ? b - 1 : lo + step - 1;
+    if (f(x)) {
+      u64 hi = x;
+      while (lo < hi) {
+        const u64 mid = lo + (hi - lo) / 2;
+        if (f(mid)) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      return lo;
+    }
+    lo = x + 1;
+    step *= 2;
+  }
+  return b;
+}
 
 // op: 0 ifmap, 1 filter, 2 ofmap; fold uses ru array rows and cu array columns.
 Pattern FoldPattern(const Mapping& mp, int op, u64 ru, u64 cu) {
@@ -612,18 +644,23 @@ class PositionalUserBuffer {
     const u64 j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
     i64 offset = 1;
     for (u64 j = j0; j <= j1; ++j) {
-      while (!InWindow(j)) {
-        if (p_.prefetch_sets == 0) {
-          throw InputError(
-              "SCALE-Sim v2 cannot simulate this layer: an address outside a "
-              "prefetch window that can never move (it would loop forever)");
-        }
-        window_ = (window_ + p_.prefetch_sets) % p_.num_sets;
-        accesses_ += p_.prefetch_lines * p_.bandwidth;
-        last_cycle_ += static_cast<i64>(p_.prefetch_lines) + 1;
-        const i64 potential = last_cycle_ - (cycle + offset);
-        if (potential > 0) offset += potential;
+      if (InWindow(j)) continue;
+      if (p_.prefetch_sets == 0) {
+        throw InputError(
+            "SCALE-Sim v2 cannot simulate this layer: an address outside a "
+            "prefetch window that can never move (it would loop forever)");
       }
+      // read_buffer.new_prefetch() repeats until j is in the window; each call moves the
+      // window by prefetch_sets. With d = (j - start) mod num_sets >= active_sets, the first
+      // hit comes after k = ceil((d - active_sets + 1) / prefetch_sets) moves (steps never
+      // exceed the window width, so the walk cannot jump over it). Each move fetches
+      // prefetch_lines rows one cycle apart and sets offset = max(offset, last - cycle).
+      const u64 d = j >= window_ ? j - window_ : j + p_.num_sets - window_;
+      const u64 k = (d - p_.active_sets + p_.prefetch_sets) / p_.prefetch_sets;
+      window_ = (window_ + (k % p_.num_sets) * p_.prefetch_sets) % p_.num_sets;
+      accesses_ += k * p_.prefetch_lines * p_.bandwidth;
+      last_cycle_ += static_cast<i64>(k * (p_.prefetch_lines + 1));
+      offset = std::max(offset, last_cycle_ - cycle);
     }
     return cycle + offset;
   }
@@ -632,6 +669,8 @@ class PositionalUserBuffer {
     *j0 = Position(fr, fc, t, static_cast<u64>(lo), pat) / p_.items_per_set;
     *j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
   }
+  u64 items_per_set() const { return p_.items_per_set; }
+  u64 prefetch_cols() const { return s_.cols; }
   // Largest J such that every set in [j, J] is in the active window; false if j is not.
   bool WindowReach(u64 j, u64* reach) const {
     if (!InWindow(j)) return false;
@@ -645,6 +684,16 @@ class PositionalUserBuffer {
     } else {
       *reach = end - p_.num_sets - 1;  // j lies in the wrapped part [0, end - num_sets)
     }
+    return true;
+  }
+  // Smallest J such that every set in [J, j] is in the active window; false if j is not.
+  bool WindowReachBack(u64 j, u64* reach) const {
+    if (!InWindow(j)) return false;
+    if (p_.active_sets >= p_.num_sets) {
+      *reach = 0;
+      return true;
+    }
+    *reach = j >= window_ ? window_ : 0;  // below window_ only the wrapped part [0, ...)
     return true;
   }
   void Start(i64 cycle) {
@@ -904,8 +953,24 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
             limit = std::min(limit, pat.FirstRow());
             continue;
           }
-          if (!pat.skewed) {  // block rows read the prefetch order backwards: one by one
-            limit = t;
+          if (!pat.skewed) {  // block rows walk the prefetch order backwards
+            i64 lo, hi;
+            pat.Cols(t, &lo, &hi);
+            u64 j0, j1, reach;
+            rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1);
+            if (!rd[op].WindowReachBack(j1, &reach) || j0 < reach) {
+              limit = t;
+              continue;
+            }
+            // First row with j0 < reach; rows move back prefetch_cols positions each.
+            const u64 guess = (j0 - reach) * rd[op].items_per_set() / rd[op].prefetch_cols();
+            const u64 a = FirstTrue(t + 1, pat.LastRow() + 1, guess, [&](u64 x) {
+              pat.Cols(x, &lo, &hi);
+              u64 m0, m1;
+              rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1);
+              return m0 < reach;
+            });
+            if (a <= pat.LastRow()) limit = std::min(limit, a);
             continue;
           }
           i64 lo, hi;
@@ -916,18 +981,16 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
             limit = t;
             continue;
           }
-          u64 a = t + 1, b = pat.LastRow() + 1;  // first row in [a, b) with j1 > reach
-          while (a < b) {
-            const u64 mid = a + (b - a) / 2;
-            pat.Cols(mid, &lo, &hi);
+          // First row with j1 > reach; rows advance at most 2 * prefetch_cols positions.
+          const u64 guess = reach == ~u64{0} ? pat.LastRow() + 1
+                                             : (reach - j1) * rd[op].items_per_set() /
+                                                   (2 * rd[op].prefetch_cols());
+          const u64 a = FirstTrue(t + 1, pat.LastRow() + 1, guess, [&](u64 x) {
+            pat.Cols(x, &lo, &hi);
             u64 m0, m1;
-            rd[op].Sets(fr, fc, mid, lo, hi, pat, &m0, &m1);
-            if (m1 > reach) {
-              b = mid;
-            } else {
-              a = mid + 1;
-            }
-          }
+            rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1);
+            return m1 > reach;
+          });
           if (a <= pat.LastRow()) limit = std::min(limit, a);
         }
         const Pattern& wp = pats[2];
@@ -944,15 +1007,9 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           }
           const u64 before = wp.Prefix(t);
           if (wp.Prefix(limit) - before >= need) {
-            u64 a = t, b = limit - 1;  // first row whose writes reach the event
-            while (a < b) {
-              const u64 mid = a + (b - a) / 2;
-              if (wp.Prefix(mid + 1) - before >= need) {
-                b = mid;
-              } else {
-                a = mid + 1;
-              }
-            }
+            // First row whose writes reach the event (rows hold at most cu writes).
+            const u64 a = FirstTrue(t, limit, need / std::max<u64>(1, wp.used),
+                                    [&](u64 x) { return wp.Prefix(x + 1) - before >= need; });
             limit = a;
           }
         }
