@@ -1,5 +1,7 @@
 #include "sim/cli/commands.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -11,6 +13,9 @@
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
 #include "sim/gemm_run.h"
+#include "sim/kernel_run.h"
+#include "sim/trace/chrome_trace.h"
+#include "workloads/kernel/reference_kernels.h"
 #include "workloads/scalesim/scalesim_run.h"
 
 namespace systole {
@@ -126,6 +131,88 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
     cli->run.gemm_input = cli->input_type == "gemm";
     action = [cli]() {
       std::cout << RunScaleSim(cli->run);
+      return 0;
+    };
+  });
+
+  // kernel
+  struct KernelCli {
+    ArchOptions arch;
+    std::string kind;
+    MatmulKernelOptions mm;
+    std::string dtype = "bf16";
+    std::string shape = "4096x1024";
+    std::string trace_path;
+    std::string hbm = "bandwidth";
+    bool json = false;
+  };
+  auto kc = std::make_shared<KernelCli>();
+  CLI::App* kernel_cmd = app.add_subcommand(
+      "kernel",
+      "Run a reference tile kernel on one core: matmul, add, gelu, softmax, layernorm, "
+      "rmsnorm");
+  kernel_cmd->add_option("kind", kc->kind, "Kernel")
+      ->required()
+      ->check(CLI::IsMember({"matmul", "add", "gelu", "softmax", "layernorm", "rmsnorm"}));
+  kc->arch.AddTo(kernel_cmd);
+  kernel_cmd->add_option("--M", kc->mm.m, "matmul: rows of A and C")->check(kPositiveInteger);
+  kernel_cmd->add_option("--K", kc->mm.k, "matmul: reduction dimension")->check(kPositiveInteger);
+  kernel_cmd->add_option("--N", kc->mm.n, "matmul: columns of B and C")->check(kPositiveInteger);
+  kernel_cmd->add_option("--level", kc->mm.level,
+                         "matmul optimisation level: naive, hoist, block, block3");
+  kernel_cmd->add_option("--tile-m", kc->mm.tile_m, "matmul: stationary columns per tile");
+  kernel_cmd->add_option("--tile-k", kc->mm.tile_k, "matmul: contraction rows per tile");
+  kernel_cmd->add_option("--tile-n", kc->mm.tile_n, "matmul: moving elements per tile");
+  kernel_cmd->add_option("--block-m", kc->mm.block_m, "matmul: M tiles per block");
+  kernel_cmd->add_option("--block-n", kc->mm.block_n, "matmul: N tiles per block");
+  kernel_cmd->add_option("--block-k", kc->mm.block_k, "matmul: K tiles per block");
+  kernel_cmd->add_option("--hoist", kc->mm.hoist, "matmul: 1 = keep stationary tiles resident");
+  kernel_cmd->add_option("--buffers", kc->mm.buffers, "matmul: 1 or 2 operand buffers");
+  kernel_cmd->add_option("--dma-rows", kc->mm.dma_rows, "matmul: rows per DMA of block loads");
+  kernel_cmd->add_option("--dtype", kc->dtype, "Datatype: bf16, fp16, fp8, fp32");
+  kernel_cmd->add_option("--shape", kc->shape, "Element-wise kernels: ROWSxCOLS");
+  kernel_cmd->add_option("--hbm", kc->hbm, "HBM fidelity: bandwidth or banked")
+      ->check(CLI::IsMember({"bandwidth", "banked"}));
+  kernel_cmd->add_option("--trace", kc->trace_path, "Write a Chrome/Perfetto trace here");
+  kernel_cmd->add_flag("--json", kc->json, "Print the report as JSON");
+  kernel_cmd->callback([kc, &action]() {
+    action = [kc]() {
+      const ArchConfig arch = kc->arch.Load();
+      const Dtype dtype = ParseDtype(kc->dtype);
+      Program program;
+      std::string title;
+      if (kc->kind == "matmul") {
+        kc->mm.dtype = dtype;
+        const MatmulKernelOptions o = ResolveMatmulOptions(arch, kc->mm);
+        title = fmt::format(
+            "kernel matmul {}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
+            "{}, buffers {})",
+            o.m, o.k, o.n, DtypeName(dtype), o.level, o.tile_m, o.tile_k, o.tile_n, o.block_m,
+            o.block_n, o.block_k, o.hoist ? "on" : "off", o.buffers);
+        program = BuildMatmulKernel(arch, o);
+      } else {
+        ElementwiseKernelOptions o;
+        o.kind = kc->kind;
+        o.dtype = dtype;
+        const auto x = kc->shape.find('x');
+        char* end = nullptr;
+        o.rows = x == std::string::npos ? 0 : std::strtoull(kc->shape.c_str(), &end, 10);
+        o.cols = x == std::string::npos ? 0 : std::strtoull(kc->shape.c_str() + x + 1, &end, 10);
+        if (o.rows == 0 || o.cols == 0 || end == nullptr || *end != '\0') {
+          throw InputError("--shape '" + kc->shape + "': expected ROWSxCOLS, e.g. 4096x1024");
+        }
+        title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
+        program = BuildElementwiseKernel(arch, o);
+      }
+      CoreRunOptions options;
+      options.record_trace = !kc->trace_path.empty();
+      options.hbm = kc->hbm == "banked" ? HbmFidelity::kBanked : HbmFidelity::kBandwidth;
+      const KernelRunReport report = RunKernel(arch, program, options);
+      if (!kc->trace_path.empty()) {
+        WriteFileAtomically(kc->trace_path, ChromeTraceJson(program, report.core));
+      }
+      std::cout << (kc->json ? KernelReportJson(title, arch, program, report.core)
+                             : FormatKernelSummary(title, arch, program, report));
       return 0;
     };
   });

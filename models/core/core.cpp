@@ -1,0 +1,140 @@
+#include "models/core/core.h"
+
+#include <memory>
+
+#include "models/core/engine.h"
+#include "models/dma/dma_queue.h"
+#include "models/memory/bandwidth_memory.h"
+#include "models/tensor_engine/matmul_unit.h"
+#include "models/vector_engine/vector_unit.h"
+#include "sim/common/error.h"
+#include "sim/kernel/sim_context.h"
+
+namespace systole {
+
+namespace {
+
+std::uint32_t SlotOf(const EngineId& id) {
+  switch (id.kind) {
+    case EngineKind::kTensor:
+      return 0;
+    case EngineKind::kVector:
+      return 1;
+    case EngineKind::kScalar:
+      return 2;
+    case EngineKind::kDma:
+      return 3 + id.index;
+  }
+  return 0;
+}
+
+}  // namespace
+
+CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
+                      const CoreRunOptions& options) {
+  const CoreConfig& core = arch.core;
+  const auto queues = static_cast<std::uint32_t>(core.dma.queues);
+  if (program.dma_queues > queues) {
+    throw InputError("program '" + program.kernel_name + "' uses " +
+                     std::to_string(program.dma_queues) + " DMA queues but the core has " +
+                     std::to_string(queues));
+  }
+  const std::uint32_t slots = 3 + queues;
+  const std::size_t n = program.instructions.size();
+
+  CompletionBoard board;
+  board.done.assign(n, 0);
+  board.owner.resize(n);
+  board.engine_event.assign(slots, nullptr);
+  std::vector<std::vector<std::uint32_t>> streams(slots);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t slot = SlotOf(program.instructions[i].engine);
+    board.owner[i] = slot;
+    streams[slot].push_back(static_cast<std::uint32_t>(i));
+  }
+
+  CoreRunResult result;
+  {
+    SimContext context;
+    OnChipMemory scratchpad("scratchpad", core.scratchpad, core.clock_ghz);
+    OnChipMemory accumulator("accumulator", core.accumulator, core.clock_ghz);
+    const double hbm_latency_ns = arch.hbm.trcd_ns + arch.hbm.tcl_ns;
+    BandwidthMemory hbm("hbm", arch.hbm.PeakGBps(), hbm_latency_ns);
+
+    MatmulUnit tensor("tensor_unit", core);
+    VectorUnit vector("vector_unit", EngineKind::kVector, core);
+    VectorUnit scalar("scalar_unit", EngineKind::kScalar, core);
+    tensor.scratchpad.bind(scratchpad.socket);
+    tensor.accumulator.bind(accumulator.socket);
+    vector.scratchpad.bind(scratchpad.socket);
+    vector.accumulator.bind(accumulator.socket);
+    scalar.scratchpad.bind(scratchpad.socket);
+    scalar.accumulator.bind(accumulator.socket);
+    std::vector<std::unique_ptr<DmaQueue>> dma;
+    for (std::uint32_t q = 0; q < queues; ++q) {
+      dma.push_back(std::make_unique<DmaQueue>(("dma_unit" + std::to_string(q)).c_str(), core));
+      dma.back()->hbm.bind(hbm.socket);
+      dma.back()->scratchpad.bind(scratchpad.socket);
+    }
+
+    std::vector<std::unique_ptr<Engine>> engines;
+    std::vector<std::string> names = {"tensor", "vector", "scalar"};
+    for (std::uint32_t q = 0; q < queues; ++q) names.push_back("dma" + std::to_string(q));
+    for (std::uint32_t slot = 0; slot < slots; ++slot) {
+      EngineCostModel* cost = slot == 0   ? static_cast<EngineCostModel*>(&tensor)
+                              : slot == 1 ? static_cast<EngineCostModel*>(&vector)
+                              : slot == 2 ? static_cast<EngineCostModel*>(&scalar)
+                                          : static_cast<EngineCostModel*>(dma[slot - 3].get());
+      const std::uint32_t outstanding =
+          slot >= 3 ? static_cast<std::uint32_t>(core.dma.max_outstanding) : (slot == 0 ? 4 : 1);
+      engines.push_back(std::make_unique<Engine>(names[slot].c_str(), slot, *cost, program,
+                                                 std::move(streams[slot]), board, outstanding,
+                                                 options.record_trace));
+    }
+
+    sc_core::sc_start();
+
+    sc_core::sc_time end = sc_core::SC_ZERO_TIME;
+    for (const auto& e : engines) end = std::max(end, e->last_completion());
+    result.time_ns = end.to_seconds() * 1e9;
+    for (std::uint32_t slot = 0; slot < slots; ++slot) {
+      const Engine& e = *engines[slot];
+      EngineReport r;
+      r.name = names[slot];
+      r.instructions = e.issued();
+      r.busy_ns = e.busy_time().to_seconds() * 1e9;
+      r.busy_fraction = result.time_ns > 0 ? r.busy_ns / result.time_ns : 0.0;
+      result.engines.push_back(r);
+      if (options.record_trace) {
+        for (const InstrRecord& rec : e.records()) {
+          result.slices.push_back(
+              {slot, rec.id, rec.issue.to_seconds() * 1e9, rec.complete.to_seconds() * 1e9});
+        }
+      }
+      if (e.issued() != e.records().size() && options.record_trace) {
+        throw std::logic_error("engine record count mismatch");
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!board.done[i]) {
+        throw std::logic_error("program '" + program.kernel_name + "' did not complete: " +
+                               "instruction #" + std::to_string(i) + " never ran");
+      }
+    }
+    result.scratchpad = scratchpad.stats();
+    result.accumulator = accumulator.stats();
+  }
+
+  result.instructions = n;
+  result.flops = program.flops;
+  result.hbm_bytes = program.hbm_bytes;
+  result.peak_flops_per_ns = 2.0 * static_cast<double>(core.tensor.array.rows) *
+                             static_cast<double>(core.tensor.array.cols) * core.clock_ghz;
+  result.hbm_peak_gbps = arch.hbm.PeakGBps();
+  result.compute_bound_ns = static_cast<double>(result.flops) / result.peak_flops_per_ns;
+  result.memory_bound_ns = static_cast<double>(result.hbm_bytes) / result.hbm_peak_gbps;
+  result.hfu = result.time_ns > 0 ? result.compute_bound_ns / result.time_ns : 0.0;
+  return result;
+}
+
+}  // namespace systole

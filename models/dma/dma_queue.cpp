@@ -1,0 +1,52 @@
+#include "models/dma/dma_queue.h"
+
+#include <algorithm>
+
+namespace systole {
+
+double DmaQueueTimeNs(const DmaConfig& config, const HbmPattern& p) {
+  const std::uint64_t charged = p.chunks * std::max(p.chunk_bytes, config.efficient_chunk_bytes);
+  return static_cast<double>(charged) / config.queue_bandwidth_gbps;  // GB/s = bytes/ns
+}
+
+DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core)
+    : sc_core::sc_module(name),
+      hbm("hbm"),
+      scratchpad("scratchpad"),
+      config_(core.dma),
+      setup_(core.dma.setup_latency_ns, sc_core::SC_NS),
+      extension_(new HbmPatternExtension) {
+  payload_.set_extension(extension_);
+  payload_.set_data_ptr(nullptr);
+  payload_.set_streaming_width(0);
+}
+
+DmaQueue::~DmaQueue() {
+  payload_.clear_extension(extension_);
+  delete extension_;
+}
+
+IssueTiming DmaQueue::Issue(const Instruction& in) {
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const bool load = in.op == Opcode::kDmaLoad;
+  sc_core::sc_time data_start = setup_;
+  if (data_free_at_ > now) data_start = std::max(data_start, data_free_at_ - now);
+  const sc_core::sc_time queue_time(DmaQueueTimeNs(config_, in.hbm), sc_core::SC_NS);
+  data_free_at_ = now + data_start + queue_time;
+
+  extension_->pattern = in.hbm;
+  payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
+  payload_.set_address(in.hbm.address);
+  payload_.set_data_length(static_cast<unsigned int>(std::min<std::uint64_t>(in.hbm.bytes(), ~0u)));
+  payload_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time hbm_delay = data_start;
+  hbm->b_transport(payload_, hbm_delay);
+
+  const OnChipRegion& tile = load ? in.dst : in.src0;
+  const sc_core::sc_time sp_done = sp_access_.Access(scratchpad, tile, load, data_start);
+  const sc_core::sc_time data_end = std::max({data_start + queue_time, hbm_delay, sp_done});
+  bytes_ += in.hbm.bytes();
+  return {sc_core::SC_ZERO_TIME, data_end};
+}
+
+}  // namespace systole

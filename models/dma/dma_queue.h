@@ -1,0 +1,59 @@
+// One DMA queue of a core: timing of HBM <-> scratchpad transfers (EngineCostModel).
+//
+// What it models
+//   A transfer moves `chunks` contiguous chunks of chunk_bytes (HbmPattern) between HBM
+//   and a scratchpad tile. The queue moves data at queue_bandwidth_gbps, and a chunk
+//   shorter than efficient_chunk_bytes takes as long as one of that size, so
+//     queue_time = chunks * max(chunk_bytes, efficient_chunk_bytes) / bandwidth
+//   (many small strided chunks are slower than one large transfer). Every transfer pays
+//   setup_latency_ns before its data moves, overlapped with the data of transfers ahead
+//   of it in the queue (up to max_outstanding in flight); data phases of one queue are
+//   serial:
+//     data_start = max(issue + setup_latency, previous data_end of this queue)
+//     data_end   = max(data_start + queue_time, HBM completion, scratchpad completion)
+//   The HBM side is one TLM transaction (HbmPatternExtension) to the HBM model, which is
+//   shared by all queues, so queues contend there; the scratchpad side is one
+//   transaction to the scratchpad.
+//
+// What it ignores
+//   Descriptor fetch, DMA rings, cross-core traffic, address translation.
+//
+// Parameters (CoreConfig.dma)
+//   queue_bandwidth_gbps (GB/s), setup_latency_ns (ns), efficient_chunk_bytes (bytes),
+//   max_outstanding (transfers)
+#pragma once
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <systemc>
+
+#include "models/core/engine.h"
+#include "models/memory/hbm_pattern.h"
+#include "models/memory/onchip_memory.h"
+#include "sim/config/arch_config.h"
+
+namespace systole {
+
+// Queue-side data time of a pattern, in ns (no HBM or scratchpad effects).
+double DmaQueueTimeNs(const DmaConfig& config, const HbmPattern& pattern);
+
+class DmaQueue : public sc_core::sc_module, public EngineCostModel {
+ public:
+  tlm_utils::simple_initiator_socket<DmaQueue> hbm;
+  tlm_utils::simple_initiator_socket<DmaQueue> scratchpad;
+
+  DmaQueue(sc_core::sc_module_name name, const CoreConfig& core);
+  ~DmaQueue() override;
+  IssueTiming Issue(const Instruction& instr) override;
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  DmaConfig config_;
+  sc_core::sc_time setup_;
+  sc_core::sc_time data_free_at_;
+  tlm::tlm_generic_payload payload_;
+  HbmPatternExtension* extension_;
+  OnChipAccessor sp_access_;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace systole

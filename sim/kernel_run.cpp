@@ -1,0 +1,96 @@
+#include "sim/kernel_run.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace systole {
+
+KernelRunReport RunKernel(const ArchConfig& arch, const Program& program,
+                          const CoreRunOptions& options) {
+  KernelRunReport r;
+  const auto t0 = std::chrono::steady_clock::now();
+  r.core = RunCore(arch, program, options);
+  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+namespace {
+
+const char* BoundName(const CoreRunResult& r) {
+  return r.compute_bound_ns >= r.memory_bound_ns ? "compute" : "memory";
+}
+
+}  // namespace
+
+std::string FormatKernelSummary(const std::string& title, const ArchConfig& arch,
+                                const Program& program, const KernelRunReport& report) {
+  const CoreRunResult& r = report.core;
+  std::string out = fmt::format("{} on {}\n", title, arch.name);
+  out += fmt::format(
+      "time {:.3f} us  HFU {:.1f}%  roofline {:.3f} us ({}-bound: compute {:.3f} "
+      "us, HBM {:.3f} us)  {:.2f}x roofline\n",
+      r.time_ns / 1000.0, 100.0 * r.hfu, r.roofline_ns() / 1000.0, BoundName(r),
+      r.compute_bound_ns / 1000.0, r.memory_bound_ns / 1000.0,
+      r.roofline_ns() > 0 ? r.time_ns / r.roofline_ns() : 0.0);
+  out += fmt::format("{} instructions, {:.3f} GFLOP, {:.3f} MiB HBM traffic\n", r.instructions,
+                     static_cast<double>(r.flops) / 1e9,
+                     static_cast<double>(r.hbm_bytes) / (1024.0 * 1024.0));
+  double dma_busy = 0;
+  std::uint64_t dma_instr = 0;
+  std::size_t dma_engines = 0;
+  out += "busy:";
+  for (const EngineReport& e : r.engines) {
+    if (e.name.rfind("dma", 0) == 0) {
+      dma_busy += e.busy_fraction;
+      dma_instr += e.instructions;
+      ++dma_engines;
+      continue;
+    }
+    out += fmt::format(" {} {:.1f}% ({} instr)", e.name, 100.0 * e.busy_fraction, e.instructions);
+  }
+  (void)program;
+  out += fmt::format(" | dma queues: {} transfers, data moving {:.1f}% of the time on average\n",
+                     dma_instr, dma_engines ? 100.0 * dma_busy / dma_engines : 0.0);
+  out += fmt::format("simulated in {:.3f} s ({:.2f} M instructions/s)\n", report.wall_seconds,
+                     report.wall_seconds > 0
+                         ? static_cast<double>(r.instructions) / report.wall_seconds / 1e6
+                         : 0.0);
+  return out;
+}
+
+std::string KernelReportJson(const std::string& title, const ArchConfig& arch,
+                             const Program& program, const CoreRunResult& r) {
+  nlohmann::ordered_json j;
+  j["schema"] = "systole.kernel/1";
+  j["kernel"] = program.kernel_name;
+  j["title"] = title;
+  j["arch"] = arch.name;
+  j["time_ns"] = r.time_ns;
+  j["instructions"] = r.instructions;
+  j["flops"] = r.flops;
+  j["hbm_bytes"] = r.hbm_bytes;
+  j["hfu"] = r.hfu;
+  j["roofline_ns"] = r.roofline_ns();
+  j["compute_bound_ns"] = r.compute_bound_ns;
+  j["memory_bound_ns"] = r.memory_bound_ns;
+  j["bound"] = BoundName(r);
+  nlohmann::ordered_json engines = nlohmann::ordered_json::array();
+  for (const EngineReport& e : r.engines) {
+    engines.push_back({{"name", e.name},
+                       {"instructions", e.instructions},
+                       {"busy_ns", e.busy_ns},
+                       {"busy_fraction", e.busy_fraction}});
+  }
+  j["engines"] = engines;
+  j["scratchpad"] = {{"read_bytes", r.scratchpad.read_bytes},
+                     {"write_bytes", r.scratchpad.write_bytes},
+                     {"contention_cycles", r.scratchpad.contention_cycles}};
+  j["accumulator"] = {{"read_bytes", r.accumulator.read_bytes},
+                      {"write_bytes", r.accumulator.write_bytes},
+                      {"contention_cycles", r.accumulator.contention_cycles}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace systole

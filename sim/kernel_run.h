@@ -1,0 +1,26 @@
+// Runs a tile kernel on one core and renders the result (`systole kernel ...`).
+#pragma once
+
+#include <string>
+
+#include "models/core/core.h"
+#include "models/core/program.h"
+#include "sim/config/arch_config.h"
+
+namespace systole {
+
+struct KernelRunReport {
+  CoreRunResult core;
+  double wall_seconds = 0;  // host time spent simulating (not part of the JSON report)
+};
+
+KernelRunReport RunKernel(const ArchConfig& arch, const Program& program,
+                          const CoreRunOptions& options);
+
+// `title` describes the kernel and its options (first line of the text summary).
+std::string FormatKernelSummary(const std::string& title, const ArchConfig& arch,
+                                const Program& program, const KernelRunReport& report);
+std::string KernelReportJson(const std::string& title, const ArchConfig& arch,
+                             const Program& program, const CoreRunResult& result);
+
+}  // namespace systole

@@ -1,0 +1,578 @@
+#include "workloads/kernel/kernel_builder.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "sim/common/checked_math.h"
+#include "sim/common/error.h"
+
+namespace systole {
+
+namespace {
+
+constexpr std::uint64_t kHbmAlignBytes = 4096;
+constexpr std::uint64_t kOnChipAlignBytes = 64;
+
+// Bit of an engine in Access::synced (engines past the 64th are never marked).
+std::uint64_t SlotBit(const EngineId& e) {
+  const unsigned slot = e.kind == EngineKind::kDma ? 3u + e.index : static_cast<unsigned>(e.kind);
+  return slot < 64 ? (std::uint64_t{1} << slot) : 0;
+}
+
+bool Overlap(std::uint64_t a0, std::uint64_t an, std::uint64_t b0, std::uint64_t bn) {
+  return a0 < b0 + bn && b0 < a0 + an;
+}
+
+bool Covers(std::uint64_t outer0, std::uint64_t outern, std::uint64_t inner0,
+            std::uint64_t innern) {
+  return outer0 <= inner0 && inner0 + innern <= outer0 + outern;
+}
+
+}  // namespace
+
+KernelBuilder::KernelBuilder(std::string kernel_name, const ArchConfig& arch) : arch_(arch) {
+  program_.kernel_name = std::move(kernel_name);
+  scratchpad_.partition_bytes = arch.core.scratchpad.partition_bytes;
+  scratchpad_.partitions = static_cast<std::uint32_t>(arch.core.scratchpad.partitions);
+  accumulator_.partition_bytes = arch.core.accumulator.partition_bytes;
+  accumulator_.partitions = static_cast<std::uint32_t>(arch.core.accumulator.partitions);
+}
+
+HbmTensor KernelBuilder::Hbm(const std::string& name, std::uint64_t rows, std::uint64_t cols,
+                             Dtype dtype, bool initialised) {
+  if (rows == 0 || cols == 0) {
+    throw InputError(
+        fmt::format("HBM tensor '{}': shape {}x{} must be at least 1x1", name, rows, cols));
+  }
+  HbmState h;
+  h.tensor.id = static_cast<std::uint32_t>(hbm_.size());
+  h.tensor.rows = rows;
+  h.tensor.cols = cols;
+  h.tensor.dtype = dtype;
+  h.tensor.address = next_hbm_address_;
+  h.name = name;
+  h.written = initialised;
+  h.tracker.coarse_reads = true;
+  const std::uint64_t bytes =
+      CheckedMul(CheckedMul(rows, cols, "HBM tensor size"), DtypeBytes(dtype), "HBM tensor size");
+  next_hbm_address_ =
+      CheckedAdd(h.tensor.address, CeilDiv(bytes, kHbmAlignBytes) * kHbmAlignBytes, "HBM address");
+  hbm_.push_back(std::move(h));
+  return hbm_.back().tensor;
+}
+
+std::uint64_t KernelBuilder::AllocateBytes(Allocator& alloc, std::uint64_t bytes,
+                                           const std::string& name, const char* memory_name) {
+  bytes = CeilDiv(bytes, kOnChipAlignBytes) * kOnChipAlignBytes;
+  std::uint64_t offset = 0;
+  std::size_t at = 0;
+  for (; at < alloc.used.size(); ++at) {
+    if (alloc.used[at].first >= offset + bytes) break;  // gap before this block fits
+    offset = alloc.used[at].second;
+  }
+  if (offset + bytes > alloc.partition_bytes) {
+    std::uint64_t in_use = 0;
+    for (const auto& u : alloc.used) in_use += u.second - u.first;
+    throw InputError(fmt::format(
+        "allocation '{}' needs {} bytes per partition of the {}, but only {} of {} are free "
+        "(largest free block smaller); free tiles or use smaller ones",
+        name, bytes, memory_name, alloc.partition_bytes - in_use, alloc.partition_bytes));
+  }
+  alloc.used.insert(alloc.used.begin() + static_cast<std::ptrdiff_t>(at), {offset, offset + bytes});
+  return offset;
+}
+
+Tile KernelBuilder::Scratchpad(const std::string& name, std::uint32_t partitions,
+                               std::uint64_t free_elems, Dtype dtype) {
+  if (partitions == 0 || free_elems == 0 || partitions > scratchpad_.partitions) {
+    throw InputError(fmt::format(
+        "allocation '{}': scratchpad tile {} partitions x {} elements is invalid: expected 1.."
+        "{} partitions and at least 1 element",
+        name, partitions, free_elems, scratchpad_.partitions));
+  }
+  TileState s;
+  s.tile = {static_cast<std::uint32_t>(tiles_.size()), partitions, free_elems, dtype,
+            MemorySpace::kScratchpad};
+  s.name = name;
+  s.offset_bytes = AllocateBytes(
+      scratchpad_, CheckedMul(free_elems, DtypeBytes(dtype), "tile size"), name, "scratchpad");
+  s.written.resize(partitions);
+  tiles_.push_back(std::move(s));
+  return tiles_.back().tile;
+}
+
+Tile KernelBuilder::Accumulator(const std::string& name, std::uint32_t partitions,
+                                std::uint64_t free_elems) {
+  if (partitions == 0 || free_elems == 0 || partitions > accumulator_.partitions) {
+    throw InputError(fmt::format(
+        "allocation '{}': accumulator tile {} partitions x {} elements is invalid: expected 1.."
+        "{} partitions and at least 1 element",
+        name, partitions, free_elems, accumulator_.partitions));
+  }
+  TileState s;
+  s.tile = {static_cast<std::uint32_t>(tiles_.size()), partitions, free_elems, Dtype::kFp32,
+            MemorySpace::kAccumulator};
+  s.name = name;
+  s.offset_bytes =
+      AllocateBytes(accumulator_, CheckedMul(free_elems, 4, "tile size"), name, "accumulator");
+  s.written.resize(partitions);
+  tiles_.push_back(std::move(s));
+  return tiles_.back().tile;
+}
+
+void KernelBuilder::Free(const Tile& tile) {
+  if (tile.id >= tiles_.size() || !tiles_[tile.id].live) {
+    throw InputError(fmt::format("kernel '{}': free of tile #{}: not a live tile",
+                                 program_.kernel_name, tile.id));
+  }
+  TileState& s = tiles_[tile.id];
+  Allocator& alloc = s.tile.space == MemorySpace::kAccumulator ? accumulator_ : scratchpad_;
+  auto it = std::find_if(alloc.used.begin(), alloc.used.end(),
+                         [&](const auto& u) { return u.first == s.offset_bytes; });
+  if (it != alloc.used.end()) alloc.used.erase(it);
+  s.live = false;
+  s.written.clear();
+  // Accesses stay in the memory's tracker, so a tile later allocated on the same bytes
+  // waits for them (write-after-read/write across reuse).
+}
+
+std::uint64_t KernelBuilder::scratchpad_bytes_in_use() const {
+  std::uint64_t in_use = 0;
+  for (const auto& u : scratchpad_.used) in_use += u.second - u.first;
+  return in_use * scratchpad_.partitions;
+}
+
+std::string KernelBuilder::Describe(std::uint32_t id, Opcode op, const std::string& label) const {
+  return fmt::format("kernel '{}' instruction #{} {} '{}'", program_.kernel_name, id,
+                     OpcodeName(op), label);
+}
+
+KernelBuilder::TileState& KernelBuilder::CheckView(const TileView& v, const std::string& what,
+                                                   const std::string& where) {
+  if (v.tile >= tiles_.size()) {
+    throw InputError(fmt::format("{}: {} refers to unknown tile #{}", where, what, v.tile));
+  }
+  TileState& s = tiles_[v.tile];
+  if (!s.live) {
+    throw InputError(fmt::format("{}: {} uses tile '{}' after it was freed", where, what, s.name));
+  }
+  if (v.np == 0 || v.nf == 0 || v.p0 + static_cast<std::uint64_t>(v.np) > s.tile.partitions ||
+      v.f0 + v.nf > s.tile.free_elems) {
+    throw InputError(
+        fmt::format("{}: {} slice [{}:{}, {}:{}] is out of bounds of tile '{}' ({} partitions x {} "
+                    "elements)",
+                    where, what, v.p0, v.p0 + v.np, v.f0, v.f0 + v.nf, s.name, s.tile.partitions,
+                    s.tile.free_elems));
+  }
+  return s;
+}
+
+OnChipRegion KernelBuilder::Region(const TileView& v) const {
+  const TileState& s = tiles_[v.tile];
+  const std::uint64_t b = DtypeBytes(s.tile.dtype);
+  OnChipRegion r;
+  r.space = s.tile.space;
+  r.partition = v.p0;
+  r.partitions = v.np;
+  r.offset_bytes = s.offset_bytes + v.f0 * b;
+  r.bytes_per_partition = v.nf * b;
+  return r;
+}
+
+KernelBuilder::HbmState& KernelBuilder::CheckHbm(const HbmView& v, const std::string& what,
+                                                 const std::string& where) {
+  if (v.tensor >= hbm_.size()) {
+    throw InputError(fmt::format("{}: {} refers to unknown HBM tensor #{}", where, what, v.tensor));
+  }
+  HbmState& h = hbm_[v.tensor];
+  if (v.nr == 0 || v.nc == 0 || v.r0 + v.nr > h.tensor.rows || v.c0 + v.nc > h.tensor.cols) {
+    throw InputError(fmt::format(
+        "{}: {} block [{}:{}, {}:{}] is out of bounds of HBM tensor '{}' ({} x {})", where, what,
+        v.r0, v.r0 + v.nr, v.c0, v.c0 + v.nc, h.name, h.tensor.rows, h.tensor.cols));
+  }
+  return h;
+}
+
+void KernelBuilder::CheckWritten(const TileView& v, const std::string& what,
+                                 const std::string& where) {
+  TileState& s = tiles_[v.tile];
+  if (s.fully_written) return;
+  for (std::uint32_t p = v.p0; p < v.p0 + v.np; ++p) {
+    const auto& iv = s.written[p];
+    auto it = std::upper_bound(iv.begin(), iv.end(), std::make_pair(v.f0, ~std::uint64_t{0}));
+    const bool covered = it != iv.begin() && std::prev(it)->second >= v.f0 + v.nf;
+    if (!covered) {
+      throw InputError(fmt::format(
+          "{}: {} reads tile '{}' [{}:{}, {}:{}] but partition {} of that region was never "
+          "written",
+          where, what, s.name, v.p0, v.p0 + v.np, v.f0, v.f0 + v.nf, p));
+    }
+  }
+}
+
+void KernelBuilder::MarkWritten(const TileView& v) {
+  TileState& s = tiles_[v.tile];
+  if (s.fully_written) return;
+  bool all_full = true;
+  for (std::uint32_t p = 0; p < s.tile.partitions; ++p) {
+    auto& iv = s.written[p];
+    if (p >= v.p0 && p < v.p0 + v.np) {
+      std::uint64_t lo = v.f0;
+      std::uint64_t hi = v.f0 + v.nf;
+      std::vector<std::pair<std::uint64_t, std::uint64_t>> merged;
+      merged.reserve(iv.size() + 1);
+      for (const auto& x : iv) {
+        if (x.second < lo || x.first > hi) {
+          merged.push_back(x);
+        } else {
+          lo = std::min(lo, x.first);
+          hi = std::max(hi, x.second);
+        }
+      }
+      merged.push_back({lo, hi});
+      std::sort(merged.begin(), merged.end());
+      iv = std::move(merged);
+    }
+    if (!(iv.size() == 1 && iv[0].first == 0 && iv[0].second == s.tile.free_elems)) {
+      all_full = false;
+    }
+  }
+  if (all_full) {
+    s.fully_written = true;
+    s.written.clear();
+  }
+}
+
+void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::uint32_t>& waits) {
+  auto& list = tracker.accesses;
+  if (tracker.coarse_reads) {
+    const std::size_t slot = a.engine.kind == EngineKind::kDma
+                                 ? 3u + a.engine.index
+                                 : static_cast<std::size_t>(a.engine.kind);
+    if (tracker.latest_read.size() <= slot) tracker.latest_read.resize(slot + 1, -1);
+    if (!a.write) {
+      const std::uint64_t bit = SlotBit(a.engine);
+      for (Access& old : list) {  // read after write
+        if (old.engine == a.engine || (old.synced & bit)) continue;
+        if (Overlap(old.p0, old.np, a.p0, a.np) && Overlap(old.b0, old.nb, a.b0, a.nb)) {
+          waits.push_back(old.instr);
+          old.synced |= bit;
+        }
+      }
+      tracker.latest_read[slot] = a.instr;
+      return;
+    }
+    for (std::size_t e = 0; e < tracker.latest_read.size(); ++e) {  // write after read
+      if (e != slot && tracker.latest_read[e] >= 0) {
+        waits.push_back(static_cast<std::uint32_t>(tracker.latest_read[e]));
+      }
+    }
+  }
+  const std::uint64_t bit = SlotBit(a.engine);
+  for (Access& old : list) {
+    if (!(a.write || old.write)) continue;  // read after read: no order needed
+    if (old.engine == a.engine) continue;   // the engine itself keeps program order
+    if (old.synced & bit) continue;         // an earlier instruction of ours waited already
+    if (Overlap(old.p0, old.np, a.p0, a.np) && Overlap(old.b0, old.nb, a.b0, a.nb)) {
+      waits.push_back(old.instr);
+      old.synced |= bit;
+    }
+  }
+  // Forget what this access now orders: everything it covers if it writes (later accesses
+  // wait for this write, which waits for them), earlier reads of the same engine it covers.
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [&](const Access& old) {
+                              const bool covered = Covers(a.p0, a.np, old.p0, old.np) &&
+                                                   Covers(a.b0, a.nb, old.b0, old.nb);
+                              return covered && (a.write || (!old.write && old.engine == a.engine));
+                            }),
+             list.end());
+  list.push_back(a);
+}
+
+KernelBuilder::Access KernelBuilder::OnChipAccess(const TileView& v, std::uint32_t instr,
+                                                  EngineId engine, bool write) const {
+  const OnChipRegion r = Region(v);
+  return {instr, engine, r.partition, r.partitions, r.offset_bytes, r.bytes_per_partition,
+          write, 0};
+}
+
+EngineId KernelBuilder::NextQueue(int queue, const std::string& where) {
+  const auto queues = static_cast<std::uint32_t>(arch_.core.dma.queues);
+  std::uint32_t q = 0;
+  if (queue < 0) {
+    q = next_queue_;
+    next_queue_ = (next_queue_ + 1) % queues;
+  } else if (static_cast<std::uint32_t>(queue) >= queues) {
+    throw InputError(
+        fmt::format("{}: DMA queue {} does not exist (the core has {})", where, queue, queues));
+  } else {
+    q = static_cast<std::uint32_t>(queue);
+  }
+  max_queue_used_ = std::max<std::uint16_t>(max_queue_used_, static_cast<std::uint16_t>(q + 1));
+  return {EngineKind::kDma, static_cast<std::uint16_t>(q)};
+}
+
+std::uint32_t KernelBuilder::Emit(Instruction in, const std::string& label,
+                                  std::vector<std::uint32_t> waits) {
+  auto [it, inserted] = name_ids_.emplace(label, static_cast<std::uint32_t>(program_.names.size()));
+  if (inserted) program_.names.push_back(label);
+  in.name = it->second;
+  std::sort(waits.begin(), waits.end());
+  waits.erase(std::unique(waits.begin(), waits.end()), waits.end());
+  in.waits = std::move(waits);
+  program_.instructions.push_back(std::move(in));
+  return static_cast<std::uint32_t>(program_.instructions.size() - 1);
+}
+
+std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
+                                     const std::string& label, int queue) {
+  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
+  const std::string where = Describe(id, Opcode::kDmaLoad, label);
+  TileState& t = CheckView(dst, "destination", where);
+  HbmState& h = CheckHbm(src, "source", where);
+  if (t.tile.space != MemorySpace::kScratchpad) {
+    throw InputError(
+        fmt::format("{}: destination tile '{}' must be in the scratchpad", where, t.name));
+  }
+  if (src.nr != dst.np || src.nc != dst.nf) {
+    throw InputError(fmt::format(
+        "{}: shape mismatch: HBM block {}x{} into tile slice {} partitions x {} elements", where,
+        src.nr, src.nc, dst.np, dst.nf));
+  }
+  if (t.tile.dtype != h.tensor.dtype) {
+    throw InputError(fmt::format("{}: dtype mismatch: HBM tensor '{}' is {}, tile '{}' is {}",
+                                 where, h.name, DtypeName(h.tensor.dtype), t.name,
+                                 DtypeName(t.tile.dtype)));
+  }
+  if (!h.written) {
+    throw InputError(
+        fmt::format("{}: reads HBM tensor '{}' before anything stored to it", where, h.name));
+  }
+  Instruction in;
+  in.op = Opcode::kDmaLoad;
+  in.engine = NextQueue(queue, where);
+  in.dtype = t.tile.dtype;
+  in.partitions = dst.np;
+  in.free_elems = dst.nf;
+  in.dst = Region(dst);
+  const std::uint64_t b = DtypeBytes(h.tensor.dtype);
+  const bool full_rows = src.nc == h.tensor.cols;
+  in.hbm.address = h.tensor.address + (src.r0 * h.tensor.cols + src.c0) * b;
+  in.hbm.chunk_bytes = full_rows ? src.nr * src.nc * b : src.nc * b;
+  in.hbm.chunks = full_rows ? 1 : src.nr;
+  in.hbm.stride_bytes = h.tensor.cols * b;
+  std::vector<std::uint32_t> waits;
+  Track(h.tracker, {id, in.engine, src.r0, src.nr, src.c0, src.nc, false, 0}, waits);
+  Track(TrackerOf(t.tile.space), OnChipAccess(dst, id, in.engine, true), waits);
+  MarkWritten(dst);
+  program_.hbm_bytes += in.hbm.bytes();
+  return Emit(std::move(in), label, std::move(waits));
+}
+
+std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
+                                      const std::string& label, int queue) {
+  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
+  const std::string where = Describe(id, Opcode::kDmaStore, label);
+  TileState& t = CheckView(src, "source", where);
+  HbmState& h = CheckHbm(dst, "destination", where);
+  if (t.tile.space != MemorySpace::kScratchpad) {
+    throw InputError(fmt::format("{}: source tile '{}' must be in the scratchpad", where, t.name));
+  }
+  if (dst.nr != src.np || dst.nc != src.nf) {
+    throw InputError(fmt::format(
+        "{}: shape mismatch: tile slice {} partitions x {} elements into HBM block {}x{}", where,
+        src.np, src.nf, dst.nr, dst.nc));
+  }
+  if (t.tile.dtype != h.tensor.dtype) {
+    throw InputError(fmt::format("{}: dtype mismatch: tile '{}' is {}, HBM tensor '{}' is {}",
+                                 where, t.name, DtypeName(t.tile.dtype), h.name,
+                                 DtypeName(h.tensor.dtype)));
+  }
+  CheckWritten(src, "source", where);
+  Instruction in;
+  in.op = Opcode::kDmaStore;
+  in.engine = NextQueue(queue, where);
+  in.dtype = t.tile.dtype;
+  in.partitions = src.np;
+  in.free_elems = src.nf;
+  in.src0 = Region(src);
+  const std::uint64_t b = DtypeBytes(h.tensor.dtype);
+  const bool full_rows = dst.nc == h.tensor.cols;
+  in.hbm.address = h.tensor.address + (dst.r0 * h.tensor.cols + dst.c0) * b;
+  in.hbm.chunk_bytes = full_rows ? dst.nr * dst.nc * b : dst.nc * b;
+  in.hbm.chunks = full_rows ? 1 : dst.nr;
+  in.hbm.stride_bytes = h.tensor.cols * b;
+  std::vector<std::uint32_t> waits;
+  Track(TrackerOf(t.tile.space), OnChipAccess(src, id, in.engine, false), waits);
+  Track(h.tracker, {id, in.engine, dst.r0, dst.nr, dst.c0, dst.nc, true, 0}, waits);
+  h.written = true;
+  program_.hbm_bytes += in.hbm.bytes();
+  return Emit(std::move(in), label, std::move(waits));
+}
+
+std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& stationary,
+                                    const TileView& moving, bool accumulate,
+                                    const std::string& label) {
+  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
+  const std::string where = Describe(id, Opcode::kMatmul, label);
+  TileState& a = CheckView(acc, "accumulator", where);
+  TileState& s = CheckView(stationary, "stationary", where);
+  TileState& m = CheckView(moving, "moving", where);
+  if (a.tile.space != MemorySpace::kAccumulator) {
+    throw InputError(fmt::format("{}: output tile '{}' must be in the accumulator", where, a.name));
+  }
+  if (s.tile.space != MemorySpace::kScratchpad || m.tile.space != MemorySpace::kScratchpad) {
+    throw InputError(fmt::format("{}: stationary '{}' and moving '{}' must be in the scratchpad",
+                                 where, s.name, m.name));
+  }
+  if (s.tile.dtype != m.tile.dtype) {
+    throw InputError(fmt::format("{}: dtype mismatch: stationary '{}' is {}, moving '{}' is {}",
+                                 where, s.name, DtypeName(s.tile.dtype), m.name,
+                                 DtypeName(m.tile.dtype)));
+  }
+  const ArrayShape& array = arch_.core.tensor.array;
+  if (stationary.np != moving.np || stationary.np > array.rows || stationary.nf > array.cols ||
+      acc.np != stationary.nf || acc.nf != moving.nf) {
+    throw InputError(fmt::format(
+        "{}: shapes do not fit acc[S,T] (+)= stationary[K,S]^T x moving[K,T] with K <= {} rows "
+        "and S <= {} columns: stationary {}x{}, moving {}x{}, accumulator {}x{}",
+        where, array.rows, array.cols, stationary.np, stationary.nf, moving.np, moving.nf, acc.np,
+        acc.nf));
+  }
+  CheckWritten(stationary, "stationary", where);
+  CheckWritten(moving, "moving", where);
+  if (accumulate) CheckWritten(acc, "accumulator (accumulate=true)", where);
+
+  Instruction in;
+  in.op = Opcode::kMatmul;
+  in.engine = {EngineKind::kTensor, 0};
+  in.dtype = s.tile.dtype;
+  in.accumulate = accumulate;
+  in.partitions = stationary.np;
+  in.stationary_cols = static_cast<std::uint32_t>(stationary.nf);
+  in.moving_cols = moving.nf;
+  in.src0 = Region(stationary);
+  in.src1 = Region(moving);
+  in.dst = Region(acc);
+  std::vector<std::uint32_t> waits;
+  Track(scratchpad_tracker_, OnChipAccess(stationary, id, in.engine, false), waits);
+  Track(scratchpad_tracker_, OnChipAccess(moving, id, in.engine, false), waits);
+  Track(accumulator_tracker_, OnChipAccess(acc, id, in.engine, true), waits);
+  MarkWritten(acc);
+  program_.flops += 2ull * stationary.np * stationary.nf * moving.nf;
+  return Emit(std::move(in), label, std::move(waits));
+}
+
+std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& src,
+                                    const std::string& label) {
+  const bool reduce = op == VectorOp::kReduceSum || op == VectorOp::kReduceMax;
+  const bool unary = op == VectorOp::kCopy || op == VectorOp::kScale || op == VectorOp::kRelu ||
+                     op == VectorOp::kReciprocal;
+  const Opcode opcode = reduce ? Opcode::kVectorReduce : Opcode::kVectorUnary;
+  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
+  const std::string where = Describe(id, opcode, label);
+  if (!reduce && !unary) {
+    throw InputError(where + ": a two-input vector op needs two sources");
+  }
+  CheckView(dst, "destination", where);
+  TileState& s = CheckView(src, "source", where);
+  if (dst.np != src.np || (reduce ? dst.nf != 1 : dst.nf != src.nf)) {
+    throw InputError(
+        fmt::format("{}: shape mismatch: source {}x{}, destination {}x{} (expected "
+                    "{}x{})",
+                    where, src.np, src.nf, dst.np, dst.nf, src.np, reduce ? 1 : src.nf));
+  }
+  CheckWritten(src, "source", where);
+  Instruction in;
+  in.op = opcode;
+  in.engine = {EngineKind::kVector, 0};
+  in.dtype = s.tile.dtype;
+  in.partitions = src.np;
+  in.free_elems = src.nf;
+  in.src0 = Region(src);
+  in.dst = Region(dst);
+  std::vector<std::uint32_t> waits;
+  Track(TrackerOf(in.src0.space), OnChipAccess(src, id, in.engine, false), waits);
+  Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
+  MarkWritten(dst);
+  return Emit(std::move(in), label, std::move(waits));
+}
+
+std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& a,
+                                    const TileView& b, const std::string& label) {
+  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
+  const std::string where = Describe(id, Opcode::kVectorBinary, label);
+  if (!(op == VectorOp::kAdd || op == VectorOp::kSub || op == VectorOp::kMul ||
+        op == VectorOp::kMax || op == VectorOp::kDiv)) {
+    throw InputError(where + ": this vector op takes one source");
+  }
+  CheckView(dst, "destination", where);
+  TileState& ta = CheckView(a, "first source", where);
+  TileState& tb = CheckView(b, "second source", where);
+  // b may be one element per partition, broadcast along the free dimension.
+  if (a.np != b.np || (a.nf != b.nf && b.nf != 1) || dst.np != a.np || dst.nf != a.nf) {
+    throw InputError(
+        fmt::format("{}: shape mismatch: sources {}x{} and {}x{} (or {}x1), "
+                    "destination {}x{}",
+                    where, a.np, a.nf, b.np, b.nf, a.np, dst.np, dst.nf));
+  }
+  if (ta.tile.dtype != tb.tile.dtype && b.nf != 1) {  // a broadcast scalar may be any dtype
+    throw InputError(fmt::format("{}: dtype mismatch: '{}' is {}, '{}' is {}", where, ta.name,
+                                 DtypeName(ta.tile.dtype), tb.name, DtypeName(tb.tile.dtype)));
+  }
+  CheckWritten(a, "first source", where);
+  CheckWritten(b, "second source", where);
+  Instruction in;
+  in.op = Opcode::kVectorBinary;
+  in.engine = {EngineKind::kVector, 0};
+  in.dtype = ta.tile.dtype;
+  in.partitions = a.np;
+  in.free_elems = a.nf;
+  in.src0 = Region(a);
+  in.src1 = Region(b);
+  in.dst = Region(dst);
+  std::vector<std::uint32_t> waits;
+  Track(TrackerOf(in.src0.space), OnChipAccess(a, id, in.engine, false), waits);
+  Track(TrackerOf(in.src1.space), OnChipAccess(b, id, in.engine, false), waits);
+  Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
+  MarkWritten(dst);
+  return Emit(std::move(in), label, std::move(waits));
+}
+
+std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
+                                        const std::string& label) {
+  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
+  const std::string where = Describe(id, Opcode::kActivation, label);
+  CheckView(dst, "destination", where);
+  TileState& s = CheckView(src, "source", where);
+  if (dst.np != src.np || dst.nf != src.nf) {
+    throw InputError(fmt::format("{}: shape mismatch: source {}x{}, destination {}x{}", where,
+                                 src.np, src.nf, dst.np, dst.nf));
+  }
+  CheckWritten(src, "source", where);
+  Instruction in;
+  in.op = Opcode::kActivation;
+  in.engine = {EngineKind::kScalar, 0};
+  in.fn = fn;
+  in.dtype = s.tile.dtype;
+  in.partitions = src.np;
+  in.free_elems = src.nf;
+  in.src0 = Region(src);
+  in.dst = Region(dst);
+  std::vector<std::uint32_t> waits;
+  Track(TrackerOf(in.src0.space), OnChipAccess(src, id, in.engine, false), waits);
+  Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
+  MarkWritten(dst);
+  return Emit(std::move(in), label, std::move(waits));
+}
+
+Program KernelBuilder::Finish() {
+  if (finished_) throw std::logic_error("KernelBuilder::Finish called twice");
+  finished_ = true;
+  program_.dma_queues = max_queue_used_;
+  return std::move(program_);
+}
+
+}  // namespace systole

@@ -1,0 +1,192 @@
+// The tile-kernel API: write a kernel as ordinary C++ and get a core Program.
+//
+// A kernel allocates scratchpad and accumulator tiles, declares HBM tensors, and issues
+// DMA loads/stores, matmuls, vector and scalar (activation) ops inside ordinary loops.
+// KernelBuilder records one instruction per call, assigns it to its engine (DMA queues
+// round-robin unless one is given), and derives the cross-engine waits from the tile
+// regions each instruction reads and writes (read-after-write, write-after-read,
+// write-after-write), exactly as semaphores would order them. Instructions on the same
+// engine are ordered by the engine itself and get no waits.
+//
+// Checks (InputError naming the instruction "#<index> <op> '<label>'" or the allocation):
+//   capacity overflow of the scratchpad/accumulator, out-of-bounds slices, reading a tile
+//   region nothing has written, dtype mismatches, shapes the tensor engine cannot take
+//   (contraction > array rows, stationary columns > array columns, accumulator shape).
+//
+// Layout conventions (as on NeuronCore-class engines): a tile is partitions x free
+// elements; a matmul contracts over the partition dimension:
+//   acc[S, T] (+)= stationary[K, S]^T x moving[K, T],  K <= rows, S <= cols.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/core/program.h"
+#include "sim/config/arch_config.h"
+
+namespace systole {
+
+class KernelBuilder;
+
+// A rectangle of a tile: partitions [p0, p0+np) x free elements [f0, f0+nf).
+struct TileView {
+  std::uint32_t tile = 0;
+  std::uint32_t p0 = 0, np = 0;
+  std::uint64_t f0 = 0, nf = 0;
+};
+
+struct Tile {
+  std::uint32_t id = 0;
+  std::uint32_t partitions = 0;
+  std::uint64_t free_elems = 0;
+  Dtype dtype = Dtype::kBf16;
+  MemorySpace space = MemorySpace::kScratchpad;
+  TileView All() const { return {id, 0, partitions, 0, free_elems}; }
+  // Bounds are checked when the view is used in an instruction.
+  TileView Slice(std::uint32_t p0, std::uint32_t np, std::uint64_t f0, std::uint64_t nf) const {
+    return {id, p0, np, f0, nf};
+  }
+};
+
+// A row-major 2-D tensor in HBM.
+struct HbmTensor {
+  std::uint32_t id = 0;
+  std::uint64_t rows = 0, cols = 0;
+  Dtype dtype = Dtype::kBf16;
+  std::uint64_t address = 0;
+};
+
+// A block of an HbmTensor: rows [r0, r0+nr) x cols [c0, c0+nc).
+struct HbmView {
+  std::uint32_t tensor = 0;
+  std::uint64_t r0 = 0, nr = 0, c0 = 0, nc = 0;
+};
+inline HbmView Block(const HbmTensor& t, std::uint64_t r0, std::uint64_t nr, std::uint64_t c0,
+                     std::uint64_t nc) {
+  return {t.id, r0, nr, c0, nc};
+}
+
+// Unary: kCopy (also casts), kScale (by a constant), kRelu, kReciprocal.
+// Binary (second source may be P x 1, broadcast along the free dimension): kAdd, kSub,
+// kMul, kMax, kDiv. Reductions along the free dimension (destination P x 1): kReduceSum,
+// kReduceMax.
+enum class VectorOp {
+  kCopy,
+  kScale,
+  kRelu,
+  kReciprocal,
+  kAdd,
+  kSub,
+  kMul,
+  kMax,
+  kDiv,
+  kReduceSum,
+  kReduceMax
+};
+
+class KernelBuilder {
+ public:
+  KernelBuilder(std::string kernel_name, const ArchConfig& arch);
+
+  HbmTensor Hbm(const std::string& name, std::uint64_t rows, std::uint64_t cols, Dtype dtype,
+                bool initialised = true);
+  Tile Scratchpad(const std::string& name, std::uint32_t partitions, std::uint64_t free_elems,
+                  Dtype dtype);
+  Tile Accumulator(const std::string& name, std::uint32_t partitions, std::uint64_t free_elems);
+  void Free(const Tile& tile);
+
+  // Each returns the instruction's global id. queue < 0: round-robin over the DMA queues.
+  // A load into a tile of P partitions x F elements takes a block of P rows x F columns.
+  std::uint32_t DmaLoad(const TileView& dst, const HbmView& src, const std::string& label,
+                        int queue = -1);
+  std::uint32_t DmaStore(const HbmView& dst, const TileView& src, const std::string& label,
+                         int queue = -1);
+  std::uint32_t Matmul(const TileView& acc, const TileView& stationary, const TileView& moving,
+                       bool accumulate, const std::string& label);
+  std::uint32_t Vector(VectorOp op, const TileView& dst, const TileView& src,
+                       const std::string& label);
+  std::uint32_t Vector(VectorOp op, const TileView& dst, const TileView& a, const TileView& b,
+                       const std::string& label);
+  std::uint32_t Activation(ActivationFn fn, const TileView& dst, const TileView& src,
+                           const std::string& label);
+
+  // Finishes the program; the builder must not be used afterwards.
+  Program Finish();
+
+  std::uint64_t scratchpad_bytes_in_use() const;
+
+ private:
+  // One recorded access to a rectangle of a memory: partitions (HBM: rows) [p0, p0+np) x
+  // bytes (HBM: columns) [b0, b0+nb).
+  struct Access {
+    std::uint32_t instr;
+    EngineId engine;
+    std::uint64_t p0, np, b0, nb;
+    bool write;
+    std::uint64_t synced;  // engines (bit per slot) with an instruction that waited for it
+  };
+  // Accesses not yet ordered behind a later covering write, for one memory or tensor.
+  // With coarse_reads (HBM tensors), reads are not kept by region: only each engine's
+  // latest read, which a later write waits for (engines finish their reads in order).
+  // This keeps tracking O(1) per load of an input tensor; a write to a tensor that is
+  // also read may then wait longer than needed, never less.
+  struct Tracker {
+    bool coarse_reads = false;
+    std::vector<Access> accesses;
+    std::vector<std::int64_t> latest_read;  // per engine slot, -1 = none
+  };
+  struct TileState {
+    Tile tile;
+    std::string name;
+    std::uint64_t offset_bytes = 0;  // within each partition
+    bool live = true;
+    bool fully_written = false;
+    std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> written;  // per partition
+  };
+  struct Allocator {
+    std::uint64_t partition_bytes = 0;
+    std::uint32_t partitions = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> used;  // [offset, end), sorted
+  };
+  struct HbmState {
+    HbmTensor tensor;
+    std::string name;
+    bool written = false;
+    Tracker tracker;
+  };
+
+  std::string Describe(std::uint32_t id, Opcode op, const std::string& label) const;
+  TileState& CheckView(const TileView& v, const std::string& what, const std::string& where);
+  HbmState& CheckHbm(const HbmView& v, const std::string& what, const std::string& where);
+  OnChipRegion Region(const TileView& v) const;
+  void CheckWritten(const TileView& v, const std::string& what, const std::string& where);
+  void MarkWritten(const TileView& v);
+  // Adds the waits this access needs and records it.
+  static void Track(Tracker& tracker, const Access& access, std::vector<std::uint32_t>& waits);
+  Tracker& TrackerOf(MemorySpace space) {
+    return space == MemorySpace::kAccumulator ? accumulator_tracker_ : scratchpad_tracker_;
+  }
+  Access OnChipAccess(const TileView& v, std::uint32_t instr, EngineId engine, bool write) const;
+  std::uint32_t Emit(Instruction in, const std::string& label, std::vector<std::uint32_t> waits);
+  std::uint64_t AllocateBytes(Allocator& alloc, std::uint64_t bytes, const std::string& name,
+                              const char* memory_name);
+  EngineId NextQueue(int queue, const std::string& where);
+
+  ArchConfig arch_;
+  Program program_;
+  std::map<std::string, std::uint32_t> name_ids_;
+  std::vector<TileState> tiles_;
+  std::vector<HbmState> hbm_;
+  std::uint64_t next_hbm_address_ = 0;
+  Allocator scratchpad_;
+  Allocator accumulator_;
+  Tracker scratchpad_tracker_;
+  Tracker accumulator_tracker_;
+  std::uint32_t next_queue_ = 0;
+  std::uint16_t max_queue_used_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace systole

@@ -1,0 +1,292 @@
+#include "workloads/kernel/reference_kernels.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "sim/common/checked_math.h"
+#include "sim/common/error.h"
+#include "workloads/kernel/kernel_builder.h"
+
+namespace systole {
+
+namespace {
+
+std::uint64_t Pick(std::uint64_t given, std::uint64_t fallback) { return given ? given : fallback; }
+
+// Loads an HBM block into a tile slice as DMAs of at most `rows_per_dma` rows each, so
+// the round-robin queue assignment spreads a large block over several DMA queues.
+// Loads go round-robin over three quarters of the DMA queues, stores over the rest, so
+// prefetches never queue up behind stores that wait for the compute.
+struct QueuePlan {
+  explicit QueuePlan(int total)
+      : store_queues(total >= 4 ? total / 4 : 0), load_queues(total - store_queues) {}
+  int store_queues;
+  int load_queues;
+  int next_load = 0;
+  int next_store = 0;
+  int Load() {
+    const int q = next_load;
+    next_load = (next_load + 1) % load_queues;
+    return q;
+  }
+  int Store() {
+    if (store_queues == 0) return Load();
+    const int q = load_queues + next_store;
+    next_store = (next_store + 1) % store_queues;
+    return q;
+  }
+};
+
+void SplitLoad(KernelBuilder& k, QueuePlan& plan, const Tile& tile, std::uint64_t f0,
+               const HbmTensor& src, std::uint64_t r0, std::uint64_t rows, std::uint64_t c0,
+               std::uint64_t cols, std::uint64_t rows_per_dma, const std::string& label) {
+  for (std::uint64_t r = 0; r < rows; r += rows_per_dma) {
+    const std::uint64_t nr = std::min(rows_per_dma, rows - r);
+    k.DmaLoad(tile.Slice(static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(nr), f0, cols),
+              Block(src, r0 + r, nr, c0, cols), label, plan.Load());
+  }
+}
+
+}  // namespace
+
+MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions o) {
+  if (o.m == 0 || o.k == 0 || o.n == 0) {
+    throw InputError(
+        fmt::format("matmul kernel: M, K, N must be >= 1 (got {}, {}, {})", o.m, o.k, o.n));
+  }
+  const ArrayShape& a = arch.core.tensor.array;
+  const std::uint64_t acc_fp32 = arch.core.accumulator.partition_bytes / 4;
+  const std::uint64_t bank_fp32 = acc_fp32 / arch.core.accumulator.banks;
+  o.tile_m = std::min(Pick(o.tile_m, a.cols), o.m);
+  o.tile_k = std::min(Pick(o.tile_k, a.rows), o.k);
+  o.tile_n = std::min(Pick(o.tile_n, std::max<std::uint64_t>(1, bank_fp32)), o.n);
+  const std::uint64_t mt = CeilDiv(o.m, o.tile_m);
+  const std::uint64_t kt = CeilDiv(o.k, o.tile_k);
+  const std::uint64_t nt = CeilDiv(o.n, o.tile_n);
+  std::uint64_t bm = 1, bn = 1, bk = 1;
+  int hoist = 0, buffers = 1;
+  if (o.level == "naive") {
+  } else if (o.level == "hoist") {
+    hoist = 1;
+    buffers = 2;
+  } else if (o.level == "block") {
+    hoist = 1;
+    buffers = 2;
+    bm = 2;
+    bn = 2;
+    bk = 4;
+  } else if (o.level == "block3") {
+    buffers = 2;
+    // As many accumulator tiles as the accumulator holds, split between M and N.
+    const std::uint64_t acc_tiles = std::max<std::uint64_t>(1, acc_fp32 / o.tile_n);
+    bm = 2;
+    bn = std::max<std::uint64_t>(1, acc_tiles / bm);
+    bk = 8;
+  } else {
+    throw InputError("matmul kernel: unknown --level '" + o.level +
+                     "': expected naive, hoist, block or block3");
+  }
+  o.block_m = std::min(Pick(o.block_m, bm), mt);
+  o.block_n = std::min(Pick(o.block_n, bn), nt);
+  o.block_k = std::min(Pick(o.block_k, bk), kt);
+  if (o.hoist < 0) o.hoist = hoist;
+  // Blocked levels spread each block load over several DMA queues.
+  o.dma_rows = std::min(Pick(o.dma_rows, bm * bn * bk > 1 ? 32 : o.tile_k), o.tile_k);
+  if (o.buffers == 0) o.buffers = buffers;
+  if (o.buffers != 1 && o.buffers != 2) {
+    throw InputError(fmt::format("matmul kernel: --buffers must be 1 or 2, got {}", o.buffers));
+  }
+  return o;
+}
+
+Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options) {
+  const MatmulKernelOptions o = ResolveMatmulOptions(arch, options);
+  KernelBuilder k("matmul", arch);
+  const HbmTensor at = k.Hbm("AT", o.k, o.m, o.dtype);
+  const HbmTensor b = k.Hbm("B", o.k, o.n, o.dtype);
+  const HbmTensor c = k.Hbm("C", o.m, o.n, o.dtype, /*initialised=*/false);
+  const std::uint64_t tm = o.tile_m, tk = o.tile_k, tn = o.tile_n;
+  const std::uint64_t mt = CeilDiv(o.m, tm), kt = CeilDiv(o.k, tk), nt = CeilDiv(o.n, tn);
+  const std::uint64_t bm = o.block_m, bn = o.block_n, bk = o.block_k;
+  const auto tk32 = static_cast<std::uint32_t>(tk);
+  const auto tm32 = static_cast<std::uint32_t>(tm);
+
+  // Operand buffers: AT block [tk x (kcols*bm*tm)] (kcols = every K tile when hoisted),
+  // B block [tk x (bk*bn*tn)].
+  const std::uint64_t at_ktiles = o.hoist ? kt : bk;
+  std::vector<Tile> at_buf, b_buf;
+  for (int i = 0; i < o.buffers; ++i) {
+    at_buf.push_back(
+        k.Scratchpad(fmt::format("at_block{}", i), tk32, at_ktiles * bm * tm, o.dtype));
+    b_buf.push_back(k.Scratchpad(fmt::format("b_block{}", i), tk32, bk * bn * tn, o.dtype));
+  }
+  std::vector<Tile> acc;
+  for (std::uint64_t i = 0; i < bm * bn; ++i) {
+    acc.push_back(k.Accumulator(fmt::format("acc{}", i), tm32, tn));
+  }
+  // Output row blocks [tm x bn*tn], double-buffered: one store per M tile row.
+  std::vector<Tile> out;
+  for (int i = 0; i < 2; ++i) {
+    out.push_back(k.Scratchpad(fmt::format("out{}", i), tm32, bn * tn, o.dtype));
+  }
+
+  QueuePlan plan(static_cast<int>(arch.core.dma.queues));
+  int at_phase = 0, b_phase = 0, out_phase = 0;
+  for (std::uint64_t m0 = 0; m0 < mt; m0 += bm) {
+    const std::uint64_t mcount = std::min(bm, mt - m0);
+    bool at_loaded = false;
+    for (std::uint64_t n0 = 0; n0 < nt; n0 += bn) {
+      const std::uint64_t ncount = std::min(bn, nt - n0);
+      for (std::uint64_t k0 = 0; k0 < kt; k0 += bk) {
+        const std::uint64_t kcount = std::min(bk, kt - k0);
+        if (!(o.hoist && at_loaded)) {
+          // Hoisted: every K tile of this M block once; otherwise this K block's tiles.
+          at_phase = (at_phase + 1) % o.buffers;
+          const std::uint64_t first = o.hoist ? 0 : k0;
+          const std::uint64_t count = o.hoist ? kt : kcount;
+          for (std::uint64_t kk = 0; kk < count; ++kk) {
+            const std::uint64_t krow = (first + kk) * tk, krows = std::min(tk, o.k - krow);
+            const std::uint64_t mcol = m0 * tm, mcols = std::min(mcount * tm, o.m - mcol);
+            SplitLoad(k, plan, at_buf[at_phase], kk * bm * tm, at, krow, krows, mcol, mcols,
+                      o.dma_rows, "load_AT");
+          }
+          at_loaded = true;
+        }
+        b_phase = (b_phase + 1) % o.buffers;
+        for (std::uint64_t kk = 0; kk < kcount; ++kk) {
+          const std::uint64_t krow = (k0 + kk) * tk, krows = std::min(tk, o.k - krow);
+          const std::uint64_t ncol = n0 * tn, ncols = std::min(ncount * tn, o.n - ncol);
+          SplitLoad(k, plan, b_buf[b_phase], kk * bn * tn, b, krow, krows, ncol, ncols, o.dma_rows,
+                    "load_B");
+        }
+        for (std::uint64_t mi = 0; mi < mcount; ++mi) {
+          const std::uint64_t ms = std::min(tm, o.m - (m0 + mi) * tm);
+          for (std::uint64_t ni = 0; ni < ncount; ++ni) {
+            const std::uint64_t ns = std::min(tn, o.n - (n0 + ni) * tn);
+            for (std::uint64_t kk = 0; kk < kcount; ++kk) {
+              const std::uint64_t ks = std::min(tk, o.k - (k0 + kk) * tk);
+              const std::uint64_t at_col = (o.hoist ? (k0 + kk) : kk) * bm * tm + mi * tm;
+              k.Matmul(acc[mi * bn + ni].Slice(0, static_cast<std::uint32_t>(ms), 0, ns),
+                       at_buf[at_phase].Slice(0, static_cast<std::uint32_t>(ks), at_col, ms),
+                       b_buf[b_phase].Slice(0, static_cast<std::uint32_t>(ks),
+                                            kk * bn * tn + ni * tn, ns),
+                       /*accumulate=*/k0 + kk > 0, "matmul");
+            }
+          }
+        }
+      }
+      for (std::uint64_t mi = 0; mi < mcount; ++mi) {
+        const std::uint64_t ms = std::min(tm, o.m - (m0 + mi) * tm);
+        const auto ms32 = static_cast<std::uint32_t>(ms);
+        out_phase ^= 1;
+        std::uint64_t row_cols = 0;
+        for (std::uint64_t ni = 0; ni < ncount; ++ni) {
+          const std::uint64_t ns = std::min(tn, o.n - (n0 + ni) * tn);
+          k.Vector(VectorOp::kCopy, out[out_phase].Slice(0, ms32, ni * tn, ns),
+                   acc[mi * bn + ni].Slice(0, ms32, 0, ns), "evacuate_acc");
+          row_cols += ns;
+        }
+        for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
+          const std::uint64_t nr = std::min(o.dma_rows, ms - r);
+          k.DmaStore(Block(c, (m0 + mi) * tm + r, nr, n0 * tn, row_cols),
+                     out[out_phase].Slice(static_cast<std::uint32_t>(r),
+                                          static_cast<std::uint32_t>(nr), 0, row_cols),
+                     "store_C", plan.Store());
+        }
+      }
+    }
+  }
+  return k.Finish();
+}
+
+Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOptions& o) {
+  const std::string& kind = o.kind;
+  if (kind != "add" && kind != "gelu" && kind != "softmax" && kind != "layernorm" &&
+      kind != "rmsnorm") {
+    throw InputError("kernel '" + kind +
+                     "': unknown kernel: expected matmul, add, gelu, softmax, layernorm, rmsnorm");
+  }
+  if (o.rows == 0 || o.cols == 0) {
+    throw InputError(
+        fmt::format("kernel {}: --shape {}x{} must be at least 1x1", kind, o.rows, o.cols));
+  }
+  KernelBuilder k(kind, arch);
+  const auto P = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+      o.rows, std::min(arch.core.scratchpad.partitions, arch.core.vector.lanes)));
+  const std::uint64_t F = o.cols;
+  const HbmTensor x = k.Hbm("x", o.rows, o.cols, o.dtype);
+  const HbmTensor y = kind == "add" ? k.Hbm("y", o.rows, o.cols, o.dtype) : HbmTensor{};
+  const HbmTensor gain = (kind == "layernorm" || kind == "rmsnorm")
+                             ? k.Hbm("gain", P, o.cols, o.dtype)  // pre-broadcast rows
+                             : HbmTensor{};
+  const HbmTensor out = k.Hbm("out", o.rows, o.cols, o.dtype, /*initialised=*/false);
+
+  Tile xt[2], yt[2], ot[2];
+  for (int i = 0; i < 2; ++i) {
+    xt[i] = k.Scratchpad(fmt::format("x{}", i), P, F, o.dtype);
+    ot[i] = k.Scratchpad(fmt::format("out{}", i), P, F, o.dtype);
+    if (kind == "add") yt[i] = k.Scratchpad(fmt::format("y{}", i), P, F, o.dtype);
+  }
+  Tile g;
+  if (gain.cols) {
+    g = k.Scratchpad("gain", P, F, o.dtype);
+    k.DmaLoad(g.All(), Block(gain, 0, P, 0, F), "load_gain");
+  }
+  Tile stat = k.Scratchpad("stat", P, 1, Dtype::kFp32);
+  Tile stat2 = k.Scratchpad("stat2", P, 1, Dtype::kFp32);
+  Tile tmp = k.Scratchpad("tmp", P, F, o.dtype);
+
+  // Row tiles move as DMAs of 32 rows spread over the queues (see QueuePlan).
+  constexpr std::uint64_t kRowsPerDma = 32;
+  QueuePlan plan(static_cast<int>(arch.core.dma.queues));
+  int phase = 0;
+  for (std::uint64_t r0 = 0; r0 < o.rows; r0 += P) {
+    const auto p = static_cast<std::uint32_t>(std::min<std::uint64_t>(P, o.rows - r0));
+    phase ^= 1;
+    const TileView xv = xt[phase].Slice(0, p, 0, F);
+    const TileView ov = ot[phase].Slice(0, p, 0, F);
+    const TileView tv = tmp.Slice(0, p, 0, F);
+    const TileView s1 = stat.Slice(0, p, 0, 1);
+    const TileView s2 = stat2.Slice(0, p, 0, 1);
+    SplitLoad(k, plan, xt[phase], 0, x, r0, p, 0, F, kRowsPerDma, "load_x");
+    if (kind == "add") {
+      const TileView yv = yt[phase].Slice(0, p, 0, F);
+      SplitLoad(k, plan, yt[phase], 0, y, r0, p, 0, F, kRowsPerDma, "load_y");
+      k.Vector(VectorOp::kAdd, ov, xv, yv, "add");
+    } else if (kind == "gelu") {
+      k.Activation(ActivationFn::kGelu, ov, xv, "gelu");
+    } else if (kind == "softmax") {
+      k.Vector(VectorOp::kReduceMax, s1, xv, "row_max");
+      k.Vector(VectorOp::kSub, tv, xv, s1, "sub_max");
+      k.Activation(ActivationFn::kExp, tv, tv, "exp");
+      k.Vector(VectorOp::kReduceSum, s2, tv, "row_sum");
+      k.Vector(VectorOp::kReciprocal, s2, s2, "reciprocal");
+      k.Vector(VectorOp::kMul, ov, tv, s2, "normalise");
+    } else if (kind == "layernorm") {
+      k.Vector(VectorOp::kReduceSum, s1, xv, "sum");
+      k.Vector(VectorOp::kScale, s1, s1, "mean");
+      k.Vector(VectorOp::kSub, tv, xv, s1, "center");
+      k.Vector(VectorOp::kMul, ov, tv, tv, "square");
+      k.Vector(VectorOp::kReduceSum, s2, ov, "sum_sq");
+      k.Activation(ActivationFn::kRsqrt, s2, s2, "rstd");
+      k.Vector(VectorOp::kMul, tv, tv, s2, "normalise");
+      k.Vector(VectorOp::kMul, ov, tv, g.Slice(0, p, 0, F), "gain");
+    } else {  // rmsnorm
+      k.Vector(VectorOp::kMul, tv, xv, xv, "square");
+      k.Vector(VectorOp::kReduceSum, s1, tv, "sum_sq");
+      k.Activation(ActivationFn::kRsqrt, s1, s1, "rstd");
+      k.Vector(VectorOp::kMul, tv, xv, s1, "normalise");
+      k.Vector(VectorOp::kMul, ov, tv, g.Slice(0, p, 0, F), "gain");
+    }
+    for (std::uint32_t r = 0; r < p; r += kRowsPerDma) {
+      const auto nr = static_cast<std::uint32_t>(std::min<std::uint64_t>(kRowsPerDma, p - r));
+      k.DmaStore(Block(out, r0 + r, nr, 0, F), ot[phase].Slice(r, nr, 0, F), "store_out",
+                 plan.Store());
+    }
+  }
+  return k.Finish();
+}
+
+}  // namespace systole

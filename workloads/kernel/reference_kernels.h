@@ -1,0 +1,57 @@
+// Parametrised reference kernels written with the tile-kernel API (kernel_builder.h), as
+// run by `systole kernel ...`.
+//
+// matmul: C[M,N] = A[M,K] x B[K,N], with A given transposed in HBM (AT[K,M], as the
+// tensor engine contracts over partitions). Tiles: tm <= array cols (stationary columns),
+// tk <= array rows (contraction), tn elements streamed. The loop nest is
+//   for each M block (bm tiles) / N block (bn tiles):
+//     allocate bm x bn accumulator tiles
+//     for each K block (bk tiles):
+//       load the AT block [bk*tk x bm*tm] (unless hoisted: then once per M block for all K)
+//       load the B block  [bk*tk x bn*tn]
+//       bm x bn x bk matmuls, accumulating over K
+//     copy each accumulator tile to the scratchpad (vector engine) and store it
+// The optimisation ladder (--level):
+//   naive     bm = bn = bk = 1, single buffers: both operands reloaded for every matmul
+//   hoist     the stationary AT tiles of an M tile loaded once and kept for every N tile
+//   block     hoist + blocks of bm x bn tiles in the free dimensions (reuse of both)
+//   block3    blocks in all three dimensions, double-buffered loads
+// Blocked levels split each block load into DMAs of dma_rows rows (default 32) so that
+// it spreads over the DMA queues.
+// Element-wise kernels work on a [rows x cols] tensor in row tiles of up to 128
+// partitions, double-buffered:
+//   add (x + y), gelu, softmax (along cols), layernorm, rmsnorm (along cols, with gain).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "models/core/program.h"
+#include "sim/config/arch_config.h"
+
+namespace systole {
+
+struct MatmulKernelOptions {
+  std::uint64_t m = 512, k = 512, n = 512;
+  Dtype dtype = Dtype::kBf16;
+  std::string level = "block3";  // naive | hoist | block | block3
+  // 0 = choose for the level and the architecture.
+  std::uint64_t tile_m = 0, tile_k = 0, tile_n = 0;
+  std::uint64_t block_m = 0, block_n = 0, block_k = 0;
+  int hoist = -1;              // -1 = by level, 0/1 forced
+  int buffers = 0;             // 1 or 2; 0 = by level
+  std::uint64_t dma_rows = 0;  // rows per DMA (block loads are split); 0 = by level
+};
+
+// Fills in the level's defaults (and validates); throws InputError on bad options.
+MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions options);
+Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options);
+
+struct ElementwiseKernelOptions {
+  std::string kind = "softmax";  // add | gelu | softmax | layernorm | rmsnorm
+  std::uint64_t rows = 4096, cols = 1024;
+  Dtype dtype = Dtype::kBf16;
+};
+Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOptions& options);
+
+}  // namespace systole
