@@ -4,6 +4,7 @@
 
 #include "models/core/engine.h"
 #include "models/dma/dma_queue.h"
+#include "models/hbm/hbm.h"
 #include "models/memory/bandwidth_memory.h"
 #include "models/tensor_engine/matmul_unit.h"
 #include "models/vector_engine/vector_unit.h"
@@ -58,8 +59,15 @@ CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
     SimContext context;
     OnChipMemory scratchpad("scratchpad", core.scratchpad, core.clock_ghz);
     OnChipMemory accumulator("accumulator", core.accumulator, core.clock_ghz);
+    // Exactly one HBM model is built: the banked one or the bandwidth pipe.
     const double hbm_latency_ns = arch.hbm.trcd_ns + arch.hbm.tcl_ns;
-    BandwidthMemory hbm("hbm", arch.hbm.PeakGBps(), hbm_latency_ns);
+    std::unique_ptr<BandwidthMemory> flat_hbm;
+    std::unique_ptr<Hbm> banked_hbm;
+    if (options.hbm == HbmFidelity::kBanked) {
+      banked_hbm = std::make_unique<Hbm>("hbm", arch.hbm);
+    } else {
+      flat_hbm = std::make_unique<BandwidthMemory>("hbm", arch.hbm.PeakGBps(), hbm_latency_ns);
+    }
 
     MatmulUnit tensor("tensor_unit", core);
     VectorUnit vector("vector_unit", EngineKind::kVector, core);
@@ -73,7 +81,11 @@ CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
     std::vector<std::unique_ptr<DmaQueue>> dma;
     for (std::uint32_t q = 0; q < queues; ++q) {
       dma.push_back(std::make_unique<DmaQueue>(("dma_unit" + std::to_string(q)).c_str(), core));
-      dma.back()->hbm.bind(hbm.socket);
+      if (banked_hbm) {
+        dma.back()->hbm.bind(banked_hbm->socket);
+      } else {
+        dma.back()->hbm.bind(flat_hbm->socket);
+      }
       dma.back()->scratchpad.bind(scratchpad.socket);
     }
 

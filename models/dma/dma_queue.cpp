@@ -15,7 +15,8 @@ DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core)
       scratchpad("scratchpad"),
       config_(core.dma),
       setup_(core.dma.setup_latency_ns, sc_core::SC_NS),
-      extension_(new HbmPatternExtension) {
+      extension_(new HbmPatternExtension),
+      chunks_(new HbmChunksExtension) {
   payload_.set_extension(extension_);
   payload_.set_data_ptr(nullptr);
   payload_.set_streaming_width(0);
@@ -24,6 +25,10 @@ DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core)
 DmaQueue::~DmaQueue() {
   payload_.clear_extension(extension_);
   delete extension_;
+  if (payload_.get_extension<HbmChunksExtension>() != nullptr) {
+    payload_.clear_extension(chunks_);
+  }
+  delete chunks_;
 }
 
 IssueTiming DmaQueue::Issue(const Instruction& in) {
@@ -38,6 +43,15 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
   payload_.set_address(in.hbm.address);
   payload_.set_data_length(static_cast<unsigned int>(std::min<std::uint64_t>(in.hbm.bytes(), ~0u)));
+  payload_.set_streaming_width(payload_.get_data_length());
+  const bool strided = in.hbm.chunks > 1 && in.hbm.stride_bytes != in.hbm.chunk_bytes;
+  if (strided) {
+    chunks_->chunks = HbmChunksExtension::Strided(in.hbm.address, in.hbm.chunk_bytes,
+                                                  in.hbm.stride_bytes, in.hbm.chunks);
+    if (payload_.get_extension<HbmChunksExtension>() == nullptr) payload_.set_extension(chunks_);
+  } else if (payload_.get_extension<HbmChunksExtension>() != nullptr) {
+    payload_.clear_extension(chunks_);
+  }
   payload_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time hbm_delay = data_start;
   hbm->b_transport(payload_, hbm_delay);

@@ -11,7 +11,8 @@
 //   serial:
 //     data_start = max(issue + setup_latency, previous data_end of this queue)
 //     data_end   = max(data_start + queue_time, HBM completion, scratchpad completion)
-//   The HBM side is one TLM transaction (HbmPatternExtension) to the HBM model, which is
+//   The HBM side is one TLM transaction (HbmPatternExtension, and the same pattern as an
+//   HbmChunksExtension for the banked model) to the HBM model, which is
 //   shared by all queues, so queues contend there; the scratchpad side is one
 //   transaction to the scratchpad.
 //
@@ -27,6 +28,7 @@
 #include <systemc>
 
 #include "models/core/engine.h"
+#include "models/hbm/hbm.h"
 #include "models/memory/hbm_pattern.h"
 #include "models/memory/onchip_memory.h"
 #include "sim/config/arch_config.h"
@@ -52,6 +54,7 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   sc_core::sc_time data_free_at_;
   tlm::tlm_generic_payload payload_;
   HbmPatternExtension* extension_;
+  HbmChunksExtension* chunks_;  // the same pattern as a chunk list, for the banked HBM
   OnChipAccessor sp_access_;
   std::uint64_t bytes_ = 0;
 };
