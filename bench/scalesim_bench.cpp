@@ -83,6 +83,6 @@ void BM_Resnet50_32x32_os(benchmark::State& state) {
   state.counters["total_cycles"] = static_cast<double>(cycles);
   ReportRss(state);
 }
-BENCHMARK(BM_Resnet50_32x32_os)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Resnet50_32x32_os)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -20,7 +20,8 @@
 // * CALC reads never stall, so stalls come from the write buffer only and read-side events
 //   (first request, completed epochs) are converted from rows to cycles afterwards.
 // The ifmap of overlapping convolutions is scanned address by address (CALC) with a table
-// of epoch stamps; USER mode with such an ifmap uses the reference engine.
+// of epoch stamps (with a shortcut once column folds repeat), and in USER mode through a
+// rank bitmap over the prefetch sequence plus per-address occurrence checks.
 #include <algorithm>
 #include <deque>
 #include <memory>
@@ -624,50 +625,78 @@ class FastWriteBuffer {
 };
 
 // ---------------------------------------------------------------------------------------
-// USER-mode read buffer on an injective operand: positions in the prefetch sequence.
+// USER-mode read buffer (memory/read_buffer.py) addressed by prefetch positions. A demand
+// row is one run of consecutive cells of the prefetch sequence (one anti-diagonal, or one
+// row of a row-major prefetch matrix), so its valid addresses have consecutive positions
+// and set ids [j0, j1]. For injective operands positions are closed forms. For an ifmap
+// with repeated or out-of-image elements, positions come from a rank bitmap over the
+// prefetch sequence, and an address that misses at its own position may still hit through
+// another occurrence (SCALE-Sim checks every set holding the address): rows not entirely
+// in the window are resolved address by address, enumerating the occurrences.
 class PositionalUserBuffer {
  public:
-  PositionalUserBuffer(const Mapping& mp, int op, u64 size_words, u64 bw)
-      : mp_(mp),
+  PositionalUserBuffer(const Geometry& g, const Mapping& mp, int op, u64 size_words, u64 bw,
+                       bool ranked)
+      : g_(g),
+        mp_(mp),
         op_(op),
         s_(GetPrefetchShape(mp, op)),
-        p_(size_words, bw, ValidCount(s_), s_.elems) {}
+        ranked_(ranked),
+        p_(size_words, bw, ranked ? BuildRank() : ValidCount(s_), s_.elems) {}
 
   static u64 ValidCount(const PrefetchShape& s) {
     return s.elems - s.block_rows * (s.cols - s.last_used);
   }
 
-  // Demand row t of fold (fr, fc), columns [lo, hi] of the fold pattern (non-empty).
+  // Demand row t of fold (fr, fc), pattern columns [lo, hi] (non-empty).
   i64 Row(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, i64 cycle) {
     Start(cycle);
-    const u64 j0 = Position(fr, fc, t, static_cast<u64>(lo), pat) / p_.items_per_set;
-    const u64 j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
     i64 offset = 1;
-    for (u64 j = j0; j <= j1; ++j) {
-      if (InWindow(j)) continue;
-      if (p_.prefetch_sets == 0) {
-        throw InputError(
-            "SCALE-Sim v2 cannot simulate this layer: an address outside a "
-            "prefetch window that can never move (it would loop forever)");
+    u64 j0, j1;
+    if (!Sets(fr, fc, t, lo, hi, pat, &j0, &j1)) return cycle + offset;
+    if (!ranked_) {
+      for (u64 j = j0; j <= j1; ++j) {
+        if (!InWindow(j)) Advance(Steps(j), cycle, &offset);
       }
-      // read_buffer.new_prefetch() repeats until j is in the window; each call moves the
-      // window by prefetch_sets. With d = (j - start) mod num_sets >= active_sets, the first
-      // hit comes after k = ceil((d - active_sets + 1) / prefetch_sets) moves (steps never
-      // exceed the window width, so the walk cannot jump over it). Each move fetches
-      // prefetch_lines rows one cycle apart and sets offset = max(offset, last - cycle).
-      const u64 d = j >= window_ ? j - window_ : j + p_.num_sets - window_;
-      const u64 k = (d - p_.active_sets + p_.prefetch_sets) / p_.prefetch_sets;
-      window_ = (window_ + (k % p_.num_sets) * p_.prefetch_sets) % p_.num_sets;
-      accesses_ += k * p_.prefetch_lines * p_.bandwidth;
-      last_cycle_ += static_cast<i64>(k * (p_.prefetch_lines + 1));
-      offset = std::max(offset, last_cycle_ - cycle);
+      return cycle + offset;
+    }
+    u64 reach;
+    if (WindowReach(j0, &reach) && j1 <= reach) return cycle + offset;
+    for (i64 c = lo; c <= hi; ++c) {
+      const u64 idx = SeqIndex(fr, fc, t, static_cast<u64>(c), pat);
+      if (!Valid(idx)) continue;
+      if (InWindow(Rank(idx) / p_.items_per_set)) continue;
+      // Other occurrences of the same address.
+      u64 m = 0, k = 0;
+      Element(fr, fc, t, static_cast<u64>(c), pat, &m, &k);
+      u64 best = ~u64{0};
+      bool hit = false;
+      ForEachOccurrence(m, k, [&](u64 m2, u64 k2) {
+        if (hit) return;
+        const u64 j = Rank(CellIndex(m2, k2)) / p_.items_per_set;
+        if (InWindow(j)) {
+          hit = true;
+        } else {
+          best = std::min(best, Steps(j));
+        }
+      });
+      if (!hit) Advance(best, cycle, &offset);
     }
     return cycle + offset;
   }
-  // Set ids [j0, j1] of demand row t (columns [lo, hi]).
-  void Sets(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* j0, u64* j1) const {
-    *j0 = Position(fr, fc, t, static_cast<u64>(lo), pat) / p_.items_per_set;
-    *j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
+  // Set ids [j0, j1] of the valid addresses of demand row t; false when it has none.
+  bool Sets(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* j0, u64* j1) const {
+    if (!ranked_) {
+      *j0 = Position(fr, fc, t, static_cast<u64>(lo), pat) / p_.items_per_set;
+      *j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
+      return true;
+    }
+    const u64 a = Rank(SeqIndex(fr, fc, t, static_cast<u64>(lo), pat));
+    const u64 b = Rank(SeqIndex(fr, fc, t, static_cast<u64>(hi), pat) + 1);
+    if (b == a) return false;
+    *j0 = a / p_.items_per_set;
+    *j1 = (b - 1) / p_.items_per_set;
+    return true;
   }
   u64 items_per_set() const { return p_.items_per_set; }
   u64 prefetch_cols() const { return s_.cols; }
@@ -715,6 +744,27 @@ class PositionalUserBuffer {
     const u64 d = j >= window_ ? j - window_ : j + p_.num_sets - window_;
     return d < p_.active_sets;
   }
+  // read_buffer.new_prefetch() repeats until the address hits; each call moves the window
+  // by prefetch_sets. For set j with d = (j - start) mod num_sets >= active_sets the first
+  // hit comes after ceil((d - active_sets + 1) / prefetch_sets) moves (steps never exceed
+  // the window width, so the walk cannot jump over it).
+  u64 Steps(u64 j) const {
+    if (p_.prefetch_sets == 0) {
+      throw InputError(
+          "SCALE-Sim v2 cannot simulate this layer: an address outside a prefetch window "
+          "that can never move (it would loop forever)");
+    }
+    const u64 d = j >= window_ ? j - window_ : j + p_.num_sets - window_;
+    return (d - p_.active_sets + p_.prefetch_sets) / p_.prefetch_sets;
+  }
+  // k moves; each fetches prefetch_lines rows one cycle apart and sets
+  // offset = max(offset, last - cycle).
+  void Advance(u64 k, i64 cycle, i64* offset) {
+    window_ = (window_ + (k % p_.num_sets) * p_.prefetch_sets) % p_.num_sets;
+    accesses_ += k * p_.prefetch_lines * p_.bandwidth;
+    last_cycle_ += static_cast<i64>(k * (p_.prefetch_lines + 1));
+    *offset = std::max(*offset, last_cycle_ - cycle);
+  }
   // Prefetch matrix cell of fold (fr, fc), demand row t, block column c.
   void Cell(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat, u64* row, u64* col) const {
     const u64 R = mp_.R;
@@ -739,6 +789,99 @@ class PositionalUserBuffer {
         return;
     }
   }
+  // GEMM element (m, k) of an ifmap demand cell.
+  void Element(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat, u64* m, u64* k) const {
+    u64 row = 0, col = 0;
+    Cell(fr, fc, t, c, pat, &row, &col);
+    CellElement(row, col, m, k);
+  }
+  void CellElement(u64 row, u64 col, u64* m, u64* k) const {
+    const u64 b = row / s_.block_rows, r = row % s_.block_rows;
+    switch (mp_.df) {
+      case Dataflow::kOutputStationary:
+        *m = b * s_.cols + col;
+        *k = r;
+        return;
+      case Dataflow::kWeightStationary:
+        *m = r;
+        *k = b * s_.cols + col;
+        return;
+      case Dataflow::kInputStationary:
+        *m = b * s_.cols + col;
+        *k = r;
+        return;
+    }
+  }
+  // Sequence index of the prefetch cell holding ifmap element (m, k).
+  u64 CellIndex(u64 m, u64 k) const {
+    u64 row = 0, col = 0;
+    switch (mp_.df) {
+      case Dataflow::kOutputStationary:
+        row = (m / s_.cols) * s_.block_rows + k;
+        col = m % s_.cols;
+        break;
+      case Dataflow::kWeightStationary:
+        row = (k / s_.cols) * s_.block_rows + m;
+        col = k % s_.cols;
+        break;
+      case Dataflow::kInputStationary:
+        row = (m / s_.cols) * s_.block_rows + k;
+        col = m % s_.cols;
+        break;
+    }
+    return IndexOf(row, col);
+  }
+  // Every im2col element (m2, k2) holding the same ifmap word as (m, k).
+  template <class F>
+  void ForEachOccurrence(u64 m, u64 k, F&& f) const {
+    const u64 orow = m / g_.Ew, ocol = m % g_.Ew;
+    const u64 crow = k / (g_.Fw * g_.Ch), rem = k % (g_.Fw * g_.Ch);
+    const u64 ccol = rem / g_.Ch, ch = rem % g_.Ch;
+    const u64 y = orow * g_.Sh + crow, x = ocol * g_.Sw + ccol;
+    const u64 r_lo = y + 1 > g_.Fh ? (y + 1 - g_.Fh + g_.Sh - 1) / g_.Sh : 0;
+    const u64 r_hi = std::min(g_.Eh - 1, y / g_.Sh);
+    const u64 c_lo = x + 1 > g_.Fw ? (x + 1 - g_.Fw + g_.Sw - 1) / g_.Sw : 0;
+    const u64 c_hi = std::min(g_.Ew - 1, x / g_.Sw);
+    for (u64 r2 = r_lo; r2 <= r_hi; ++r2) {
+      for (u64 c2 = c_lo; c2 <= c_hi; ++c2) {
+        const u64 k2 = ((y - r2 * g_.Sh) * g_.Fw + (x - c2 * g_.Sw)) * g_.Ch + ch;
+        f(r2 * g_.Ew + c2, k2);
+      }
+    }
+  }
+  u64 IndexOf(u64 row, u64 col) const {
+    if (!s_.antidiag) return row * s_.cols + col;
+    const u64 d = row + col;
+    return static_cast<u64>(ClippedTri(s_.rows, s_.cols, static_cast<i64>(d))) +
+           (std::min(d, s_.rows - 1) - row);
+  }
+  u64 SeqIndex(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat) const {
+    u64 row = 0, col = 0;
+    Cell(fr, fc, t, c, pat, &row, &col);
+    return IndexOf(row, col);
+  }
+  bool Valid(u64 idx) const { return (bits_[idx >> 6] >> (idx & 63)) & 1; }
+  // Valid cells before sequence index idx.
+  u64 Rank(u64 idx) const {
+    const u64 w = idx >> 6, b = idx & 63;
+    u64 r = rank_[w];
+    if (b != 0) r += static_cast<u64>(__builtin_popcountll(bits_[w] & ((u64{1} << b) - 1)));
+    return r;
+  }
+  u64 BuildRank() {
+    bits_.assign(s_.elems / 64 + 1, 0);
+    u64 idx = 0;
+    ForEachPrefetch(s_, [&](u64 row, u64 col) {
+      if (PrefetchElem(g_, mp_, op_, s_, row, col) != -1) bits_[idx >> 6] |= u64{1} << (idx & 63);
+      ++idx;
+    });
+    rank_.assign(bits_.size() + 1, 0);
+    for (std::size_t w = 0; w < bits_.size(); ++w) {
+      rank_[w + 1] = rank_[w] + static_cast<u64>(__builtin_popcountll(bits_[w]));
+    }
+    return rank_.back();
+  }
+  // Position in the sequence of valid prefetch elements (closed form, injective operands).
   u64 Position(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat) const {
     u64 row = 0, col = 0;
     Cell(fr, fc, t, c, pat, &row, &col);
@@ -767,9 +910,13 @@ class PositionalUserBuffer {
     return static_cast<u64>(pos) + before;
   }
 
+  const Geometry& g_;
   const Mapping& mp_;
   int op_;
   PrefetchShape s_;
+  bool ranked_;
+  std::vector<u64> bits_;  // valid prefetch cells, sequence order (ranked mode)
+  std::vector<u64> rank_;  // valid cells before each 64-cell word
   UserBufferParams p_;
   bool started_ = false;
   u64 window_ = 0;
@@ -914,10 +1061,12 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
 // searches (set ids and write counts are monotone in the row within a fold) and stored in
 // bulk; the remaining rows go through the exact per-row routines.
 bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, LayerResult* out) {
-  if (!IfmapInjective(g)) return false;
+  const bool ranked = !IfmapInjective(g);
+  if (ranked && GetPrefetchShape(mp, 0).elems > (u64{1} << 27)) return false;  // bitmap memory
   const u64 bw = cfg.bandwidths.at(0);
-  PositionalUserBuffer rd[2] = {PositionalUserBuffer(mp, 0, cfg.ifmap_sram_kb * 1024, bw),
-                                PositionalUserBuffer(mp, 1, cfg.filter_sram_kb * 1024, bw)};
+  PositionalUserBuffer rd[2] = {
+      PositionalUserBuffer(g, mp, 0, cfg.ifmap_sram_kb * 1024, bw, ranked),
+      PositionalUserBuffer(g, mp, 1, cfg.filter_sram_kb * 1024, bw, false)};
   FastWriteBuffer wr(cfg.ofmap_sram_kb * 1024, bw);
   const FoldIter fi{mp};
   // Global first/last rows holding each operand (every row of a pattern's span does).
@@ -926,6 +1075,30 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
     first_row[op] = FoldPattern(mp, op, fi.ru(0), fi.cu(0)).FirstRow();
     last_row[op] =
         (mp.folds - 1) * mp.P + FoldPattern(mp, op, fi.ru(mp.RF - 1), fi.cu(mp.CF - 1)).LastRow();
+  }
+  if (ranked) {  // ifmap rows may hold only out-of-image elements
+    const Pattern p0 = FoldPattern(mp, 0, fi.ru(0), fi.cu(0));
+    u64 j0, j1;
+    i64 lo, hi;
+    u64 t = p0.FirstRow();
+    for (; t <= p0.LastRow(); ++t) {
+      p0.Cols(t, &lo, &hi);
+      if (hi >= lo && rd[0].Sets(0, 0, t, lo, hi, p0, &j0, &j1)) break;
+    }
+    first_row[0] = t;
+    bool found = false;
+    for (u64 f = mp.folds; f-- > 0 && !found;) {  // the last folds may lie outside the image
+      const u64 fr = f % mp.RF, fc = f / mp.RF;
+      const Pattern pf = FoldPattern(mp, 0, fi.ru(fr), fi.cu(fc));
+      for (u64 t2 = pf.LastRow() + 1; t2-- > pf.FirstRow();) {
+        pf.Cols(t2, &lo, &hi);
+        if (hi >= lo && rd[0].Sets(fr, fc, t2, lo, hi, pf, &j0, &j1)) {
+          last_row[0] = f * mp.P + t2;
+          found = true;
+          break;
+        }
+      }
+    }
   }
   auto note = [&](int op, u64 row, i64 served) {
     if (row == first_row[op]) out->sram_start[op] = served;
@@ -957,8 +1130,8 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
             i64 lo, hi;
             pat.Cols(t, &lo, &hi);
             u64 j0, j1, reach;
-            rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1);
-            if (!rd[op].WindowReachBack(j1, &reach) || j0 < reach) {
+            if (!rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1) ||
+                !rd[op].WindowReachBack(j1, &reach) || j0 < reach) {
               limit = t;
               continue;
             }
@@ -966,9 +1139,8 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
             const u64 guess = (j0 - reach) * rd[op].items_per_set() / rd[op].prefetch_cols();
             const u64 a = FirstTrue(t + 1, pat.LastRow() + 1, guess, [&](u64 x) {
               pat.Cols(x, &lo, &hi);
-              u64 m0, m1;
-              rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1);
-              return m0 < reach;
+              u64 m0, m1;  // rows without valid addresses stop the run (conservative)
+              return !rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1) || m0 < reach;
             });
             if (a <= pat.LastRow()) limit = std::min(limit, a);
             continue;
@@ -976,8 +1148,8 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           i64 lo, hi;
           pat.Cols(t, &lo, &hi);
           u64 j0, j1, reach;
-          rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1);
-          if (!rd[op].WindowReach(j0, &reach) || j1 > reach) {
+          if (!rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1) || !rd[op].WindowReach(j0, &reach) ||
+              j1 > reach) {
             limit = t;
             continue;
           }
@@ -987,9 +1159,8 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
                                                    (2 * rd[op].prefetch_cols());
           const u64 a = FirstTrue(t + 1, pat.LastRow() + 1, guess, [&](u64 x) {
             pat.Cols(x, &lo, &hi);
-            u64 m0, m1;
-            rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1);
-            return m1 > reach;
+            u64 m0, m1;  // rows without valid addresses stop the run (conservative)
+            return !rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1) || m1 > reach;
           });
           if (a <= pat.LastRow()) limit = std::min(limit, a);
         }
