@@ -2,17 +2,41 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 namespace systole {
 
-KernelRunReport RunKernel(const ArchConfig& arch, const Program& program,
+KernelRunReport RunKernel(const ArchConfig& arch, const std::vector<Program>& programs,
                           const CoreRunOptions& options) {
   KernelRunReport r;
   const auto t0 = std::chrono::steady_clock::now();
-  r.core = RunCore(arch, program, options);
+  r.per_core = RunCores(arch, programs, options);
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (r.per_core.size() == 1) {
+    r.core = r.per_core.front();
+    return r;
+  }
+  CoreRunResult& m = r.core;
+  for (std::size_t c = 0; c < r.per_core.size(); ++c) {
+    const CoreRunResult& x = r.per_core[c];
+    m.time_ns = std::max(m.time_ns, x.time_ns);
+    m.instructions += x.instructions;
+    m.flops += x.flops;
+    m.hbm_bytes += x.hbm_bytes;
+    m.peak_flops_per_ns += x.peak_flops_per_ns;
+    m.hbm_peak_gbps = x.hbm_peak_gbps;  // shared by the cores
+    for (const EngineReport& e : x.engines) {
+      EngineReport named = e;
+      named.name = "c" + std::to_string(c) + "." + e.name;
+      m.engines.push_back(named);
+    }
+  }
+  for (EngineReport& e : m.engines) e.busy_fraction = m.time_ns > 0 ? e.busy_ns / m.time_ns : 0;
+  m.compute_bound_ns = static_cast<double>(m.flops) / m.peak_flops_per_ns;
+  m.memory_bound_ns = static_cast<double>(m.hbm_bytes) / m.hbm_peak_gbps;
+  m.hfu = m.time_ns > 0 ? m.compute_bound_ns / m.time_ns : 0.0;
   return r;
 }
 
@@ -42,7 +66,7 @@ std::string FormatKernelSummary(const std::string& title, const ArchConfig& arch
   std::size_t dma_engines = 0;
   out += "busy:";
   for (const EngineReport& e : r.engines) {
-    if (e.name.rfind("dma", 0) == 0) {
+    if (e.name.find("dma") != std::string::npos) {
       dma_busy += e.busy_fraction;
       dma_instr += e.instructions;
       ++dma_engines;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "models/core/core.h"
 #include "models/core/program.h"
@@ -10,11 +11,16 @@
 namespace systole {
 
 struct KernelRunReport {
+  // The chip: one core, or several merged (time = the slowest core; instructions, FLOPs
+  // and bytes summed; engines named "c<i>.<engine>"; compute roofline over all cores, HBM
+  // roofline over the shared HBM).
   CoreRunResult core;
+  std::vector<CoreRunResult> per_core;
   double wall_seconds = 0;  // host time spent simulating (not part of the JSON report)
 };
 
-KernelRunReport RunKernel(const ArchConfig& arch, const Program& program,
+// programs: one per core (arch.cores of them, or one).
+KernelRunReport RunKernel(const ArchConfig& arch, const std::vector<Program>& programs,
                           const CoreRunOptions& options);
 
 // `title` describes the kernel and its options (first line of the text summary).

@@ -29,68 +29,53 @@ std::uint32_t SlotOf(const EngineId& id) {
   return 0;
 }
 
-}  // namespace
-
-CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
-                      const CoreRunOptions& options) {
-  const CoreConfig& core = arch.core;
-  const auto queues = static_cast<std::uint32_t>(core.dma.queues);
-  if (program.dma_queues > queues) {
-    throw InputError("program '" + program.kernel_name + "' uses " +
-                     std::to_string(program.dma_queues) + " DMA queues but the core has " +
-                     std::to_string(queues));
-  }
-  const std::uint32_t slots = 3 + queues;
-  const std::size_t n = program.instructions.size();
-
-  CompletionBoard board;
-  board.done.assign(n, 0);
-  board.owner.resize(n);
-  board.engine_event.assign(slots, nullptr);
-  std::vector<std::vector<std::uint32_t>> streams(slots);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t slot = SlotOf(program.instructions[i].engine);
-    board.owner[i] = slot;
-    streams[slot].push_back(static_cast<std::uint32_t>(i));
-  }
-
-  CoreRunResult result;
-  {
-    SimContext context;
-    OnChipMemory scratchpad("scratchpad", core.scratchpad, core.clock_ghz);
-    OnChipMemory accumulator("accumulator", core.accumulator, core.clock_ghz);
-    // Exactly one HBM model is built: the banked one or the bandwidth pipe.
-    const double hbm_latency_ns = arch.hbm.trcd_ns + arch.hbm.tcl_ns;
-    std::unique_ptr<BandwidthMemory> flat_hbm;
-    std::unique_ptr<Hbm> banked_hbm;
-    if (options.hbm == HbmFidelity::kBanked) {
-      banked_hbm = std::make_unique<Hbm>("hbm", arch.hbm);
-    } else {
-      flat_hbm = std::make_unique<BandwidthMemory>("hbm", arch.hbm.PeakGBps(), hbm_latency_ns);
+// The modules of one core, bound to a shared HBM socket.
+struct CoreInstance {
+  CoreInstance(const std::string& prefix, const ArchConfig& arch, const Program& program,
+               const CoreRunOptions& options,
+               tlm_utils::multi_passthrough_target_socket<Hbm>* banked,
+               tlm_utils::multi_passthrough_target_socket<BandwidthMemory>* flat)
+      : program(program),
+        scratchpad((prefix + "scratchpad").c_str(), arch.core.scratchpad, arch.core.clock_ghz),
+        accumulator((prefix + "accumulator").c_str(), arch.core.accumulator, arch.core.clock_ghz),
+        tensor((prefix + "tensor_unit").c_str(), arch.core),
+        vector((prefix + "vector_unit").c_str(), EngineKind::kVector, arch.core),
+        scalar((prefix + "scalar_unit").c_str(), EngineKind::kScalar, arch.core) {
+    const CoreConfig& core = arch.core;
+    const auto queues = static_cast<std::uint32_t>(core.dma.queues);
+    if (program.dma_queues > queues) {
+      throw InputError("program '" + program.kernel_name + "' uses " +
+                       std::to_string(program.dma_queues) + " DMA queues but the core has " +
+                       std::to_string(queues));
     }
-
-    MatmulUnit tensor("tensor_unit", core);
-    VectorUnit vector("vector_unit", EngineKind::kVector, core);
-    VectorUnit scalar("scalar_unit", EngineKind::kScalar, core);
+    const std::uint32_t slots = 3 + queues;
+    const std::size_t n = program.instructions.size();
+    board.done.assign(n, 0);
+    board.owner.resize(n);
+    board.engine_event.assign(slots, nullptr);
+    std::vector<std::vector<std::uint32_t>> streams(slots);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t slot = SlotOf(program.instructions[i].engine);
+      board.owner[i] = slot;
+      streams[slot].push_back(static_cast<std::uint32_t>(i));
+    }
     tensor.scratchpad.bind(scratchpad.socket);
     tensor.accumulator.bind(accumulator.socket);
     vector.scratchpad.bind(scratchpad.socket);
     vector.accumulator.bind(accumulator.socket);
     scalar.scratchpad.bind(scratchpad.socket);
     scalar.accumulator.bind(accumulator.socket);
-    std::vector<std::unique_ptr<DmaQueue>> dma;
     for (std::uint32_t q = 0; q < queues; ++q) {
-      dma.push_back(std::make_unique<DmaQueue>(("dma_unit" + std::to_string(q)).c_str(), core));
-      if (banked_hbm) {
-        dma.back()->hbm.bind(banked_hbm->socket);
+      dma.push_back(
+          std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(), core));
+      if (banked != nullptr) {
+        dma.back()->hbm.bind(*banked);
       } else {
-        dma.back()->hbm.bind(flat_hbm->socket);
+        dma.back()->hbm.bind(*flat);
       }
       dma.back()->scratchpad.bind(scratchpad.socket);
     }
-
-    std::vector<std::unique_ptr<Engine>> engines;
-    std::vector<std::string> names = {"tensor", "vector", "scalar"};
+    names = {"tensor", "vector", "scalar"};
     for (std::uint32_t q = 0; q < queues; ++q) names.push_back("dma" + std::to_string(q));
     for (std::uint32_t slot = 0; slot < slots; ++slot) {
       EngineCostModel* cost = slot == 0   ? static_cast<EngineCostModel*>(&tensor)
@@ -99,17 +84,18 @@ CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
                                           : static_cast<EngineCostModel*>(dma[slot - 3].get());
       const std::uint32_t outstanding =
           slot >= 3 ? static_cast<std::uint32_t>(core.dma.max_outstanding) : (slot == 0 ? 4 : 1);
-      engines.push_back(std::make_unique<Engine>(names[slot].c_str(), slot, *cost, program,
-                                                 std::move(streams[slot]), board, outstanding,
-                                                 options.record_trace));
+      engines.push_back(std::make_unique<Engine>((prefix + names[slot]).c_str(), slot, *cost,
+                                                 program, std::move(streams[slot]), board,
+                                                 outstanding, options.record_trace));
     }
+  }
 
-    sc_core::sc_start();
-
+  // Fills everything but the roofline figures.
+  void Collect(CoreRunResult& result, const CoreRunOptions& options) const {
     sc_core::sc_time end = sc_core::SC_ZERO_TIME;
     for (const auto& e : engines) end = std::max(end, e->last_completion());
     result.time_ns = end.to_seconds() * 1e9;
-    for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    for (std::uint32_t slot = 0; slot < engines.size(); ++slot) {
       const Engine& e = *engines[slot];
       EngineReport r;
       r.name = names[slot];
@@ -123,21 +109,33 @@ CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
               {slot, rec.id, rec.issue.to_seconds() * 1e9, rec.complete.to_seconds() * 1e9});
         }
       }
-      if (e.issued() != e.records().size() && options.record_trace) {
-        throw std::logic_error("engine record count mismatch");
-      }
     }
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < board.done.size(); ++i) {
       if (!board.done[i]) {
-        throw std::logic_error("program '" + program.kernel_name + "' did not complete: " +
-                               "instruction #" + std::to_string(i) + " never ran");
+        throw std::logic_error("program '" + program.kernel_name +
+                               "' did not complete: instruction #" + std::to_string(i) +
+                               " never ran");
       }
     }
     result.scratchpad = scratchpad.stats();
     result.accumulator = accumulator.stats();
   }
 
-  result.instructions = n;
+  const Program& program;
+  CompletionBoard board;
+  OnChipMemory scratchpad;
+  OnChipMemory accumulator;
+  MatmulUnit tensor;
+  VectorUnit vector;
+  VectorUnit scalar;
+  std::vector<std::unique_ptr<DmaQueue>> dma;
+  std::vector<std::string> names;
+  std::vector<std::unique_ptr<Engine>> engines;
+};
+
+void FillRoofline(const ArchConfig& arch, const Program& program, CoreRunResult& result) {
+  const CoreConfig& core = arch.core;
+  result.instructions = program.instructions.size();
   result.flops = program.flops;
   result.hbm_bytes = program.hbm_bytes;
   result.peak_flops_per_ns = 2.0 * static_cast<double>(core.tensor.array.rows) *
@@ -146,7 +144,41 @@ CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
   result.compute_bound_ns = static_cast<double>(result.flops) / result.peak_flops_per_ns;
   result.memory_bound_ns = static_cast<double>(result.hbm_bytes) / result.hbm_peak_gbps;
   result.hfu = result.time_ns > 0 ? result.compute_bound_ns / result.time_ns : 0.0;
-  return result;
+}
+
+}  // namespace
+
+std::vector<CoreRunResult> RunCores(const ArchConfig& arch, const std::vector<Program>& programs,
+                                    const CoreRunOptions& options) {
+  std::vector<CoreRunResult> results(programs.size());
+  {
+    SimContext context;
+    // Exactly one HBM model, shared by every core: the banked one or the bandwidth pipe.
+    std::unique_ptr<BandwidthMemory> flat_hbm;
+    std::unique_ptr<Hbm> banked_hbm;
+    if (options.hbm == HbmFidelity::kBanked) {
+      banked_hbm = std::make_unique<Hbm>("hbm", arch.hbm);
+    } else {
+      flat_hbm = std::make_unique<BandwidthMemory>("hbm", arch.hbm.PeakGBps(),
+                                                   arch.hbm.trcd_ns + arch.hbm.tcl_ns);
+    }
+    std::vector<std::unique_ptr<CoreInstance>> cores;
+    for (std::size_t c = 0; c < programs.size(); ++c) {
+      const std::string prefix = programs.size() == 1 ? "" : "core" + std::to_string(c) + "_";
+      cores.push_back(std::make_unique<CoreInstance>(prefix, arch, programs[c], options,
+                                                     banked_hbm ? &banked_hbm->socket : nullptr,
+                                                     flat_hbm ? &flat_hbm->socket : nullptr));
+    }
+    sc_core::sc_start();
+    for (std::size_t c = 0; c < programs.size(); ++c) cores[c]->Collect(results[c], options);
+  }
+  for (std::size_t c = 0; c < programs.size(); ++c) FillRoofline(arch, programs[c], results[c]);
+  return results;
+}
+
+CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
+                      const CoreRunOptions& options) {
+  return RunCores(arch, {program}, options).front();
 }
 
 }  // namespace systole

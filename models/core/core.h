@@ -11,8 +11,10 @@
 //   HBM fidelity: kBandwidth (a bandwidth + latency pipe at the HBM's peak) or kBanked
 //   (the banked HBM model of models/hbm/).
 //
+//   RunCores runs several such cores on one chip; they share the HBM.
+//
 // What it ignores
-//   Other cores and chip-to-chip links (later issues), instruction fetch, power.
+//   Chip-to-chip links (later issues), instruction fetch, power.
 //
 // Parameters
 //   Everything under core.* and hbm.* in `systole params`.
@@ -71,5 +73,11 @@ struct CoreRunResult {
 // returns the figures. Throws InputError for configurations the core cannot model.
 CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
                       const CoreRunOptions& options);
+
+// Several cores of one chip, each running its own program, sharing one HBM (its
+// bandwidth, banks and rows); results per core, in order. Each program's HBM tensors
+// must lie in its own address range (KernelBuilder's hbm_base) unless sharing is meant.
+std::vector<CoreRunResult> RunCores(const ArchConfig& arch, const std::vector<Program>& programs,
+                                    const CoreRunOptions& options);
 
 }  // namespace systole

@@ -48,7 +48,7 @@ void Engine::Wake() {
     if (blocked_on != nullptr) break;
     const IssueTiming t = cost_.Issue(in);
     free_at_ = now + t.occupancy;
-    busy_ += t.occupancy;
+    busy_ += t.report_busy ? t.busy : t.occupancy;
     const sc_core::sc_time complete = now + std::max(t.latency, t.occupancy);
     if (complete > last_completion_) last_completion_ = complete;
     InFlight f{complete, id};

@@ -35,6 +35,10 @@ namespace systole {
 struct IssueTiming {
   sc_core::sc_time occupancy;  // engine busy; the next instruction may issue after this
   sc_core::sc_time latency;    // results complete (>= occupancy)
+  // Time the engine counts as busy for statistics when report_busy is set; engines that
+  // pipeline transfers (DMA) report their data time here. Otherwise the occupancy.
+  bool report_busy = false;
+  sc_core::sc_time busy;
 };
 
 class EngineCostModel {

@@ -60,7 +60,12 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   const sc_core::sc_time sp_done = sp_access_.Access(scratchpad, tile, load, data_start);
   const sc_core::sc_time data_end = std::max({data_start + queue_time, hbm_delay, sp_done});
   bytes_ += in.hbm.bytes();
-  return {sc_core::SC_ZERO_TIME, data_end};
+  IssueTiming t;
+  t.occupancy = sc_core::SC_ZERO_TIME;
+  t.latency = data_end;
+  t.report_busy = true;
+  t.busy = queue_time;
+  return t;
 }
 
 }  // namespace systole

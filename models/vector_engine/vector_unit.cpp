@@ -76,7 +76,10 @@ IssueTiming VectorUnit::Issue(const Instruction& in) {
   end = std::max(end, Access(in.src0, false));
   end = std::max(end, Access(in.src1, false));
   end = std::max(end, Access(in.dst, true));
-  return {end, end};
+  IssueTiming t;
+  t.occupancy = end;
+  t.latency = end;
+  return t;
 }
 
 }  // namespace systole

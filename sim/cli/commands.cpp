@@ -179,7 +179,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
     action = [kc]() {
       const ArchConfig arch = kc->arch.Load();
       const Dtype dtype = ParseDtype(kc->dtype);
-      Program program;
+      std::vector<Program> programs;
       std::string title;
       if (kc->kind == "matmul") {
         kc->mm.dtype = dtype;
@@ -189,7 +189,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
             "{}, buffers {})",
             o.m, o.k, o.n, DtypeName(dtype), o.level, o.tile_m, o.tile_k, o.tile_n, o.block_m,
             o.block_n, o.block_k, o.hoist ? "on" : "off", o.buffers);
-        program = BuildMatmulKernel(arch, o);
+        programs = BuildMatmulKernelForChip(arch, o);
       } else {
         ElementwiseKernelOptions o;
         o.kind = kc->kind;
@@ -202,17 +202,18 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
           throw InputError("--shape '" + kc->shape + "': expected ROWSxCOLS, e.g. 4096x1024");
         }
         title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
-        program = BuildElementwiseKernel(arch, o);
+        programs = BuildElementwiseKernelForChip(arch, o);
       }
       CoreRunOptions options;
       options.record_trace = !kc->trace_path.empty();
       options.hbm = kc->hbm == "banked" ? HbmFidelity::kBanked : HbmFidelity::kBandwidth;
-      const KernelRunReport report = RunKernel(arch, program, options);
+      if (arch.cores > 1) title += fmt::format(" split over {} cores", arch.cores);
+      const KernelRunReport report = RunKernel(arch, programs, options);
       if (!kc->trace_path.empty()) {
-        WriteFileAtomically(kc->trace_path, ChromeTraceJson(program, report.core));
+        WriteFileAtomically(kc->trace_path, ChromeTraceJson(programs, report.per_core));
       }
-      std::cout << (kc->json ? KernelReportJson(title, arch, program, report.core)
-                             : FormatKernelSummary(title, arch, program, report));
+      std::cout << (kc->json ? KernelReportJson(title, arch, programs.front(), report.core)
+                             : FormatKernelSummary(title, arch, programs.front(), report));
       return 0;
     };
   });

@@ -153,6 +153,7 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   auto f64 = [&](const char* key) { return std::strtod(v.at(key).c_str(), nullptr); };
   auto flag = [&](const char* key) { return v.at(key) == "true"; };
   config.name = v.at("chip.name");
+  config.cores = u64("chip.cores");
   config.core.clock_ghz = f64("core.clock_ghz");
   TensorEngineConfig& te = config.core.tensor;
   te.array.rows = u64("core.tensor.rows");

@@ -77,6 +77,7 @@ struct CoreConfig {
 
 struct ArchConfig {
   std::string name;
+  std::uint64_t cores = 1;  // per chip, sharing the HBM
   CoreConfig core;
   HbmConfig hbm;
   // Every parameter's final value (as text) and where it came from ("default",

@@ -62,6 +62,8 @@ std::vector<ParamSpec> BuildTable() {
   // Defaults describe Systole's own baseline design (configs/arch/systole-base.toml).
   return {
       String("chip.name", "systole-base", "Name of the design, copied into every report"),
+      Integer("chip.cores", "cores", 1, 1, 64,
+              "Cores per chip; they share the chip's HBM (kernels split their work across them)"),
       Float("core.clock_ghz", "GHz", "1.4", 0.001, 10.0,
             "Core clock: tensor-engine cycles are converted to time with it"),
       Integer("core.tensor.rows", "PEs", 128, 1, 65536,

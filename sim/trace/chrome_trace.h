@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "models/core/core.h"
 #include "models/core/program.h"
@@ -12,5 +13,8 @@
 namespace systole {
 
 std::string ChromeTraceJson(const Program& program, const CoreRunResult& result);
+// Several cores (one process per core); slices index engines of their own core.
+std::string ChromeTraceJson(const std::vector<Program>& programs,
+                            const std::vector<CoreRunResult>& results);
 
 }  // namespace systole

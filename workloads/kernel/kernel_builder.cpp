@@ -31,7 +31,9 @@ bool Covers(std::uint64_t outer0, std::uint64_t outern, std::uint64_t inner0,
 
 }  // namespace
 
-KernelBuilder::KernelBuilder(std::string kernel_name, const ArchConfig& arch) : arch_(arch) {
+KernelBuilder::KernelBuilder(std::string kernel_name, const ArchConfig& arch,
+                             std::uint64_t hbm_base)
+    : arch_(arch), next_hbm_address_(hbm_base) {
   program_.kernel_name = std::move(kernel_name);
   scratchpad_.partition_bytes = arch.core.scratchpad.partition_bytes;
   scratchpad_.partitions = static_cast<std::uint32_t>(arch.core.scratchpad.partitions);

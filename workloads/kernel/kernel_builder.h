@@ -88,7 +88,9 @@ enum class VectorOp {
 
 class KernelBuilder {
  public:
-  KernelBuilder(std::string kernel_name, const ArchConfig& arch);
+  // HBM tensors are placed from hbm_base on (bytes), so kernels of different cores can
+  // use disjoint address ranges of a shared HBM.
+  KernelBuilder(std::string kernel_name, const ArchConfig& arch, std::uint64_t hbm_base = 0);
 
   HbmTensor Hbm(const std::string& name, std::uint64_t rows, std::uint64_t cols, Dtype dtype,
                 bool initialised = true);

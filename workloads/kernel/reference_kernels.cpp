@@ -101,9 +101,10 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
   return o;
 }
 
-Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options) {
+Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options,
+                          std::uint64_t hbm_base) {
   const MatmulKernelOptions o = ResolveMatmulOptions(arch, options);
-  KernelBuilder k("matmul", arch);
+  KernelBuilder k("matmul", arch, hbm_base);
   const HbmTensor at = k.Hbm("AT", o.k, o.m, o.dtype);
   const HbmTensor b = k.Hbm("B", o.k, o.n, o.dtype);
   const HbmTensor c = k.Hbm("C", o.m, o.n, o.dtype, /*initialised=*/false);
@@ -201,7 +202,8 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   return k.Finish();
 }
 
-Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOptions& o) {
+Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOptions& o,
+                               std::uint64_t hbm_base) {
   const std::string& kind = o.kind;
   if (kind != "add" && kind != "gelu" && kind != "softmax" && kind != "layernorm" &&
       kind != "rmsnorm") {
@@ -212,7 +214,7 @@ Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOp
     throw InputError(
         fmt::format("kernel {}: --shape {}x{} must be at least 1x1", kind, o.rows, o.cols));
   }
-  KernelBuilder k(kind, arch);
+  KernelBuilder k(kind, arch, hbm_base);
   const auto P = static_cast<std::uint32_t>(std::min<std::uint64_t>(
       o.rows, std::min(arch.core.scratchpad.partitions, arch.core.vector.lanes)));
   const std::uint64_t F = o.cols;
@@ -287,6 +289,51 @@ Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOp
     }
   }
   return k.Finish();
+}
+
+namespace {
+
+// Splits `rows` over the chip's cores: core c gets rows [c*rows/cores, (c+1)*rows/cores).
+std::vector<std::uint64_t> SplitRows(std::uint64_t rows, std::uint64_t cores, const char* what) {
+  if (rows < cores) {
+    throw InputError(
+        fmt::format("{}: {} rows cannot be split over chip.cores = {}", what, rows, cores));
+  }
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t c = 0; c < cores; ++c) {
+    out.push_back((c + 1) * rows / cores - c * rows / cores);
+  }
+  return out;
+}
+
+std::uint64_t CoreHbmBase(const ArchConfig& arch, std::uint64_t core) {
+  return core * (arch.hbm.CapacityBytes() / arch.cores);
+}
+
+}  // namespace
+
+std::vector<Program> BuildMatmulKernelForChip(const ArchConfig& arch,
+                                              const MatmulKernelOptions& options) {
+  std::vector<Program> out;
+  const std::vector<std::uint64_t> rows = SplitRows(options.m, arch.cores, "matmul kernel M");
+  for (std::uint64_t c = 0; c < arch.cores; ++c) {
+    MatmulKernelOptions o = options;
+    o.m = rows[c];
+    out.push_back(BuildMatmulKernel(arch, o, CoreHbmBase(arch, c)));
+  }
+  return out;
+}
+
+std::vector<Program> BuildElementwiseKernelForChip(const ArchConfig& arch,
+                                                   const ElementwiseKernelOptions& options) {
+  std::vector<Program> out;
+  const std::vector<std::uint64_t> rows = SplitRows(options.rows, arch.cores, "kernel rows");
+  for (std::uint64_t c = 0; c < arch.cores; ++c) {
+    ElementwiseKernelOptions o = options;
+    o.rows = rows[c];
+    out.push_back(BuildElementwiseKernel(arch, o, CoreHbmBase(arch, c)));
+  }
+  return out;
 }
 
 }  // namespace systole

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "models/core/program.h"
 #include "sim/config/arch_config.h"
@@ -45,13 +46,22 @@ struct MatmulKernelOptions {
 
 // Fills in the level's defaults (and validates); throws InputError on bad options.
 MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions options);
-Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options);
+Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options,
+                          std::uint64_t hbm_base = 0);
 
 struct ElementwiseKernelOptions {
   std::string kind = "softmax";  // add | gelu | softmax | layernorm | rmsnorm
   std::uint64_t rows = 4096, cols = 1024;
   Dtype dtype = Dtype::kBf16;
 };
-Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOptions& options);
+Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOptions& options,
+                               std::uint64_t hbm_base = 0);
+
+// One program per core of the chip (arch.cores): the kernel's rows (matmul: M) are split
+// evenly, each core's tensors in its own slice of the HBM address space.
+std::vector<Program> BuildMatmulKernelForChip(const ArchConfig& arch,
+                                              const MatmulKernelOptions& options);
+std::vector<Program> BuildElementwiseKernelForChip(const ArchConfig& arch,
+                                                   const ElementwiseKernelOptions& options);
 
 }  // namespace systole
