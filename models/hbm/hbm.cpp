@@ -28,7 +28,19 @@ void HbmChunksExtension::copy_from(const tlm::tlm_extension_base& other) {
 
 // ---- HbmFastModel ------------------------------------------------------------------------
 
-HbmFastModel::HbmFastModel(const HbmConfig& config) : config_(config), t_(ToTiming(config)) {
+HbmFastModel::Divider::Divider(std::uint64_t divisor) : d(divisor), shift(-1) {
+  if (divisor != 0 && (divisor & (divisor - 1)) == 0) shift = __builtin_ctzll(divisor);
+}
+
+HbmFastModel::HbmFastModel(const HbmConfig& config)
+    : config_(config),
+      t_(ToTiming(config)),
+      burst_div_(config.BurstBytes()),
+      row_div_(config.row_bytes),
+      banks_div_(config.BanksPerPc()),
+      groups_div_(config.bank_groups),
+      gran_div_(config.interleave_bytes),
+      pcs_div_(config.NumPcs()) {
   config_.Validate();
   // Activation server: one ACT per tRRD_S, four per tFAW, one per tRC per bank.
   act_interval_ps_ = std::max({t_.rrd_s, (t_.faw + 3) / 4, t_.rc / config_.BanksPerPc()});
@@ -38,21 +50,28 @@ HbmFastModel::HbmFastModel(const HbmConfig& config) : config_(config), t_(ToTimi
     refresh_offset_ps_.push_back(RefreshOffsetPs(config_, t_, i));
   }
   stats_.busy_ps.assign(pcs_.size(), 0);
+  refresh_span_.assign(pcs_.size(), Span{});
 }
 
+// Windows started by time t on a PC (window k starts at offset + k x tREFI). Each PC
+// caches the span between two window starts it was last asked about, so the usual query
+// is two comparisons; a division happens once per window crossed.
 std::uint64_t HbmFastModel::RefreshesStarted(std::uint64_t pc, std::uint64_t t) const {
+  if (!t_.refresh) return 0;
+  Span& span = refresh_span_[pc];
+  if (t >= span.from && t < span.to) return span.started;
   const std::uint64_t off = refresh_offset_ps_[pc];
-  if (!t_.refresh || t < off) return 0;
-  return (t - off) / t_.refi + 1;
+  span.started = t < off ? 0 : (t - off) / t_.refi + 1;
+  span.from = span.started == 0 ? 0 : off + (span.started - 1) * t_.refi;
+  span.to = off + span.started * t_.refi;
+  span.quiet_from = span.started == 0 ? 0 : span.from + t_.rp + t_.rfc;
+  return span.started;
 }
 
 // Refresh blocks a PC for tRP (close rows) + tRFC from each window start.
 std::uint64_t HbmFastModel::AfterBlackout(std::uint64_t pc, std::uint64_t t) const {
-  const std::uint64_t n = RefreshesStarted(pc, t);
-  if (n == 0) return t;
-  const std::uint64_t start = refresh_offset_ps_[pc] + (n - 1) * t_.refi;
-  const std::uint64_t end = start + t_.rp + t_.rfc;
-  return t < end ? end : t;
+  if (RefreshesStarted(pc, t) == 0) return t;
+  return std::max(t, refresh_span_[pc].quiet_from);  // the span now holds t
 }
 
 // End of `dur` ps of work starting at `start`, skipping refresh windows: a window met
@@ -61,11 +80,14 @@ std::uint64_t HbmFastModel::AfterBlackout(std::uint64_t pc, std::uint64_t t) con
 std::uint64_t HbmFastModel::Stretch(std::uint64_t pc, std::uint64_t start, std::uint64_t dur,
                                     std::uint64_t reopen) const {
   if (!t_.refresh) return start + dur;
+  const std::uint64_t started = RefreshesStarted(pc, start);
+  const Span& span = refresh_span_[pc];
+  if (start >= span.quiet_from && start + dur <= span.to) return start + dur;  // no window
   const std::uint64_t blackout = t_.rp + t_.rfc;
   const std::uint64_t off = refresh_offset_ps_[pc];
   std::uint64_t t = start;
   std::uint64_t rem = dur;
-  std::uint64_t i = t < off ? 0 : (t - off) / t_.refi;
+  std::uint64_t i = started == 0 ? 0 : started - 1;
   for (;;) {
     const std::uint64_t ws = off + i * t_.refi;
     if (ws <= t) {
@@ -89,16 +111,18 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
     pc.refreshes_seen = seen;
   }
   const std::uint64_t bb = config_.BurstBytes();
-  const std::uint64_t n = (hi + bb - 1) / bb - lo / bb;
-  const std::uint64_t first = lo / config_.row_bytes;
-  const std::uint64_t last = (hi - 1) / config_.row_bytes;
+  const std::uint64_t n = burst_div_.Div(hi + bb - 1) - burst_div_.Div(lo);
+  const std::uint64_t first = row_div_.Div(lo);
+  const std::uint64_t last = row_div_.Div(hi - 1);
   const std::uint64_t pages = last - first + 1;
   const std::uint64_t last_page_bursts =
-      (hi + bb - 1) / bb - std::max(lo, last * config_.row_bytes) / bb;
-  const std::uint64_t b0 = PageBank(config_, first);
-  const std::uint64_t bg0 = b0 % config_.bank_groups;
+      burst_div_.Div(hi + bb - 1) - burst_div_.Div(std::max(lo, last * config_.row_bytes));
+  const std::uint64_t banks = config_.BanksPerPc();
+  const std::uint64_t row0 = banks_div_.Div(first);
+  const std::uint64_t b0 = first - row0 * banks;
+  const std::uint64_t bg0 = groups_div_.Mod(b0);
   Bank& bank0 = pc.banks[b0];
-  const bool hit = bank0.open && bank0.row == PageRow(config_, first);
+  const bool hit = bank0.open && bank0.row == row0;
   const std::uint64_t acts = pages - (hit ? 1 : 0);
   const std::uint64_t slot = AfterBlackout(pc_index, std::max(pc.act_clock_ps, t0));
   const std::uint64_t lat = is_write ? t_.cwl : t_.cl;
@@ -147,29 +171,33 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
   const std::uint64_t done = std::max(pc.bus_clock_ps, Stretch(pc_index, first_data, own, reopen));
 
   // Row state: the last page of each bank touched stays open.
-  const std::uint64_t banks = config_.BanksPerPc();
   const std::uint64_t from = pages > banks ? last - banks + 1 : first;
   const std::uint64_t pre_after =
       is_write ? done + t_.wr
                : std::max<std::uint64_t>(done, lat + t_.burst) - lat - t_.burst + t_.rtp;
+  std::uint64_t bank = from == first ? b0 : banks_div_.Mod(b0 + (from - first));
+  std::uint64_t row = from == first ? row0 : banks_div_.Div(from);
   for (std::uint64_t q = from; q <= last; ++q) {
-    Bank& b = pc.banks[PageBank(config_, q)];
+    Bank& b = pc.banks[bank];
     if (q == first && hit) {
       b.pre_ready_ps = std::max(b.pre_ready_ps, pre_after);
-      continue;
+    } else {
+      const std::uint64_t act = act_base + (q - first - (hit ? 1 : 0)) * act_interval_ps_;
+      b.open = true;
+      b.row = row;
+      b.col_ready_ps = act + t_.rcd;
+      b.pre_ready_ps = std::max(act + t_.ras, pre_after);
+      b.next_act_ps = act + t_.rc;
     }
-    const std::uint64_t k = q - first - (hit ? 1 : 0);
-    const std::uint64_t act = act_base + k * act_interval_ps_;
-    b.open = true;
-    b.row = PageRow(config_, q);
-    b.col_ready_ps = act + t_.rcd;
-    b.pre_ready_ps = std::max(act + t_.ras, pre_after);
-    b.next_act_ps = act + t_.rc;
+    if (++bank == banks) {
+      bank = 0;
+      ++row;
+    }
   }
   if (is_write) {
     pc.wrote = true;
     pc.last_wr_end_ps = std::max(pc.last_wr_end_ps, done);
-    pc.last_wr_bank_group = PageBank(config_, last) % config_.bank_groups;
+    pc.last_wr_bank_group = groups_div_.Mod(banks_div_.Mod(bank + banks - 1));  // last page
   } else {
     pc.read = true;
     pc.last_rd_end_ps = std::max(pc.last_rd_end_ps, done);
@@ -191,41 +219,59 @@ std::uint64_t HbmFastModel::Range(std::uint64_t arrival_ps, std::uint64_t addres
   const std::uint64_t gran = config_.interleave_bytes;
   const std::uint64_t pcs = pcs_.size();
   const std::uint64_t end = address + bytes - 1;  // last byte
-  const std::uint64_t g0 = address / gran;
-  const std::uint64_t g1 = end / gran;
+  const std::uint64_t g0 = gran_div_.Div(address);
+  const std::uint64_t g1 = gran_div_.Div(end);
+  // Granule g lives on PC g % pcs at PC-local granule g / pcs.
+  const std::uint64_t local0 = pcs_div_.Div(g0);
+  const std::uint64_t pc0 = g0 - local0 * pcs;
+  const std::uint64_t local1 = pcs_div_.Div(g1);
+  const std::uint64_t pc1 = g1 - local1 * pcs;
   const std::uint64_t touched = std::min(pcs, g1 - g0 + 1);
   std::uint64_t done = arrival_ps;
+  std::uint64_t pc = pc0;
+  std::uint64_t first_local = local0;  // this PC's first granule in the range
   for (std::uint64_t k = 0; k < touched; ++k) {
-    const std::uint64_t g = g0 + k;                         // this PC's first granule
-    const std::uint64_t g_last = g + (g1 - g) / pcs * pcs;  // and its last
-    const std::uint64_t lo = g / pcs * gran + (k == 0 ? address % gran : 0);
-    const std::uint64_t hi = g_last / pcs * gran + (g_last == g1 ? end % gran + 1 : gran);
-    done = std::max(done, PcAccess(g % pcs, arrival_ps, lo, hi, is_write));
+    const std::uint64_t last_local = pc <= pc1 ? local1 : local1 - 1;
+    const std::uint64_t lo = first_local * gran + (k == 0 ? gran_div_.Mod(address) : 0);
+    const std::uint64_t hi =
+        last_local * gran + (last_local == local1 && pc == pc1 ? gran_div_.Mod(end) + 1 : gran);
+    done = std::max(done, PcAccess(pc, arrival_ps, lo, hi, is_write));
+    if (++pc == pcs) {
+      pc = 0;
+      ++first_local;
+    }
   }
   (is_write ? stats_.bytes_written : stats_.bytes_read) += bytes;
   return done;
 }
 
+bool HbmFastModel::InRange(std::uint64_t address, std::uint64_t bytes) const {
+  return address + bytes >= address && address + bytes <= config_.CapacityBytes();
+}
+
+std::uint64_t HbmFastModel::Finish(std::uint64_t arrival_ps, std::uint64_t done) {
+  ++stats_.requests;
+  stats_.first_arrival_ps = std::min(stats_.first_arrival_ps, arrival_ps);
+  stats_.last_completion_ps = std::max(stats_.last_completion_ps, done);
+  return done;
+}
+
 std::uint64_t HbmFastModel::Access(std::uint64_t arrival_ps, std::uint64_t address,
                                    std::uint64_t bytes, bool is_write) {
-  return AccessChunks(arrival_ps, {{address, bytes}}, is_write);
+  if (!InRange(address, bytes)) throw std::out_of_range("HBM access beyond capacity");
+  return Finish(arrival_ps, Range(arrival_ps, address, bytes, is_write));
 }
 
 std::uint64_t HbmFastModel::AccessChunks(std::uint64_t arrival_ps,
                                          const std::vector<HbmChunk>& chunks, bool is_write) {
   for (const HbmChunk& c : chunks) {  // check every chunk before changing any state
-    if (c.address + c.bytes < c.address || c.address + c.bytes > config_.CapacityBytes()) {
-      throw std::out_of_range("HBM access beyond capacity");
-    }
+    if (!InRange(c.address, c.bytes)) throw std::out_of_range("HBM access beyond capacity");
   }
   std::uint64_t done = arrival_ps;
   for (const HbmChunk& c : chunks) {
     done = std::max(done, Range(arrival_ps, c.address, c.bytes, is_write));
   }
-  ++stats_.requests;
-  stats_.first_arrival_ps = std::min(stats_.first_arrival_ps, arrival_ps);
-  stats_.last_completion_ps = std::max(stats_.last_completion_ps, done);
-  return done;
+  return Finish(arrival_ps, done);
 }
 
 HbmStats HbmFastModel::stats() const {

@@ -97,6 +97,14 @@ class HbmFastModel {
   const HbmConfig& config() const { return config_; }
 
  private:
+  // x / d as a shift when d is a power of two (the usual case), else a division.
+  struct Divider {
+    std::uint64_t d = 1;
+    int shift = 0;  // -1: not a power of two
+    explicit Divider(std::uint64_t divisor = 1);
+    std::uint64_t Div(std::uint64_t x) const { return shift >= 0 ? x >> shift : x / d; }
+    std::uint64_t Mod(std::uint64_t x) const { return x - Div(x) * d; }
+  };
   struct Bank {
     bool open = false;
     std::uint64_t row = 0;
@@ -117,6 +125,8 @@ class HbmFastModel {
     std::vector<Bank> banks;
   };
 
+  bool InRange(std::uint64_t address, std::uint64_t bytes) const;
+  std::uint64_t Finish(std::uint64_t arrival_ps, std::uint64_t done);
   std::uint64_t Range(std::uint64_t arrival_ps, std::uint64_t address, std::uint64_t bytes,
                       bool is_write);
   std::uint64_t PcAccess(std::uint64_t pc, std::uint64_t t0, std::uint64_t lo, std::uint64_t hi,
@@ -128,9 +138,14 @@ class HbmFastModel {
 
   HbmConfig config_;
   HbmTiming t_;
+  Divider burst_div_, row_div_, banks_div_, groups_div_, gran_div_, pcs_div_;
   std::uint64_t act_interval_ps_;
   std::vector<Pc> pcs_;
   std::vector<std::uint64_t> refresh_offset_ps_;
+  struct Span {  // [from, to): between two refresh window starts; quiet after quiet_from
+    std::uint64_t from = 1, to = 0, quiet_from = 0, started = 0;
+  };
+  mutable std::vector<Span> refresh_span_;  // per PC, the span of the last query
   HbmStats stats_;
 };
 
