@@ -208,8 +208,18 @@ struct CalcReadRows {
   u64 last_epoch_row = 0;   // row completing the last epoch
 };
 
-// CALC read buffer on an injective operand, fold by fold.
-CalcReadRows CalcInjective(const Mapping& mp, int op, u64 size_words) {
+struct ChunkSeq;
+void BuildChunkSeq(const Geometry& g, const Mapping& mp, const Pattern& pat, u64 fr, u64 fc, u64 ru,
+                   ChunkSeq* out);
+u64 ChunkValid(const Geometry& g, const Mapping& mp, u64 fr, u64 fc);
+void ChunkRows(const Geometry& g, const Mapping& mp, u64 fold, u64 pos, u64* row, u64* first,
+               u64* last);
+
+// CALC read buffer on an operand without repeated addresses, fold by fold. With `holes`
+// (an ifmap whose windows do not overlap but may leave the image) fold sizes and positions
+// skip the out-of-image elements.
+CalcReadRows CalcInjective(const Mapping& mp, int op, u64 size_words,
+                           const Geometry* holes = nullptr) {
   const u64 cap = 50 * (size_words / 100);
   const FoldIter fi{mp};
   CalcReadRows out;
@@ -226,11 +236,21 @@ CalcReadRows CalcInjective(const Mapping& mp, int op, u64 size_words) {
   u64 epoch_id = 0;
   u64 fold = 0;
   u64 first_fold = 0, first_pos = 0, last_fold = 0, last_pos = 0;
+  std::vector<u64> chunk_valid(nchunks, ~u64{0});
   for (u64 fc = 0; fc < mp.CF; ++fc) {
     for (u64 fr = 0; fr < mp.RF; ++fr, ++fold) {
       const Pattern pat = FoldPattern(mp, op, fi.ru(fr), fi.cu(fc));
-      const u64 S = pat.Total();
       const i64 x = ChunkOf(mp, op, fr, fc);
+      u64 S = pat.Total();
+      if (holes != nullptr) {
+        if (x < 0) {
+          S = ChunkValid(*holes, mp, fr, fc);
+        } else {
+          u64& v = chunk_valid[static_cast<u64>(x)];
+          if (v == ~u64{0}) v = ChunkValid(*holes, mp, fr, fc);
+          S = v;
+        }
+      }
       u64 q = S;
       if (x >= 0 && present_epoch[static_cast<u64>(x)] == epoch_id) q = cut[static_cast<u64>(x)];
       if (e + q < cap) {
@@ -260,6 +280,25 @@ CalcReadRows CalcInjective(const Mapping& mp, int op, u64 size_words) {
         cut[static_cast<u64>(x)] = p_last + 1;
       }
     }
+  }
+  if (holes != nullptr) {
+    u64 row = 0, first = 0, last = 0;
+    ChunkRows(*holes, mp, 0, 0, &row, &first, &last);
+    out.first_row = first;  // fold 0 always holds the image's first pixel
+    for (u64 f = mp.folds; f-- > 0;) {
+      const u64 fr = f % mp.RF, fc = f / mp.RF;
+      if (ChunkValid(*holes, mp, fr, fc) == 0) continue;
+      ChunkRows(*holes, mp, f, 0, &row, &first, &last);
+      out.last_row = f * mp.P + last;
+      break;
+    }
+    if (out.epochs > 0) {
+      ChunkRows(*holes, mp, first_fold, first_pos, &row, &first, &last);
+      out.first_epoch_row = first_fold * mp.P + row;
+      ChunkRows(*holes, mp, last_fold, last_pos, &row, &first, &last);
+      out.last_epoch_row = last_fold * mp.P + row;
+    }
+    return out;
   }
   const Pattern p_first = FoldPattern(mp, op, fi.ru(0), fi.cu(0));
   const Pattern p_lastf = FoldPattern(mp, op, fi.ru(mp.RF - 1), fi.cu(mp.CF - 1));
@@ -352,6 +391,30 @@ void BuildChunkSeq(const Geometry& g, const Mapping& mp, const Pattern& pat, u64
     }
   }
   out->row_prefix.push_back(out->addr.size());
+}
+
+// Valid ifmap addresses of fold (fr, fc).
+u64 ChunkValid(const Geometry& g, const Mapping& mp, u64 fr, u64 fc) {
+  const FoldIter fi{mp};
+  ChunkSeq seq;
+  BuildChunkSeq(g, mp, FoldPattern(mp, 0, fi.ru(fr), fi.cu(fc)), fr, fc, fi.ru(fr), &seq);
+  return seq.addr.size();
+}
+
+// Row (within the fold) of the pos-th valid ifmap address of `fold`, and the fold's first
+// and last rows holding valid addresses.
+void ChunkRows(const Geometry& g, const Mapping& mp, u64 fold, u64 pos, u64* row, u64* first,
+               u64* last) {
+  const FoldIter fi{mp};
+  const u64 fr = fold % mp.RF, fc = fold / mp.RF;
+  const Pattern pat = FoldPattern(mp, 0, fi.ru(fr), fi.cu(fc));
+  ChunkSeq seq;
+  BuildChunkSeq(g, mp, pat, fr, fc, fi.ru(fr), &seq);
+  *row = static_cast<u64>(std::upper_bound(seq.row_prefix.begin(), seq.row_prefix.end(), pos) -
+                          seq.row_prefix.begin()) -
+         1 + pat.FirstRow();
+  *first = seq.first_row;
+  *last = seq.last_row;
 }
 
 CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words) {
@@ -945,8 +1008,11 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
   const bool if_inj = IfmapInjective(g);
   if (!if_inj && g.H * g.W * g.Ch > (u64{1} << 26)) return false;
   CalcReadRows rd[2];
+  const bool repeat_free = (g.Fh <= g.Sh || g.Eh == 1) && (g.Fw <= g.Sw || g.Ew == 1);
   if (if_inj) {
     rd[0] = CalcInjective(mp, 0, if_words);
+  } else if (repeat_free && mp.folds <= (u64{1} << 20)) {
+    rd[0] = CalcInjective(mp, 0, if_words, &g);
   } else if (mp.df == Dataflow::kInputStationary ||
              !CalcScanIfmapRepeating(g, mp, if_words, &rd[0])) {
     rd[0] = CalcScanIfmap(g, mp, if_words);
