@@ -125,29 +125,40 @@ struct Pattern {
 };
 
 // First x in [a, b) with f(x) true for a predicate that is false then true; b if none.
-// Gallops from a + guess (a cheap estimate of the answer's distance), then bisects.
+// Probes a + guess (an estimate of the answer) and its neighbour first, then gallops and
+// bisects, so a good estimate costs two evaluations.
 template <class Pred>
 u64 FirstTrue(u64 a, u64 b, u64 guess, Pred&& f) {
-  u64 step = std::max<u64>(1, guess);
-  u64 lo = a;
-  while (lo < b) {
-    const u64 x = step >= b - lo ? b - 1 : lo + step - 1;
-    if (f(x)) {
-      u64 hi = x;
-      while (lo < hi) {
-        const u64 mid = lo + (hi - lo) / 2;
-        if (f(mid)) {
-          hi = mid;
-        } else {
-          lo = mid + 1;
-        }
-      }
-      return lo;
-    }
+  if (a >= b) return b;
+  u64 lo = a;  // f is false below lo
+  u64 hi = b;  // f is true at hi (or hi == b)
+  const u64 x = guess >= b - a ? b - 1 : a + guess;
+  if (f(x)) {
+    if (x == a || !f(x - 1)) return x;
+    hi = x - 1;
+  } else {
     lo = x + 1;
-    step *= 2;
+    u64 step = 1;
+    while (lo < b) {
+      const u64 y = step >= b - lo ? b - 1 : lo + step - 1;
+      if (f(y)) {
+        hi = y;
+        break;
+      }
+      lo = y + 1;
+      step *= 2;
+    }
+    if (lo >= b) return b;
   }
-  return b;
+  while (lo < hi) {
+    const u64 mid = lo + (hi - lo) / 2;
+    if (f(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
 }
 
 // op: 0 ifmap, 1 filter, 2 ofmap; fold uses ru array rows and cu array columns.
@@ -761,6 +772,38 @@ class PositionalUserBuffer {
     *j1 = (b - 1) / p_.items_per_set;
     return true;
   }
+  // Positions (in the valid prefetch sequence) of the first and last valid address of row t.
+  bool Positions(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* p0,
+                 u64* p1) const {
+    if (!ranked_) {
+      *p0 = Position(fr, fc, t, static_cast<u64>(lo), pat);
+      *p1 = Position(fr, fc, t, static_cast<u64>(hi), pat);
+      return true;
+    }
+    const u64 a = Rank(SeqIndex(fr, fc, t, static_cast<u64>(lo), pat));
+    const u64 b = Rank(SeqIndex(fr, fc, t, static_cast<u64>(hi), pat) + 1);
+    if (b == a) return false;
+    *p0 = a;
+    *p1 = b - 1;
+    return true;
+  }
+  // Position of the last (first) valid address of row t; false when the row has none.
+  bool LastPos(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* p1) const {
+    if (!ranked_) {
+      *p1 = Position(fr, fc, t, static_cast<u64>(hi), pat);
+      return true;
+    }
+    u64 p0 = 0;
+    return Positions(fr, fc, t, lo, hi, pat, &p0, p1);
+  }
+  bool FirstPos(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* p0) const {
+    if (!ranked_) {
+      *p0 = Position(fr, fc, t, static_cast<u64>(lo), pat);
+      return true;
+    }
+    u64 p1 = 0;
+    return Positions(fr, fc, t, lo, hi, pat, p0, &p1);
+  }
   u64 items_per_set() const { return p_.items_per_set; }
   u64 prefetch_cols() const { return s_.cols; }
   // Largest J such that every set in [j, J] is in the active window; false if j is not.
@@ -1192,41 +1235,43 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
             limit = std::min(limit, pat.FirstRow());
             continue;
           }
+          const u64 E = rd[op].items_per_set();
+          const u64 cols = rd[op].prefetch_cols();
+          i64 lo, hi;
+          pat.Cols(t, &lo, &hi);
+          u64 p0 = 0, p1 = 0, reach = 0;
+          if (!rd[op].Positions(fr, fc, t, lo, hi, pat, &p0, &p1)) {
+            limit = t;
+            continue;
+          }
           if (!pat.skewed) {  // block rows walk the prefetch order backwards
-            i64 lo, hi;
-            pat.Cols(t, &lo, &hi);
-            u64 j0, j1, reach;
-            if (!rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1) ||
-                !rd[op].WindowReachBack(j1, &reach) || j0 < reach) {
+            if (!rd[op].WindowReachBack(p1 / E, &reach) || p0 / E < reach) {
               limit = t;
               continue;
             }
-            // First row with j0 < reach; rows move back prefetch_cols positions each.
-            const u64 guess = (j0 - reach) * rd[op].items_per_set() / rd[op].prefetch_cols();
+            // First row with j0 < reach; rows step back `cols` positions (exact away from
+            // fold edges). Rows without valid addresses stop the run (conservative).
+            const u64 guess = (p0 - reach * E) / cols;
             const u64 a = FirstTrue(t + 1, pat.LastRow() + 1, guess, [&](u64 x) {
               pat.Cols(x, &lo, &hi);
-              u64 m0, m1;  // rows without valid addresses stop the run (conservative)
-              return !rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1) || m0 < reach;
+              u64 q0 = 0;
+              return !rd[op].FirstPos(fr, fc, x, lo, hi, pat, &q0) || q0 / E < reach;
             });
             if (a <= pat.LastRow()) limit = std::min(limit, a);
             continue;
           }
-          i64 lo, hi;
-          pat.Cols(t, &lo, &hi);
-          u64 j0, j1, reach;
-          if (!rd[op].Sets(fr, fc, t, lo, hi, pat, &j0, &j1) || !rd[op].WindowReach(j0, &reach) ||
-              j1 > reach) {
+          if (!rd[op].WindowReach(p0 / E, &reach) || p1 / E > reach) {
             limit = t;
             continue;
           }
-          // First row with j1 > reach; rows advance at most 2 * prefetch_cols positions.
-          const u64 guess = reach == ~u64{0} ? pat.LastRow() + 1
-                                             : (reach - j1) * rd[op].items_per_set() /
-                                                   (2 * rd[op].prefetch_cols());
+          // First row with j1 > reach; rows advance `cols` positions (exact away from fold
+          // edges). Rows without valid addresses stop the run (conservative).
+          u64 guess = pat.LastRow() + 1;
+          if (reach != ~u64{0}) guess = ((reach + 1) * E - p1 + cols - 1) / cols - 1;
           const u64 a = FirstTrue(t + 1, pat.LastRow() + 1, guess, [&](u64 x) {
             pat.Cols(x, &lo, &hi);
-            u64 m0, m1;  // rows without valid addresses stop the run (conservative)
-            return !rd[op].Sets(fr, fc, x, lo, hi, pat, &m0, &m1) || m1 > reach;
+            u64 q1 = 0;
+            return !rd[op].LastPos(fr, fc, x, lo, hi, pat, &q1) || q1 / E > reach;
           });
           if (a <= pat.LastRow()) limit = std::min(limit, a);
         }
