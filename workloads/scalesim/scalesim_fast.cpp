@@ -5,23 +5,31 @@
 // * Demand rows are described per fold by their column ranges (Pattern), so the number of
 //   addresses in a row, in all rows before it, and the row holding the p-th address of a
 //   fold are closed forms.
-// * Injective operands (every GEMM operand, every filter, and the ifmap of convolutions
-//   whose windows neither overlap nor leave the image) have each address exactly once in
-//   the prefetch sequence and fold blocks with disjoint address sets ("chunks": e.g. the
-//   OS ifmap block of row fold fr is re-read for every column fold):
+// * Repeat-free operands (every GEMM operand, every filter, and the ifmap of convolutions
+//   whose windows do not overlap) hold each address once in the prefetch sequence, and
+//   their fold blocks have disjoint address sets ("chunks": e.g. the OS ifmap block of row
+//   fold fr is re-read for every column fold):
 //     CALC  the epoch of 50*N distinct addresses is tracked per chunk as a cut position
 //           (addresses after the cut were seen in the current epoch), so a whole fold is
 //           processed in O(1): misses are the prefix before the cut, a completed epoch
 //           makes every later address of the fold a miss. O(folds) per operand.
 //     USER  a demand row is a contiguous run of prefetch positions, so the row's set ids
-//           are an interval [p0/E, p1/E] computed in O(1); the window walk is per set.
+//           are an interval [p0/E, p1/E] computed in O(1); a miss moves the window by the
+//           closed-form number of prefetches in O(1). Runs of rows whose reads hit and whose
+//           writes neither start a drain nor stall ("quiet" rows) are skipped with
+//           galloping searches; cost O(prefetch events + drains + folds).
 // * The ofmap write buffer is event driven: rows between drain starts and stalls are
-//   stored in bulk (CALC: O(drains + stalls + folds) per layer; USER: O(1) per row).
+//   stored in bulk (O(drains + stalls + folds) per layer).
 // * CALC reads never stall, so stalls come from the write buffer only and read-side events
 //   (first request, completed epochs) are converted from rows to cycles afterwards.
-// The ifmap of overlapping convolutions is scanned address by address (CALC) with a table
-// of epoch stamps (with a shortcut once column folds repeat), and in USER mode through a
-// rank bitmap over the prefetch sequence plus per-address occurrence checks.
+// * The ifmap of convolutions with overlapping windows is handled
+//     CALC  address by address over per-chunk address sequences with 8-bit epoch stamps,
+//           stopping early once a column fold provably repeats the previous one
+//           (O(ifmap reads) in the worst case, typically far less);
+//     USER  with a rank bitmap over the prefetch sequence for positions, plus a check of
+//           every occurrence of an address for rows that are not entirely in the window.
+// Anything outside these cases (a CALC epoch narrower than an array row, address spaces
+// whose tables would not fit in memory) runs the reference engine.
 #include <algorithm>
 #include <deque>
 #include <memory>

@@ -4,8 +4,11 @@
 //
 // The reference engine walks SCALE-Sim's demand matrices one row (= one nominal cycle) at a
 // time, generating each row's operand addresses on the fly (no demand matrix is ever
-// materialised). Per layer it costs O(rows x array width). See scalesim_sim.cpp for the
-// semantics, one comment per SCALE-Sim component.
+// materialised). Per layer it costs O(rows x array width) time; in USER mode it also keeps a
+// table of every operand address's prefetch sets. See scalesim_sim.cpp for the semantics,
+// one comment per SCALE-Sim component. The fast engine (scalesim_fast.cpp, the default)
+// computes the same numbers at fold/event granularity and is tested equal to the reference
+// on random shapes; both are tested against SCALE-Sim's own reports (tests/data/scalesim).
 #pragma once
 
 #include <cstdint>
