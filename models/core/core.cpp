@@ -50,7 +50,9 @@ struct CoreInstance {
     }
     const std::uint32_t slots = 3 + queues;
     const std::size_t n = program.instructions.size();
-    board.done.assign(n, 0);
+    board.issued.assign(n, 0);
+    board.waiter.assign(n, nullptr);
+    board.complete_at.assign(n, sc_core::SC_ZERO_TIME);
     board.owner.resize(n);
     board.engine_event.assign(slots, nullptr);
     std::vector<std::vector<std::uint32_t>> streams(slots);
@@ -66,8 +68,9 @@ struct CoreInstance {
     scalar.scratchpad.bind(scratchpad.socket);
     scalar.accumulator.bind(accumulator.socket);
     for (std::uint32_t q = 0; q < queues; ++q) {
-      dma.push_back(
-          std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(), core));
+      dma.push_back(std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(),
+                                               core,
+                                               /*chunk_lists=*/banked != nullptr));
       if (banked != nullptr) {
         dma.back()->hbm.bind(*banked);
       } else {
@@ -110,8 +113,8 @@ struct CoreInstance {
         }
       }
     }
-    for (std::size_t i = 0; i < board.done.size(); ++i) {
-      if (!board.done[i]) {
+    for (std::size_t i = 0; i < board.issued.size(); ++i) {
+      if (!board.issued[i]) {
         throw std::logic_error("program '" + program.kernel_name +
                                "' did not complete: instruction #" + std::to_string(i) +
                                " never ran");
@@ -146,10 +149,9 @@ void FillRoofline(const ArchConfig& arch, const Program& program, CoreRunResult&
   result.hfu = result.time_ns > 0 ? result.compute_bound_ns / result.time_ns : 0.0;
 }
 
-}  // namespace
-
-std::vector<CoreRunResult> RunCores(const ArchConfig& arch, const std::vector<Program>& programs,
-                                    const CoreRunOptions& options) {
+std::vector<CoreRunResult> RunPrograms(const ArchConfig& arch,
+                                       const std::vector<const Program*>& programs,
+                                       const CoreRunOptions& options) {
   std::vector<CoreRunResult> results(programs.size());
   {
     SimContext context;
@@ -165,20 +167,29 @@ std::vector<CoreRunResult> RunCores(const ArchConfig& arch, const std::vector<Pr
     std::vector<std::unique_ptr<CoreInstance>> cores;
     for (std::size_t c = 0; c < programs.size(); ++c) {
       const std::string prefix = programs.size() == 1 ? "" : "core" + std::to_string(c) + "_";
-      cores.push_back(std::make_unique<CoreInstance>(prefix, arch, programs[c], options,
+      cores.push_back(std::make_unique<CoreInstance>(prefix, arch, *programs[c], options,
                                                      banked_hbm ? &banked_hbm->socket : nullptr,
                                                      flat_hbm ? &flat_hbm->socket : nullptr));
     }
     sc_core::sc_start();
     for (std::size_t c = 0; c < programs.size(); ++c) cores[c]->Collect(results[c], options);
   }
-  for (std::size_t c = 0; c < programs.size(); ++c) FillRoofline(arch, programs[c], results[c]);
+  for (std::size_t c = 0; c < programs.size(); ++c) FillRoofline(arch, *programs[c], results[c]);
   return results;
+}
+
+}  // namespace
+
+std::vector<CoreRunResult> RunCores(const ArchConfig& arch, const std::vector<Program>& programs,
+                                    const CoreRunOptions& options) {
+  std::vector<const Program*> pointers;
+  for (const Program& p : programs) pointers.push_back(&p);
+  return RunPrograms(arch, pointers, options);
 }
 
 CoreRunResult RunCore(const ArchConfig& arch, const Program& program,
                       const CoreRunOptions& options) {
-  return RunCores(arch, {program}, options).front();
+  return RunPrograms(arch, {&program}, options).front();
 }
 
 }  // namespace systole

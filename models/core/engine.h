@@ -11,8 +11,11 @@
 //   DMA queue overlaps one descriptor's setup latency with the previous one's data.
 //   Completion is when dependants may start.
 //
-//   Event-driven: one SC_METHOD that wakes at the next occupancy end, the next completion
-//   or a completion in the engine it waits on, and re-triggers itself (no clock).
+//   Event-driven: one SC_METHOD that re-triggers itself (no clock). An instruction's
+//   completion time is known when it issues and is published on the CompletionBoard, so
+//   completions cost no events: an engine waiting for an issued instruction sleeps until
+//   its completion time, and one waiting for an instruction not yet issued sleeps on the
+//   owner engine's "issued" event. So a run costs about one event per instruction.
 //
 // What it ignores
 //   Instruction fetch and decode, out-of-order issue, semaphore signalling latency.
@@ -50,9 +53,13 @@ class EngineCostModel {
 
 // Shared completion state of all instructions of a program (indexed by global id).
 struct CompletionBoard {
-  std::vector<std::uint8_t> done;
+  std::vector<std::uint8_t> issued;
+  std::vector<sc_core::sc_time> complete_at;     // valid once issued
   std::vector<std::uint32_t> owner;              // engine slot of each instruction
-  std::vector<sc_core::sc_event*> engine_event;  // per engine slot: "something completed"
+  std::vector<sc_core::sc_event*> engine_event;  // per engine slot: "issued something"
+  // One engine that sleeps until this instruction issues (its wake event), so the owner
+  // wakes just that engine; a second waiter falls back to the owner's engine_event.
+  std::vector<sc_core::sc_event*> waiter;
 };
 
 // Start and end of one instruction, for traces and per-engine statistics.
@@ -70,7 +77,6 @@ class Engine : public sc_core::sc_module {
          const Program& program, std::vector<std::uint32_t> stream, CompletionBoard& board,
          std::uint32_t max_outstanding, bool record);
 
-  sc_core::sc_event& completed_event() { return completed_; }
   const std::vector<InstrRecord>& records() const { return records_; }
   sc_core::sc_time busy_time() const { return busy_; }
   sc_core::sc_time last_completion() const { return last_completion_; }
@@ -88,13 +94,10 @@ class Engine : public sc_core::sc_module {
   bool record_;
 
   std::size_t next_ = 0;
-  sc_core::sc_time free_at_;  // occupancy end of the last issued instruction
-  struct InFlight {
-    sc_core::sc_time complete;
-    std::uint32_t id;
-  };
-  std::vector<InFlight> in_flight_;  // sorted by completion time
-  sc_core::sc_event completed_;
+  sc_core::sc_time free_at_;                 // occupancy end of the last issued instruction
+  std::vector<sc_core::sc_time> in_flight_;  // completion times, sorted
+  sc_core::sc_event issued_;
+  sc_core::sc_event wake_;  // targeted wake-up from the owner of an awaited instruction
   sc_core::sc_time busy_;
   sc_core::sc_time last_completion_;
   std::vector<InstrRecord> records_;

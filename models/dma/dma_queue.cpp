@@ -9,14 +9,15 @@ double DmaQueueTimeNs(const DmaConfig& config, const HbmPattern& p) {
   return static_cast<double>(charged) / config.queue_bandwidth_gbps;  // GB/s = bytes/ns
 }
 
-DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core)
+DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists)
     : sc_core::sc_module(name),
       hbm("hbm"),
       scratchpad("scratchpad"),
       config_(core.dma),
       setup_(core.dma.setup_latency_ns, sc_core::SC_NS),
       extension_(new HbmPatternExtension),
-      chunks_(new HbmChunksExtension) {
+      chunks_(new HbmChunksExtension),
+      chunk_lists_(chunk_lists) {
   payload_.set_extension(extension_);
   payload_.set_data_ptr(nullptr);
   payload_.set_streaming_width(0);
@@ -44,7 +45,8 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   payload_.set_address(in.hbm.address);
   payload_.set_data_length(static_cast<unsigned int>(std::min<std::uint64_t>(in.hbm.bytes(), ~0u)));
   payload_.set_streaming_width(payload_.get_data_length());
-  const bool strided = in.hbm.chunks > 1 && in.hbm.stride_bytes != in.hbm.chunk_bytes;
+  const bool strided =
+      chunk_lists_ && in.hbm.chunks > 1 && in.hbm.stride_bytes != in.hbm.chunk_bytes;
   if (strided) {
     chunks_->chunks = HbmChunksExtension::Strided(in.hbm.address, in.hbm.chunk_bytes,
                                                   in.hbm.stride_bytes, in.hbm.chunks);

@@ -43,7 +43,8 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   tlm_utils::simple_initiator_socket<DmaQueue> hbm;
   tlm_utils::simple_initiator_socket<DmaQueue> scratchpad;
 
-  DmaQueue(sc_core::sc_module_name name, const CoreConfig& core);
+  // chunk_lists: attach the HbmChunksExtension (only the banked HBM model reads it).
+  DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists);
   ~DmaQueue() override;
   IssueTiming Issue(const Instruction& instr) override;
   std::uint64_t bytes() const { return bytes_; }
@@ -55,6 +56,7 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   tlm::tlm_generic_payload payload_;
   HbmPatternExtension* extension_;
   HbmChunksExtension* chunks_;  // the same pattern as a chunk list, for the banked HBM
+  bool chunk_lists_;
   OnChipAccessor sp_access_;
   std::uint64_t bytes_ = 0;
 };

@@ -8,6 +8,18 @@
 #include "sim/common/error.h"
 
 namespace systole {
+struct InstrSite;
+}  // namespace systole
+
+template <>
+struct fmt::formatter<systole::InstrSite> : fmt::formatter<std::string> {
+  template <class Ctx>
+  auto format(const systole::InstrSite& site, Ctx& ctx) const {
+    return fmt::formatter<std::string>::format(site.str(), ctx);
+  }
+};
+
+namespace systole {
 
 namespace {
 
@@ -145,13 +157,12 @@ std::uint64_t KernelBuilder::scratchpad_bytes_in_use() const {
   return in_use * scratchpad_.partitions;
 }
 
-std::string KernelBuilder::Describe(std::uint32_t id, Opcode op, const std::string& label) const {
-  return fmt::format("kernel '{}' instruction #{} {} '{}'", program_.kernel_name, id,
-                     OpcodeName(op), label);
+std::string InstrSite::str() const {
+  return fmt::format("kernel '{}' instruction #{} {} '{}'", *kernel, id, OpcodeName(op), *label);
 }
 
-KernelBuilder::TileState& KernelBuilder::CheckView(const TileView& v, const std::string& what,
-                                                   const std::string& where) {
+KernelBuilder::TileState& KernelBuilder::CheckView(const TileView& v, const char* what,
+                                                   const InstrSite& where) {
   if (v.tile >= tiles_.size()) {
     throw InputError(fmt::format("{}: {} refers to unknown tile #{}", where, what, v.tile));
   }
@@ -182,8 +193,8 @@ OnChipRegion KernelBuilder::Region(const TileView& v) const {
   return r;
 }
 
-KernelBuilder::HbmState& KernelBuilder::CheckHbm(const HbmView& v, const std::string& what,
-                                                 const std::string& where) {
+KernelBuilder::HbmState& KernelBuilder::CheckHbm(const HbmView& v, const char* what,
+                                                 const InstrSite& where) {
   if (v.tensor >= hbm_.size()) {
     throw InputError(fmt::format("{}: {} refers to unknown HBM tensor #{}", where, what, v.tensor));
   }
@@ -196,8 +207,7 @@ KernelBuilder::HbmState& KernelBuilder::CheckHbm(const HbmView& v, const std::st
   return h;
 }
 
-void KernelBuilder::CheckWritten(const TileView& v, const std::string& what,
-                                 const std::string& where) {
+void KernelBuilder::CheckWritten(const TileView& v, const char* what, const InstrSite& where) {
   TileState& s = tiles_[v.tile];
   if (s.fully_written) return;
   for (std::uint32_t p = v.p0; p < v.p0 + v.np; ++p) {
@@ -300,7 +310,7 @@ KernelBuilder::Access KernelBuilder::OnChipAccess(const TileView& v, std::uint32
           write, 0};
 }
 
-EngineId KernelBuilder::NextQueue(int queue, const std::string& where) {
+EngineId KernelBuilder::NextQueue(int queue, const InstrSite& where) {
   const auto queues = static_cast<std::uint32_t>(arch_.core.dma.queues);
   std::uint32_t q = 0;
   if (queue < 0) {
@@ -331,7 +341,7 @@ std::uint32_t KernelBuilder::Emit(Instruction in, const std::string& label,
 std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
                                      const std::string& label, int queue) {
   const auto id = static_cast<std::uint32_t>(program_.instructions.size());
-  const std::string where = Describe(id, Opcode::kDmaLoad, label);
+  const InstrSite where{&program_.kernel_name, id, Opcode::kDmaLoad, &label};
   TileState& t = CheckView(dst, "destination", where);
   HbmState& h = CheckHbm(src, "source", where);
   if (t.tile.space != MemorySpace::kScratchpad) {
@@ -376,7 +386,7 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
 std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
                                       const std::string& label, int queue) {
   const auto id = static_cast<std::uint32_t>(program_.instructions.size());
-  const std::string where = Describe(id, Opcode::kDmaStore, label);
+  const InstrSite where{&program_.kernel_name, id, Opcode::kDmaStore, &label};
   TileState& t = CheckView(src, "source", where);
   HbmState& h = CheckHbm(dst, "destination", where);
   if (t.tile.space != MemorySpace::kScratchpad) {
@@ -418,7 +428,7 @@ std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& station
                                     const TileView& moving, bool accumulate,
                                     const std::string& label) {
   const auto id = static_cast<std::uint32_t>(program_.instructions.size());
-  const std::string where = Describe(id, Opcode::kMatmul, label);
+  const InstrSite where{&program_.kernel_name, id, Opcode::kMatmul, &label};
   TileState& a = CheckView(acc, "accumulator", where);
   TileState& s = CheckView(stationary, "stationary", where);
   TileState& m = CheckView(moving, "moving", where);
@@ -474,9 +484,9 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
                      op == VectorOp::kReciprocal;
   const Opcode opcode = reduce ? Opcode::kVectorReduce : Opcode::kVectorUnary;
   const auto id = static_cast<std::uint32_t>(program_.instructions.size());
-  const std::string where = Describe(id, opcode, label);
+  const InstrSite where{&program_.kernel_name, id, opcode, &label};
   if (!reduce && !unary) {
-    throw InputError(where + ": a two-input vector op needs two sources");
+    throw InputError(fmt::format("{}: a two-input vector op needs two sources", where));
   }
   CheckView(dst, "destination", where);
   TileState& s = CheckView(src, "source", where);
@@ -505,10 +515,10 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
 std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& a,
                                     const TileView& b, const std::string& label) {
   const auto id = static_cast<std::uint32_t>(program_.instructions.size());
-  const std::string where = Describe(id, Opcode::kVectorBinary, label);
+  const InstrSite where{&program_.kernel_name, id, Opcode::kVectorBinary, &label};
   if (!(op == VectorOp::kAdd || op == VectorOp::kSub || op == VectorOp::kMul ||
         op == VectorOp::kMax || op == VectorOp::kDiv)) {
-    throw InputError(where + ": this vector op takes one source");
+    throw InputError(fmt::format("{}: this vector op takes one source", where));
   }
   CheckView(dst, "destination", where);
   TileState& ta = CheckView(a, "first source", where);
@@ -546,7 +556,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
 std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
                                         const std::string& label) {
   const auto id = static_cast<std::uint32_t>(program_.instructions.size());
-  const std::string where = Describe(id, Opcode::kActivation, label);
+  const InstrSite where{&program_.kernel_name, id, Opcode::kActivation, &label};
   CheckView(dst, "destination", where);
   TileState& s = CheckView(src, "source", where);
   if (dst.np != src.np || dst.nf != src.nf) {

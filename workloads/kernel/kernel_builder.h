@@ -30,6 +30,16 @@ namespace systole {
 
 class KernelBuilder;
 
+// Names an instruction in error messages ("kernel 'k' instruction #3 matmul 'label'");
+// formatted only when an error is raised.
+struct InstrSite {
+  const std::string* kernel;
+  std::uint32_t id;
+  Opcode op;
+  const std::string* label;
+  std::string str() const;
+};
+
 // A rectangle of a tile: partitions [p0, p0+np) x free elements [f0, f0+nf).
 struct TileView {
   std::uint32_t tile = 0;
@@ -159,11 +169,10 @@ class KernelBuilder {
     Tracker tracker;
   };
 
-  std::string Describe(std::uint32_t id, Opcode op, const std::string& label) const;
-  TileState& CheckView(const TileView& v, const std::string& what, const std::string& where);
-  HbmState& CheckHbm(const HbmView& v, const std::string& what, const std::string& where);
+  TileState& CheckView(const TileView& v, const char* what, const InstrSite& where);
+  HbmState& CheckHbm(const HbmView& v, const char* what, const InstrSite& where);
   OnChipRegion Region(const TileView& v) const;
-  void CheckWritten(const TileView& v, const std::string& what, const std::string& where);
+  void CheckWritten(const TileView& v, const char* what, const InstrSite& where);
   void MarkWritten(const TileView& v);
   // Adds the waits this access needs and records it.
   static void Track(Tracker& tracker, const Access& access, std::vector<std::uint32_t>& waits);
@@ -174,7 +183,7 @@ class KernelBuilder {
   std::uint32_t Emit(Instruction in, const std::string& label, std::vector<std::uint32_t> waits);
   std::uint64_t AllocateBytes(Allocator& alloc, std::uint64_t bytes, const std::string& name,
                               const char* memory_name);
-  EngineId NextQueue(int queue, const std::string& where);
+  EngineId NextQueue(int queue, const InstrSite& where);
 
   ArchConfig arch_;
   Program program_;
