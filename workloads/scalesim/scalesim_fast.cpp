@@ -30,6 +30,10 @@
 //           every occurrence of an address for rows that are not entirely in the window.
 // Anything outside these cases (a CALC epoch narrower than an array row, address spaces
 // whose tables would not fit in memory) runs the reference engine.
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <deque>
 #include <memory>
@@ -489,6 +493,145 @@ CalcReadRows CalcScanIfmap(const Geometry& g, const Mapping& mp, u64 size_words)
   }
   out.inserted += e;
   return out;
+}
+
+// Misses among prev[0..n) for the current last-epoch position tau: an address is in the
+// epoch iff its previous occurrence is after the last completed epoch.
+inline u64 CountMisses(const std::int32_t* prev, std::size_t n, std::int32_t tau) {
+  u64 c = 0;
+#if defined(__SSE2__)
+  std::size_t i = 0;
+  const __m128i t1 = _mm_set1_epi32(tau + 1);
+  __m128i acc = _mm_setzero_si128();
+  for (; i + 4 <= n; i += 4) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(prev + i));
+    acc = _mm_sub_epi32(acc, _mm_cmpgt_epi32(t1, v));  // prev <= tau  <=>  tau+1 > prev
+  }
+  alignas(16) std::int32_t lanes[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), acc);
+  c = static_cast<u64>(lanes[0]) + static_cast<u64>(lanes[1]) + static_cast<u64>(lanes[2]) +
+      static_cast<u64>(lanes[3]);
+  for (; i < n; ++i) c += prev[i] <= tau;
+#else
+  for (std::size_t i = 0; i < n; ++i) c += prev[i] <= tau;
+#endif
+  return c;
+}
+
+// OS/WS ifmap with repeated addresses, by previous occurrence. The stream is the same
+// repetition S (row folds 0..RF-1) once per column fold. Position i of S misses iff the
+// previous occurrence of its address (in this repetition, or for the first occurrence in S
+// the last one of the previous repetition, at prev[i] = last - |S|) is at or before the
+// position tau where the last epoch completed (relative to the repetition start; -1 before
+// the first repetition, where nothing has been seen). Counting misses is then a vectorised
+// comparison over prev[]; only blocks where an epoch completes are walked one by one. The
+// repetition shortcuts of CalcScanIfmapRepeating apply unchanged.
+bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, CalcReadRows* result) {
+  const FoldIter fi{mp};
+  u64 total = 0;
+  for (u64 fr = 0; fr < mp.RF; ++fr) {
+    total += FoldPattern(mp, 0, fi.ru(fr), fi.cu(0)).Total();
+    if (total > (u64{1} << 21)) return false;
+  }
+  std::vector<Pattern> pats;
+  std::vector<std::vector<u64>> row_prefix(mp.RF);
+  std::vector<u64> offs(mp.RF + 1, 0);
+  std::vector<std::int32_t> prev;
+  CalcReadRows out;
+  bool seen = false;
+  {
+    std::vector<std::uint32_t> addr;
+    ChunkSeq seq;
+    for (u64 fr = 0; fr < mp.RF; ++fr) {
+      pats.push_back(FoldPattern(mp, 0, fi.ru(fr), fi.cu(0)));
+      BuildChunkSeq(g, mp, pats.back(), fr, 0, fi.ru(fr), &seq);
+      addr.insert(addr.end(), seq.addr.begin(), seq.addr.end());
+      row_prefix[fr] = seq.row_prefix;
+      offs[fr + 1] = addr.size();
+      if (seq.any) {
+        if (!seen) out.first_row = fr * mp.P + seq.first_row;
+        seen = true;
+        out.last_row = ((mp.CF - 1) * mp.RF + fr) * mp.P + seq.last_row;
+      }
+    }
+    const std::int32_t n = static_cast<std::int32_t>(addr.size());
+    std::vector<std::int32_t> last(g.H * g.W * g.Ch, -1);
+    prev.resize(addr.size());
+    for (std::int32_t i = 0; i < n; ++i) {
+      std::int32_t& l = last[addr[static_cast<u64>(i)]];
+      prev[static_cast<u64>(i)] = l;
+      l = i;
+    }
+    for (std::int32_t i = 0; i < n; ++i) {
+      if (prev[static_cast<u64>(i)] < 0)
+        prev[static_cast<u64>(i)] = last[addr[static_cast<u64>(i)]] - n;
+    }
+  }
+  const std::int32_t n = static_cast<std::int32_t>(prev.size());
+  auto row_of = [&](u64 fc, u64 j) {
+    const u64 fr =
+        static_cast<u64>(std::upper_bound(offs.begin(), offs.end(), j) - offs.begin()) - 1;
+    const std::vector<u64>& rp = row_prefix[fr];
+    const u64 r =
+        static_cast<u64>(std::upper_bound(rp.begin(), rp.end(), j - offs[fr]) - rp.begin()) - 1 +
+        pats[fr].FirstRow();
+    return (fc * mp.RF + fr) * mp.P + r;
+  };
+  const u64 cap = 50 * (size_words / 100);
+  struct Trig {
+    u64 idx, misses;  // position in S and misses of the repetition up to it
+  };
+  std::vector<Trig> prev_trigs, cur;
+  u64 prev_misses = 0;
+  u64 inserted = 0;  // misses in completed epochs
+  u64 e = 0;
+  std::int32_t tau = -1;
+  constexpr std::size_t kBlock = 256;
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    if (fc > 0) tau = std::max<std::int32_t>(tau - n, -n - 1);  // shift to this repetition
+    const u64 rep_start = inserted + e;
+    cur.clear();
+    for (std::size_t b = 0; b < prev.size(); b += kBlock) {
+      const std::size_t len = std::min(kBlock, prev.size() - b);
+      const u64 c = CountMisses(prev.data() + b, len, tau);
+      if (e + c < cap) {
+        e += c;
+        continue;
+      }
+      for (std::size_t i = b; i < b + len; ++i) {
+        if (prev[i] > tau) continue;
+        if (++e < cap) continue;
+        inserted += e;
+        e = 0;
+        tau = static_cast<std::int32_t>(i);
+        const u64 misses = inserted - rep_start;
+        if (out.epochs == 0) out.first_epoch_row = row_of(fc, i);
+        out.last_epoch_row = row_of(fc, i);
+        ++out.epochs;
+        cur.push_back({i, misses});
+        for (std::size_t j = 0; j < prev_trigs.size(); ++j) {
+          if (prev_trigs[j].idx != i) continue;
+          // Synchronised with repetition fc-1 from here on (see CalcScanIfmapRepeating).
+          const u64 rest_triggers = prev_trigs.size() - 1 - j;
+          const u64 rep_misses = misses + (prev_misses - prev_trigs[j].misses);
+          const u64 rep_triggers = cur.size() + rest_triggers;
+          const u64 later = mp.CF - 1 - fc;
+          out.inserted = rep_start + rep_misses * (1 + later);
+          out.epochs += rest_triggers + rep_triggers * later;
+          out.last_epoch_row = row_of(mp.CF - 1, prev_trigs.back().idx);
+          *result = out;
+          return true;
+        }
+      }
+    }
+    const u64 rep_misses = inserted + e - rep_start;
+    if (fc > 0 && rep_misses == 0) break;  // state unchanged: later repetitions are hit-only
+    prev_trigs.swap(cur);
+    prev_misses = rep_misses;
+  }
+  out.inserted = inserted + e;
+  *result = out;
+  return true;
 }
 
 // OS/WS ifmap with repeated addresses: the stream is the same repetition S (row folds
@@ -1065,7 +1208,8 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
   } else if (repeat_free && mp.folds <= (u64{1} << 20)) {
     rd[0] = CalcInjective(mp, 0, if_words, &g);
   } else if (mp.df == Dataflow::kInputStationary ||
-             !CalcScanIfmapRepeating(g, mp, if_words, &rd[0])) {
+             (!CalcScanIfmapPrev(g, mp, if_words, &rd[0]) &&
+              !CalcScanIfmapRepeating(g, mp, if_words, &rd[0]))) {
     rd[0] = CalcScanIfmap(g, mp, if_words);
   }
   rd[1] = CalcInjective(mp, 1, f_words);
