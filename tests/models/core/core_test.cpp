@@ -208,3 +208,38 @@ TEST(CoreRun, DeterministicAndRecordsEveryInstruction) {
 
 }  // namespace
 }  // namespace systole
+
+namespace systole {
+namespace {
+
+TEST(CoreContention, EnginesShareScratchpadBandwidth) {
+  // 1 byte/cycle/partition: a 128 x 1024 bf16 tile (2048 B per partition) takes 2048
+  // cycles to read and 2048 to write; one bank, so accesses serialise.
+  const ArchConfig a = OneGhz({"core.scratchpad.bytes_per_cycle_per_partition=1"});
+  Instruction v = VectorOp(Opcode::kVectorUnary, 128, 1024);
+  // Alone: read [0, 2048), write [2048, 4096), + 60 access overhead = 4156 (> compute 1088).
+  EXPECT_DOUBLE_EQ(RunNs(a, {v}), 4156.0);
+  // With the scalar engine doing the same at the same time, the second op's accesses
+  // queue behind the first's: read [4096, 6144), write [6144, 8192), + 60 = 8252.
+  Instruction s = VectorOp(Opcode::kActivation, 128, 1024);
+  s.src0.offset_bytes = 32768;
+  s.dst.offset_bytes = 65536;
+  EXPECT_DOUBLE_EQ(RunNs(a, {v, s}), 8252.0);
+}
+
+TEST(CoreContention, DmaQueuesShareHbmBandwidth) {
+  // HBM at 0.4 Gb/s/pin: 32 pseudo-channels x 64 bit x 0.4 / 8 = 102.4 GB/s, far below
+  // 16 queues x 27 GB/s. 16 transfers of 1 MiB on 16 queues take the HBM's time:
+  // setup 1300 + 16 MiB / 102.4 GB/s (163840 ns) + HBM latency (tRCD + tCL = 28 ns).
+  const ArchConfig a = OneGhz({"hbm.data_rate_gbps=0.4"});
+  std::vector<Instruction> prog;
+  for (std::uint16_t q = 0; q < 16; ++q) prog.push_back(Dma(q, 1 << 20, 1, q * (1ull << 20)));
+  EXPECT_NEAR(RunNs(a, prog), 1300.0 + 16.0 * 1048576.0 / 102.4 + 28.0, 1e-3);
+  // The banked HBM model is no faster than its peak either.
+  CoreRunOptions banked;
+  banked.hbm = HbmFidelity::kBanked;
+  EXPECT_GE(RunCore(a, Of(prog), banked).time_ns, 1300.0 + 16.0 * 1048576.0 / 102.4);
+}
+
+}  // namespace
+}  // namespace systole
