@@ -57,24 +57,27 @@ struct HbmConfig {
   std::uint64_t burst_length = 4;        // beats per column command
   std::uint64_t interleave_bytes = 256;  // PC interleaving granule, bytes
   // Timing, ns
-  double trcd_ns = 14;             // ACT -> RD/WR
-  double trp_ns = 14;              // PRE -> ACT
-  double tras_ns = 34;             // ACT -> PRE
-  double tcl_ns = 14;              // RD -> first read data
-  double tcwl_ns = 4;              // WR -> first write data
-  double trrd_s_ns = 4;            // ACT -> ACT, different bank group
-  double trrd_l_ns = 6;            // ACT -> ACT, same bank group
-  double tfaw_ns = 30;             // window holding at most four ACTs (per PC)
-  double twr_ns = 16;              // end of write data -> PRE
-  double twtr_s_ns = 6;            // end of write data -> RD, different bank group
-  double twtr_l_ns = 8;            // end of write data -> RD, same bank group
-  double trtp_ns = 4;              // RD -> PRE
-  double tccd_s_ns = 1;            // column -> column, different bank group
-  double tccd_l_ns = 2;            // column -> column, same bank group
-  double trefi_ns = 3900;          // all-bank refresh interval per PC
-  double trfc_ns = 260;            // all-bank refresh cycle
-  bool refresh = true;             // model refresh
-  std::uint64_t queue_depth = 64;  // controller queue entries per PC (reference model)
+  double trcd_ns = 14;     // ACT -> RD/WR
+  double trp_ns = 14;      // PRE -> ACT
+  double tras_ns = 34;     // ACT -> PRE
+  double tcl_ns = 14;      // RD -> first read data
+  double tcwl_ns = 4;      // WR -> first write data
+  double trrd_s_ns = 4;    // ACT -> ACT, different bank group
+  double trrd_l_ns = 6;    // ACT -> ACT, same bank group
+  double tfaw_ns = 30;     // window holding at most four ACTs (per PC)
+  double twr_ns = 16;      // end of write data -> PRE
+  double twtr_s_ns = 6;    // end of write data -> RD, different bank group
+  double twtr_l_ns = 8;    // end of write data -> RD, same bank group
+  double trtp_ns = 4;      // RD -> PRE
+  double tccd_s_ns = 1;    // column -> column, different bank group
+  double tccd_l_ns = 2;    // column -> column, same bank group
+  double trefi_ns = 3900;  // all-bank refresh interval per PC
+  double trfc_ns = 260;    // all-bank refresh cycle
+  bool refresh = true;     // model refresh
+  // Controller queue entries (bursts) per PC, reference model only. 64 = two rows of 32 B
+  // bursts, so two bank groups can interleave and hide tCCD_L (2 ns) > burst (1.25 ns); with
+  // 32 a sequential stream stalls on tCCD_L and reaches only 90% of peak.
+  std::uint64_t queue_depth = 64;
 
   std::uint64_t NumPcs() const { return stacks * channels_per_stack * pseudo_channels; }
   std::uint64_t BanksPerPc() const { return bank_groups * banks_per_group; }
