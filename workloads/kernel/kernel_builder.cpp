@@ -24,6 +24,7 @@ namespace systole {
 namespace {
 
 constexpr std::uint64_t kHbmAlignBytes = 4096;
+constexpr std::uint32_t kNoTile = ~std::uint32_t{0};
 constexpr std::uint64_t kOnChipAlignBytes = 64;
 
 // Bit of an engine in Access::synced (engines past the 64th are never marked).
@@ -291,6 +292,22 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
       old.synced |= bit;
     }
   }
+  if (!a.write && a.tile != kNoTile) {
+    // Merge with this engine's earlier read of the same tile, if any.
+    for (Access& old : list) {
+      if (!old.write && old.tile == a.tile && old.engine == a.engine) {
+        const std::uint64_t p1 = std::max(old.p0 + old.np, a.p0 + a.np);
+        const std::uint64_t b1 = std::max(old.b0 + old.nb, a.b0 + a.nb);
+        old.p0 = std::min(old.p0, a.p0);
+        old.b0 = std::min(old.b0, a.b0);
+        old.np = p1 - old.p0;
+        old.nb = b1 - old.b0;
+        old.instr = a.instr;
+        old.synced = 0;  // nobody has waited for this (newer) instruction yet
+        return;
+      }
+    }
+  }
   // Forget what this access now orders: everything it covers if it writes (later accesses
   // wait for this write, which waits for them), earlier reads of the same engine it covers.
   list.erase(std::remove_if(list.begin(), list.end(),
@@ -307,7 +324,7 @@ KernelBuilder::Access KernelBuilder::OnChipAccess(const TileView& v, std::uint32
                                                   EngineId engine, bool write) const {
   const OnChipRegion r = Region(v);
   return {instr, engine, r.partition, r.partitions, r.offset_bytes, r.bytes_per_partition,
-          write, 0};
+          write, 0,      v.tile};
 }
 
 EngineId KernelBuilder::NextQueue(int queue, const InstrSite& where) {
@@ -376,7 +393,7 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
   in.hbm.chunks = full_rows ? 1 : src.nr;
   in.hbm.stride_bytes = h.tensor.cols * b;
   std::vector<std::uint32_t> waits;
-  Track(h.tracker, {id, in.engine, src.r0, src.nr, src.c0, src.nc, false, 0}, waits);
+  Track(h.tracker, {id, in.engine, src.r0, src.nr, src.c0, src.nc, false, 0, kNoTile}, waits);
   Track(TrackerOf(t.tile.space), OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
   program_.hbm_bytes += in.hbm.bytes();
@@ -418,7 +435,7 @@ std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
   in.hbm.stride_bytes = h.tensor.cols * b;
   std::vector<std::uint32_t> waits;
   Track(TrackerOf(t.tile.space), OnChipAccess(src, id, in.engine, false), waits);
-  Track(h.tracker, {id, in.engine, dst.r0, dst.nr, dst.c0, dst.nc, true, 0}, waits);
+  Track(h.tracker, {id, in.engine, dst.r0, dst.nr, dst.c0, dst.nc, true, 0, kNoTile}, waits);
   h.written = true;
   program_.hbm_bytes += in.hbm.bytes();
   return Emit(std::move(in), label, std::move(waits));

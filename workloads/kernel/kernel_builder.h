@@ -138,8 +138,13 @@ class KernelBuilder {
     std::uint64_t p0, np, b0, nb;
     bool write;
     std::uint64_t synced;  // engines (bit per slot) with an instruction that waited for it
+    std::uint32_t tile;    // on-chip tile id (reads of one tile by one engine are merged)
   };
   // Accesses not yet ordered behind a later covering write, for one memory or tensor.
+  // Reads of one tile by one engine are kept as a single entry (the latest reader, over
+  // the bounding box of what it read): the engine finishes its reads in order, so a later
+  // writer waiting for the latest read waits for all of them. This keeps the list about
+  // as long as the number of live tiles, however many instructions read them.
   // With coarse_reads (HBM tensors), reads are not kept by region: only each engine's
   // latest read, which a later write waits for (engines finish their reads in order).
   // This keeps tracking O(1) per load of an input tensor; a write to a tensor that is
