@@ -533,6 +533,7 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
     total += FoldPattern(mp, 0, fi.ru(fr), fi.cu(0)).Total();
     if (total > (u64{1} << 21)) return false;
   }
+  if (g.H * g.W * g.Ch > (u64{1} << 23)) return false;  // 32-bit last-occurrence table
   std::vector<Pattern> pats;
   std::vector<std::vector<u64>> row_prefix(mp.RF);
   std::vector<u64> offs(mp.RF + 1, 0);
@@ -1200,7 +1201,8 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
   const u64 widest = std::max(mp.R, mp.C);
   if (50 * (if_words / 100) <= widest || 50 * (f_words / 100) <= widest) return false;
   const bool if_inj = IfmapInjective(g);
-  if (!if_inj && g.H * g.W * g.Ch > (u64{1} << 26)) return false;
+  // Per-word ifmap tables (8-bit stamps) must stay small: peak memory target < 50 MB.
+  if (!if_inj && g.H * g.W * g.Ch > (u64{1} << 25)) return false;
   CalcReadRows rd[2];
   const bool repeat_free = (g.Fh <= g.Sh || g.Eh == 1) && (g.Fw <= g.Sw || g.Ew == 1);
   if (if_inj) {
@@ -1258,16 +1260,11 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           t = limit;
           continue;
         }
-        // First row in [t, limit) whose writes reach the event.
-        u64 lo = t, hi = limit - 1;
-        while (lo < hi) {
-          const u64 mid = lo + (hi - lo) / 2;
-          if (pat.Prefix(mid + 1) - before >= need) {
-            hi = mid;
-          } else {
-            lo = mid + 1;
-          }
-        }
+        // First row in [t, limit) whose writes reach the event (rows hold up to `used`
+        // writes, exactly that away from the fold's ramps).
+        const u64 per_row = std::max<u64>(1, pat.used);
+        const u64 lo = FirstTrue(t, limit, (need + per_row - 1) / per_row - 1,
+                                 [&](u64 x) { return pat.Prefix(x + 1) - before >= need; });
         if (lo > t) {
           wr.Store(pat.Prefix(lo) - before);
           if (!first_write_seen) note(t, cycle);
