@@ -81,6 +81,20 @@ TEST(HbmFast, SequentialStreamIsDataBoundAndCostsNothingPerByte) {
   EXPECT_NEAR(s.AchievedGBps(), c.PeakGBps(), c.PeakGBps() * 0.001);
 }
 
+TEST(HbmFast, RefreshCostsItsClosedFormPerWindow) {
+  // One PC streaming 1 MiB (40.96 us of bursts): windows at 3.9 us x k, k = 1..11, fall
+  // inside; each costs tRP 14 + tRFC 260 + tRCD 14 + tCL 14 = 302 ns.
+  HbmConfig c = OnePc();
+  HbmFastModel off(c);
+  c.refresh = true;
+  HbmFastModel on(c);
+  const std::uint64_t t_off = off.Access(0, 0, 1 << 20, false);
+  const std::uint64_t t_on = on.Access(0, 0, 1 << 20, false);
+  EXPECT_EQ(t_off, 28000u + 40960000u);  // ACT + tRCD + tCL, then 32768 x 1.25 ns
+  EXPECT_EQ(t_on - t_off, 11u * 302000u);
+  EXPECT_EQ(on.stats().refreshes, 11u);
+}
+
 // ---- fast vs reference ---------------------------------------------------------------
 //
 // Bound: 5% on the time of the last completion for streams, strided tiles and concurrent
@@ -91,11 +105,14 @@ TEST(HbmFast, SequentialStreamIsDataBoundAndCostsNothingPerByte) {
 // row; each is worth a few ns per transfer per PC, i.e. < 5% once transfers are >= 4 KiB.
 
 TEST(HbmFast, AgreesWithReferenceOnSequentialStreams) {
-  const HbmConfig c = HbmPreset("hbm2e");  // default: 2 stacks, refresh on
-  for (std::uint64_t bytes : {4ull << 10, 64ull << 10, 1ull << 20, 8ull << 20}) {
-    const Comparison r = Compare(c, {{0, 0, bytes, false}});
-    EXPECT_NEAR(r.makespan_ratio, 1.0, 0.05) << bytes;
+  for (const char* preset : {"hbm2e", "hbm3"}) {
+    const HbmConfig c = HbmPreset(preset);  // 2 stacks, refresh on
+    for (std::uint64_t bytes : {4ull << 10, 64ull << 10, 1ull << 20, 8ull << 20}) {
+      const Comparison r = Compare(c, {{0, 0, bytes, false}});
+      EXPECT_NEAR(r.makespan_ratio, 1.0, 0.05) << preset << " " << bytes;
+    }
   }
+  const HbmConfig c = HbmPreset("hbm2e");
   // A stream of 64 KiB descriptors arriving back to back, reads then writes.
   std::vector<HbmRequest> reqs;
   for (std::uint64_t i = 0; i < 32; ++i) reqs.push_back({0, i << 16, 1 << 16, i >= 16});
