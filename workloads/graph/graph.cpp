@@ -1,0 +1,690 @@
+#include "workloads/graph/graph.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "sim/common/checked_math.h"
+
+namespace systole {
+
+const char* TensorKindName(TensorKind kind) {
+  switch (kind) {
+    case TensorKind::kInput:
+      return "input";
+    case TensorKind::kParameter:
+      return "parameter";
+    case TensorKind::kActivation:
+      return "activation";
+    case TensorKind::kGradient:
+      return "gradient";
+    case TensorKind::kParamGradient:
+      return "param_gradient";
+    case TensorKind::kMasterWeight:
+      return "master_weight";
+    case TensorKind::kOptimizerState:
+      return "optimizer_state";
+  }
+  return "?";
+}
+
+const char* OpKindName(OpKind kind) {
+  switch (kind) {
+    case OpKind::kMatmul:
+      return "matmul";
+    case OpKind::kConv2d:
+      return "conv2d";
+    case OpKind::kAdd:
+      return "add";
+    case OpKind::kMul:
+      return "mul";
+    case OpKind::kBiasAdd:
+      return "bias_add";
+    case OpKind::kRelu:
+      return "relu";
+    case OpKind::kGelu:
+      return "gelu";
+    case OpKind::kSilu:
+      return "silu";
+    case OpKind::kSwiglu:
+      return "swiglu";
+    case OpKind::kSoftmax:
+      return "softmax";
+    case OpKind::kLayerNorm:
+      return "layernorm";
+    case OpKind::kRmsNorm:
+      return "rmsnorm";
+    case OpKind::kBatchNorm:
+      return "batchnorm";
+    case OpKind::kRotary:
+      return "rotary";
+    case OpKind::kEmbedding:
+      return "embedding";
+    case OpKind::kCrossEntropy:
+      return "cross_entropy";
+    case OpKind::kAttention:
+      return "attention";
+    case OpKind::kMaxPool:
+      return "maxpool";
+    case OpKind::kAvgPool:
+      return "avgpool";
+    case OpKind::kConv2dGradInput:
+      return "conv2d_grad_input";
+    case OpKind::kConv2dGradWeight:
+      return "conv2d_grad_weight";
+    case OpKind::kBiasGrad:
+      return "bias_grad";
+    case OpKind::kMulGrad:
+      return "mul_grad";
+    case OpKind::kReluGrad:
+      return "relu_grad";
+    case OpKind::kGeluGrad:
+      return "gelu_grad";
+    case OpKind::kSiluGrad:
+      return "silu_grad";
+    case OpKind::kSwigluGrad:
+      return "swiglu_grad";
+    case OpKind::kSoftmaxGrad:
+      return "softmax_grad";
+    case OpKind::kLayerNormGrad:
+      return "layernorm_grad";
+    case OpKind::kRmsNormGrad:
+      return "rmsnorm_grad";
+    case OpKind::kBatchNormGrad:
+      return "batchnorm_grad";
+    case OpKind::kRotaryGrad:
+      return "rotary_grad";
+    case OpKind::kEmbeddingGrad:
+      return "embedding_grad";
+    case OpKind::kCrossEntropyGrad:
+      return "cross_entropy_grad";
+    case OpKind::kAttentionGrad:
+      return "attention_grad";
+    case OpKind::kMaxPoolGrad:
+      return "maxpool_grad";
+    case OpKind::kAvgPoolGrad:
+      return "avgpool_grad";
+    case OpKind::kAdamW:
+      return "adamw";
+    case OpKind::kLamb:
+      return "lamb";
+    case OpKind::kSgdMomentum:
+      return "sgd_momentum";
+  }
+  return "?";
+}
+
+const char* OpRoleName(OpRole role) {
+  switch (role) {
+    case OpRole::kForward:
+      return "forward";
+    case OpRole::kRecompute:
+      return "recompute";
+    case OpRole::kInputGrad:
+      return "input_grad";
+    case OpRole::kWeightGrad:
+      return "weight_grad";
+    case OpRole::kOptimizer:
+      return "optimizer";
+  }
+  return "?";
+}
+
+std::uint64_t FlopsPerElement(OpKind kind) {
+  switch (kind) {
+    // One arithmetic operation per element.
+    case OpKind::kAdd:
+    case OpKind::kMul:
+    case OpKind::kBiasAdd:
+    case OpKind::kRelu:
+    case OpKind::kBiasGrad:       // one add per element of dy into the column sum
+    case OpKind::kReluGrad:       // select
+    case OpKind::kEmbeddingGrad:  // scatter-add
+    case OpKind::kMaxPoolGrad:    // scatter per input element
+    case OpKind::kAvgPoolGrad:    // scale per input element
+    case OpKind::kAvgPool:        // sum per input element (the division is per output)
+      return 1;
+    case OpKind::kMulGrad:  // dy*b and dy*a
+      return 2;
+    case OpKind::kRotary:      // x*cos + rotate(x)*sin
+    case OpKind::kRotaryGrad:  // the same with -sin
+      return 3;
+    case OpKind::kSilu:  // exp, add, divide, multiply
+      return 4;
+    case OpKind::kRmsNorm:  // square, sum, scale by rsqrt, gain
+      return 4;
+    case OpKind::kSoftmaxGrad:  // dy*y, row sum, subtract, multiply by y
+      return 4;
+    case OpKind::kSwiglu:  // silu 4 + product 1
+      return 5;
+    case OpKind::kSoftmax:  // scale+mask, max, subtract-exp, sum, divide
+      return 5;
+    case OpKind::kCrossEntropy:  // max, subtract-exp, sum, (log, pick per row)
+      return 5;
+    case OpKind::kCrossEntropyGrad:  // exp(x - lse), subtract one-hot, scale
+      return 3;
+    case OpKind::kSiluGrad:  // sigmoid 3 + s*(1 + x*(1-s)) 3
+      return 6;
+    case OpKind::kLayerNorm:  // mean 1, subtract 1, square 1, sum 1, scale 1, gain 1, bias 1
+    case OpKind::kBatchNorm:  // the same per channel
+      return 7;
+    case OpKind::kRmsNormGrad:  // dx 5 (dy*g, dot with x, scale, subtract, scale), dgain 2
+      return 7;
+    case OpKind::kGelu:  // tanh approximation: x^3 2, fma 2, tanh 1, add 1, mul 2
+      return 8;
+    case OpKind::kSwigluGrad:  // silu' 6 + two products 2 + 1
+      return 9;
+    case OpKind::kGeluGrad:       // recompute tanh 6 + derivative 3 + product 1
+    case OpKind::kLayerNormGrad:  // dx 7, dgain 2, dbias 1
+    case OpKind::kBatchNormGrad:
+      return 10;
+    case OpKind::kAdamW:  // m 3, v 4, bias corrections 2, sqrt 1, eps 1, divide 1, decay+step 2
+      return 14;
+    case OpKind::kLamb:  // Adam direction 12, norms of w and r 4, trust ratio scale 2
+      return 18;
+    case OpKind::kSgdMomentum:  // decay 2, momentum 2, step 2
+      return 6;
+    case OpKind::kMatmul:
+    case OpKind::kConv2d:
+    case OpKind::kConv2dGradInput:
+    case OpKind::kConv2dGradWeight:
+    case OpKind::kAttention:
+    case OpKind::kAttentionGrad:
+    case OpKind::kEmbedding:
+    case OpKind::kMaxPool:
+      return 0;
+  }
+  return 0;
+}
+
+bool GraphOp::is_matmul() const {
+  switch (kind) {
+    case OpKind::kMatmul:
+    case OpKind::kConv2d:
+    case OpKind::kConv2dGradInput:
+    case OpKind::kConv2dGradWeight:
+    case OpKind::kAttention:
+    case OpKind::kAttentionGrad:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::uint64_t GraphTensor::elements() const {
+  std::uint64_t n = 1;
+  for (std::uint64_t d : shape) n = CheckedMul(n, d, "tensor elements");
+  return n;
+}
+
+std::uint64_t GraphTensor::bytes() const {
+  return CheckedMul(elements(), DtypeBytes(dtype), "tensor bytes");
+}
+
+std::uint64_t Rows(const GraphTensor& t) {
+  std::uint64_t n = 1;
+  for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) n = CheckedMul(n, t.shape[i], "rows");
+  return n;
+}
+
+std::uint64_t Cols(const GraphTensor& t) { return t.shape.empty() ? 1 : t.shape.back(); }
+
+TensorId Graph::AddTensor(const std::string& name, std::vector<std::uint64_t> shape, Dtype dtype,
+                          TensorKind kind, TensorId grad_of) {
+  for (std::uint64_t d : shape) {
+    if (d == 0) throw InputError(fmt::format("tensor '{}' has a zero dimension", name));
+  }
+  GraphTensor t;
+  t.name = name;
+  t.shape = std::move(shape);
+  t.dtype = dtype;
+  t.kind = kind;
+  t.grad_of = grad_of;
+  t.bytes();  // overflow check now, not at first use
+  tensors_.push_back(std::move(t));
+  return static_cast<TensorId>(tensors_.size() - 1);
+}
+
+namespace {
+
+std::uint64_t Mul3(std::uint64_t a, std::uint64_t b, std::uint64_t c, const char* what) {
+  return CheckedMul(CheckedMul(a, b, what), c, what);
+}
+
+// MACs of a convolution window sweep: N x Ho x Wo x Co x Ci x kh x kw.
+std::uint64_t ConvMacs(const ConvDims& c) {
+  const std::uint64_t out = Mul3(c.n, c.h_out, c.w_out, "convolution MACs");
+  return CheckedMul(Mul3(out, c.c_out, c.c_in, "convolution MACs"), c.kh * c.kw,
+                    "convolution MACs");
+}
+
+}  // namespace
+
+OpId Graph::AddOp(GraphOp op) {
+  for (TensorId id : op.inputs) {
+    if (id >= tensors_.size()) throw std::logic_error("op '" + op.name + "': bad input tensor");
+  }
+  for (TensorId id : op.outputs) {
+    if (id >= tensors_.size()) throw std::logic_error("op '" + op.name + "': bad output tensor");
+  }
+  const char* what = "op FLOPs";
+  const std::uint64_t elements = CheckedMul(op.rows, op.cols, what);
+  switch (op.kind) {
+    case OpKind::kMatmul: {
+      const MatmulDims& d = op.matmul;
+      op.matmul_flops = CheckedMul(2, CheckedMul(Mul3(d.batch, d.m, d.k, what), d.n, what), what);
+      op.flops = op.matmul_flops;
+      break;
+    }
+    case OpKind::kConv2d:
+    case OpKind::kConv2dGradInput:
+    case OpKind::kConv2dGradWeight:
+      op.matmul_flops = CheckedMul(2, ConvMacs(op.conv), what);
+      op.flops = op.matmul_flops;
+      break;
+    case OpKind::kAttention: {
+      // QK^T and PV: 2 x (2 x batch x s x d x s); softmax 5 per score.
+      const MatmulDims& d = op.matmul;
+      const std::uint64_t scores = Mul3(d.batch, d.m, d.n, what);
+      op.matmul_flops = CheckedMul(4, CheckedMul(scores, d.k, what), what);
+      op.flops = CheckedAdd(op.matmul_flops,
+                            CheckedMul(FlopsPerElement(OpKind::kSoftmax), scores, what), what);
+      break;
+    }
+    case OpKind::kAttentionGrad: {
+      // FlashAttention-2 backward: recompute S = QK^T, then dV, dP, dQ, dK: 5 matmuls of
+      // 2 x batch x s x d x s; recomputed softmax 5 + its gradient 4 per score.
+      const MatmulDims& d = op.matmul;
+      const std::uint64_t scores = Mul3(d.batch, d.m, d.n, what);
+      op.matmul_flops = CheckedMul(10, CheckedMul(scores, d.k, what), what);
+      op.flops = CheckedAdd(op.matmul_flops, CheckedMul(9, scores, what), what);
+      break;
+    }
+    case OpKind::kMaxPool:
+      // One compare per window element per output.
+      op.flops = CheckedMul(Mul3(op.conv.n, op.conv.c_out, op.conv.h_out * op.conv.w_out, what),
+                            op.conv.kh * op.conv.kw, what);
+      break;
+    default:
+      op.flops = CheckedMul(elements, FlopsPerElement(op.kind) + op.extra_flops_per_element, what);
+      break;
+  }
+  // Bytes: inputs read once, outputs written once (accumulating outputs also read).
+  std::uint64_t read = 0, written = 0;
+  for (TensorId id : op.inputs) read = CheckedAdd(read, tensors_[id].bytes(), "op bytes");
+  for (TensorId id : op.outputs) written = CheckedAdd(written, tensors_[id].bytes(), "op bytes");
+  if (op.kind == OpKind::kEmbedding) {
+    // Gather: ids + the gathered rows, not the whole table.
+    const GraphTensor& table = tensors_[op.inputs[1]];
+    read = CheckedAdd(tensors_[op.inputs[0]].bytes(),
+                      CheckedMul(elements, DtypeBytes(table.dtype), "op bytes"), "op bytes");
+  } else if (op.kind == OpKind::kEmbeddingGrad) {
+    // Scatter-add: ids + dy read, the touched rows of the table gradient read and written.
+    const GraphTensor& dtable = tensors_[op.outputs[0]];
+    const std::uint64_t rows_bytes = CheckedMul(elements, DtypeBytes(dtable.dtype), "op bytes");
+    read = CheckedAdd(read, rows_bytes, "op bytes");
+    written = rows_bytes;
+  } else if (op.accumulate) {
+    read = CheckedAdd(read, written, "op bytes");
+  }
+  op.bytes_read = read;
+  op.bytes_written = written;
+  ops_.push_back(std::move(op));
+  return static_cast<OpId>(ops_.size() - 1);
+}
+
+std::uint64_t Graph::ParameterCount() const {
+  std::uint64_t n = 0;
+  for (const GraphTensor& t : tensors_) {
+    if (t.kind == TensorKind::kParameter) n = CheckedAdd(n, t.elements(), "parameter count");
+  }
+  return n;
+}
+
+std::vector<TensorId> Graph::Parameters() const {
+  std::vector<TensorId> out;
+  for (TensorId i = 0; i < tensors_.size(); ++i) {
+    if (tensors_[i].kind == TensorKind::kParameter) out.push_back(i);
+  }
+  return out;
+}
+
+std::uint64_t Graph::TotalFlops() const {
+  std::uint64_t n = 0;
+  for (const GraphOp& op : ops_) n = CheckedAdd(n, op.flops, "graph FLOPs");
+  return n;
+}
+
+std::uint64_t Graph::MatmulFlops() const {
+  std::uint64_t n = 0;
+  for (const GraphOp& op : ops_) n = CheckedAdd(n, op.matmul_flops, "graph FLOPs");
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------
+// GraphBuilder
+
+TensorId GraphBuilder::NewActivation(const std::string& name, std::vector<std::uint64_t> shape,
+                                     Dtype dtype) {
+  return g_.AddTensor(name, std::move(shape), dtype, TensorKind::kActivation);
+}
+
+OpId GraphBuilder::Emit(GraphOp op) {
+  op.layer = layer_;
+  op.role = OpRole::kForward;
+  return g_.AddOp(std::move(op));
+}
+
+TensorId GraphBuilder::Parameter(const std::string& name, std::vector<std::uint64_t> shape) {
+  return g_.AddTensor(name, std::move(shape), dtype_, TensorKind::kParameter);
+}
+
+TensorId GraphBuilder::Input(const std::string& name, std::vector<std::uint64_t> shape,
+                             Dtype dtype) {
+  return g_.AddTensor(name, std::move(shape), dtype, TensorKind::kInput);
+}
+
+TensorId GraphBuilder::Linear(const std::string& name, TensorId x, TensorId weight) {
+  const GraphTensor& xt = g_.tensor(x);
+  const GraphTensor& wt = g_.tensor(weight);
+  if (wt.shape.size() != 2 || Cols(xt) != wt.shape[0]) {
+    throw std::logic_error("Linear '" + name + "': shapes do not chain");
+  }
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kMatmul;
+  op.matmul = {1, Rows(xt), wt.shape[0], wt.shape[1], false, false};
+  std::vector<std::uint64_t> shape = xt.shape;
+  shape.back() = wt.shape[1];
+  op.inputs = {x, weight};
+  op.outputs = {NewActivation(name + ".out", shape, dtype_)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::LinearTransposedWeight(const std::string& name, TensorId x,
+                                              TensorId weight_nk) {
+  const GraphTensor& xt = g_.tensor(x);
+  const GraphTensor& wt = g_.tensor(weight_nk);
+  if (wt.shape.size() != 2 || Cols(xt) != wt.shape[1]) {
+    throw std::logic_error("LinearTransposedWeight '" + name + "': shapes do not chain");
+  }
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kMatmul;
+  op.matmul = {1, Rows(xt), wt.shape[1], wt.shape[0], false, true};
+  std::vector<std::uint64_t> shape = xt.shape;
+  shape.back() = wt.shape[0];
+  op.inputs = {x, weight_nk};
+  op.outputs = {NewActivation(name + ".out", shape, dtype_)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::BatchedMatmul(const std::string& name, TensorId a, TensorId b,
+                                     MatmulDims dims, std::vector<std::uint64_t> out_shape,
+                                     bool attention_core) {
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kMatmul;
+  op.matmul = dims;
+  op.attention_core = attention_core;
+  op.inputs = {a, b};
+  op.outputs = {NewActivation(name + ".out", std::move(out_shape), dtype_)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::BiasAdd(const std::string& name, TensorId x, TensorId bias) {
+  const GraphTensor& xt = g_.tensor(x);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kBiasAdd;
+  op.rows = Rows(xt);
+  op.cols = Cols(xt);
+  op.inputs = {x, bias};
+  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::Add(const std::string& name, TensorId a, TensorId b) {
+  const GraphTensor& at = g_.tensor(a);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kAdd;
+  op.rows = Rows(at);
+  op.cols = Cols(at);
+  op.inputs = {a, b};
+  op.outputs = {NewActivation(name + ".out", at.shape, at.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::Mul(const std::string& name, TensorId a, TensorId b) {
+  const GraphTensor& at = g_.tensor(a);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kMul;
+  op.rows = Rows(at);
+  op.cols = Cols(at);
+  op.inputs = {a, b};
+  op.outputs = {NewActivation(name + ".out", at.shape, at.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::Unary(const std::string& name, OpKind kind, TensorId x) {
+  const GraphTensor& xt = g_.tensor(x);
+  GraphOp op;
+  op.name = name;
+  op.kind = kind;
+  op.rows = Rows(xt);
+  op.cols = Cols(xt);
+  op.inputs = {x};
+  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::Swiglu(const std::string& name, TensorId gate, TensorId up) {
+  const GraphTensor& gt = g_.tensor(gate);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kSwiglu;
+  op.rows = Rows(gt);
+  op.cols = Cols(gt);
+  op.inputs = {gate, up};
+  op.outputs = {NewActivation(name + ".out", gt.shape, gt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::Softmax(const std::string& name, TensorId x, bool attention_core) {
+  const GraphTensor& xt = g_.tensor(x);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kSoftmax;
+  op.attention_core = attention_core;
+  op.rows = Rows(xt);
+  op.cols = Cols(xt);
+  op.inputs = {x};
+  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::LayerNorm(const std::string& name, TensorId x, TensorId gain,
+                                 TensorId bias) {
+  const GraphTensor xt = g_.tensor(x);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kLayerNorm;
+  op.rows = Rows(xt);
+  op.cols = Cols(xt);
+  op.inputs = {x, gain, bias};
+  // Stats: mean and 1/stddev per row, fp32.
+  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype),
+                NewActivation(name + ".stats", {op.rows, 2}, Dtype::kFp32)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::RmsNorm(const std::string& name, TensorId x, TensorId gain) {
+  const GraphTensor xt = g_.tensor(x);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kRmsNorm;
+  op.rows = Rows(xt);
+  op.cols = Cols(xt);
+  op.inputs = {x, gain};
+  // Stats: 1/rms per row, fp32.
+  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype),
+                NewActivation(name + ".stats", {op.rows}, Dtype::kFp32)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::BatchNorm(const std::string& name, TensorId x, TensorId gain,
+                                 TensorId bias) {
+  const GraphTensor xt = g_.tensor(x);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kBatchNorm;
+  op.rows = Rows(xt);
+  op.cols = Cols(xt);
+  op.inputs = {x, gain, bias};
+  // Stats: mean and 1/stddev per channel, fp32.
+  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype),
+                NewActivation(name + ".stats", {xt.shape.at(1), 2}, Dtype::kFp32)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::Embedding(const std::string& name, TensorId ids, TensorId table) {
+  const GraphTensor it = g_.tensor(ids);
+  const GraphTensor tt = g_.tensor(table);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kEmbedding;
+  op.rows = it.elements();
+  op.cols = Cols(tt);
+  std::vector<std::uint64_t> shape = it.shape;
+  shape.push_back(op.cols);
+  op.inputs = {ids, table};
+  op.outputs = {NewActivation(name + ".out", shape, tt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::CrossEntropy(const std::string& name, TensorId logits, TensorId labels) {
+  const GraphTensor lt = g_.tensor(logits);
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kCrossEntropy;
+  op.rows = Rows(lt);
+  op.cols = Cols(lt);
+  op.inputs = {logits, labels};
+  op.outputs = {NewActivation(name + ".loss", {1}, Dtype::kFp32),
+                NewActivation(name + ".lse", {op.rows}, Dtype::kFp32)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::FusedAttention(const std::string& name, TensorId q, TensorId k, TensorId v,
+                                      std::uint64_t heads) {
+  const GraphTensor qt = g_.tensor(q);
+  if (qt.shape.size() != 3 || Cols(qt) % heads != 0) {
+    throw std::logic_error("FusedAttention: q must be [B, s, heads * d]");
+  }
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kAttention;
+  op.attention_core = true;
+  const std::uint64_t b = qt.shape[0], s = qt.shape[1], d = Cols(qt) / heads;
+  op.matmul = {b * heads, s, d, s, false, true};
+  op.inputs = {q, k, v};
+  op.outputs = {NewActivation(name + ".out", qt.shape, qt.dtype),
+                NewActivation(name + ".lse", {b, heads, s}, Dtype::kFp32)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::Conv2d(const std::string& name, TensorId x, TensorId weight,
+                              std::uint64_t stride, std::uint64_t pad) {
+  const GraphTensor xt = g_.tensor(x);
+  const GraphTensor wt = g_.tensor(weight);
+  ConvDims c;
+  c.n = xt.shape.at(0);
+  c.c_in = xt.shape.at(1);
+  c.h_in = xt.shape.at(2);
+  c.w_in = xt.shape.at(3);
+  c.c_out = wt.shape.at(0);
+  c.kh = wt.shape.at(2);
+  c.kw = wt.shape.at(3);
+  c.stride = stride;
+  c.pad = pad;
+  if (wt.shape.at(1) != c.c_in || c.h_in + 2 * pad < c.kh || c.w_in + 2 * pad < c.kw) {
+    throw InputError(fmt::format("convolution '{}': a {}x{} window does not fit a {}x{} input",
+                                 name, c.kh, c.kw, c.h_in, c.w_in));
+  }
+  c.h_out = (c.h_in + 2 * pad - c.kh) / stride + 1;
+  c.w_out = (c.w_in + 2 * pad - c.kw) / stride + 1;
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kConv2d;
+  op.conv = c;
+  op.inputs = {x, weight};
+  op.outputs = {NewActivation(name + ".out", {c.n, c.c_out, c.h_out, c.w_out}, xt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::MaxPool(const std::string& name, TensorId x, std::uint64_t kernel,
+                               std::uint64_t stride, std::uint64_t pad) {
+  const GraphTensor xt = g_.tensor(x);
+  ConvDims c;
+  c.n = xt.shape.at(0);
+  c.c_in = c.c_out = xt.shape.at(1);
+  c.h_in = xt.shape.at(2);
+  c.w_in = xt.shape.at(3);
+  c.kh = c.kw = kernel;
+  c.stride = stride;
+  c.pad = pad;
+  if (c.h_in + 2 * pad < kernel || c.w_in + 2 * pad < kernel) {
+    throw InputError(fmt::format("pooling '{}': a {}x{} window does not fit a {}x{} input", name,
+                                 kernel, kernel, c.h_in, c.w_in));
+  }
+  c.h_out = (c.h_in + 2 * pad - kernel) / stride + 1;
+  c.w_out = (c.w_in + 2 * pad - kernel) / stride + 1;
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kMaxPool;
+  op.conv = c;
+  op.inputs = {x};
+  op.outputs = {NewActivation(name + ".out", {c.n, c.c_out, c.h_out, c.w_out}, xt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+TensorId GraphBuilder::GlobalAvgPool(const std::string& name, TensorId x) {
+  const GraphTensor xt = g_.tensor(x);
+  ConvDims c;
+  c.n = xt.shape.at(0);
+  c.c_in = c.c_out = xt.shape.at(1);
+  c.h_in = c.kh = xt.shape.at(2);
+  c.w_in = c.kw = xt.shape.at(3);
+  c.h_out = c.w_out = 1;
+  GraphOp op;
+  op.name = name;
+  op.kind = OpKind::kAvgPool;
+  op.conv = c;
+  op.rows = c.n * c.c_in;  // one sum over H*W per (n, c)
+  op.cols = c.h_in * c.w_in;
+  op.inputs = {x};
+  op.outputs = {NewActivation(name + ".out", {c.n, c.c_out}, xt.dtype)};
+  Emit(op);
+  return op.outputs[0];
+}
+
+}  // namespace systole

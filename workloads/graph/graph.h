@@ -1,0 +1,232 @@
+// Workload graph IR: tensors with shapes and dtypes, and the ops of a training step.
+//
+// What it models: the arithmetic and the unfused memory traffic of every op of a neural
+// network, forward, backward and optimizer, in execution order. It knows nothing of
+// SystemC, tiles or engines; the lowering turns each op into engine programs.
+//
+// Counting conventions (every figure is per op, std::uint64_t, overflow-checked):
+//   FLOPs: matmul and convolution 2 per multiply-accumulate (batch x M x K x N MACs);
+//     element-wise and row-wise ops a fixed cost per element, listed in FlopsPerElement()
+//     (add 1, gelu 8, softmax 5, layernorm 7 ...); gathers and copies 0.
+//     Attention scores are counted over the full sequence x sequence square (a causal
+//     kernel may skip half; that is the lowering's saving to claim, not the graph's).
+//   Bytes: each input read once and each output written once, in the tensor's dtype (the
+//     unfused minimum; re-reads caused by tiling belong to the lowering). An op with
+//     `accumulate` also reads its outputs (out += result). An embedding lookup reads only
+//     the table rows it gathers; its gradient reads and writes only those rows.
+// What it ignores: data values, layouts and strides (reshapes and transposes are free),
+//   dropout (the zoo models train without it), communication between chips.
+// Units: shapes in elements, sizes in bytes, work in FLOPs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/core/program.h"  // Dtype (plain C++, no SystemC)
+
+namespace systole {
+
+using TensorId = std::uint32_t;
+using OpId = std::uint32_t;
+inline constexpr TensorId kNoTensor = 0xffffffffu;
+
+enum class TensorKind : std::uint8_t {
+  kInput,           // data fed to the step: token ids, images, labels (no gradient)
+  kParameter,       // trainable weight, in the compute dtype
+  kActivation,      // produced by a forward op (or its recomputation)
+  kGradient,        // gradient of an activation
+  kParamGradient,   // gradient of a parameter (lives the whole step)
+  kMasterWeight,    // fp32 master copy of a parameter (mixed precision only)
+  kOptimizerState,  // moments / momentum
+};
+const char* TensorKindName(TensorKind kind);
+
+struct GraphTensor {
+  std::string name;
+  std::vector<std::uint64_t> shape;  // elements per dimension
+  Dtype dtype = Dtype::kBf16;
+  TensorKind kind = TensorKind::kActivation;
+  TensorId grad_of = kNoTensor;  // gradients and optimizer tensors: the tensor they belong to
+  std::uint64_t elements() const;
+  std::uint64_t bytes() const;
+};
+
+enum class OpKind : std::uint8_t {
+  // Forward ops.
+  kMatmul,        // C = op(A) x op(B), `matmul` dims; batched when batch > 1
+  kConv2d,        // NCHW convolution, `conv` dims
+  kAdd,           // element-wise a + b (residual connections)
+  kMul,           // element-wise a * b
+  kBiasAdd,       // x + bias broadcast over rows (rows x cols)
+  kRelu,          //
+  kGelu,          // tanh approximation
+  kSilu,          //
+  kSwiglu,        // silu(gate) * up, inputs (gate, up)
+  kSoftmax,       // along cols, scale and causal mask fused in
+  kLayerNorm,     // along cols, with gain and bias; outputs (y, per-row stats)
+  kRmsNorm,       // along cols, with gain; outputs (y, per-row stats)
+  kBatchNorm,     // training-mode batch norm over N*H*W per channel; outputs (y, stats)
+  kRotary,        // rotary position embedding applied to rows x cols (cols = heads*dim)
+  kEmbedding,     // gather rows of a table: inputs (ids, table)
+  kCrossEntropy,  // softmax cross-entropy over cols; inputs (logits, labels); outputs (loss,
+                  // per-row log-sum-exp)
+  kAttention,     // fused attention: softmax(Q K^T * scale) V; inputs (q, k, v); outputs (o,
+                  // per-row log-sum-exp); `matmul` holds the QK^T dims (batch = B*heads)
+  kMaxPool,       // `conv` dims (c_out = c_in)
+  kAvgPool,       // `conv` dims (global average pool: kernel = input size)
+  // Backward ops (one or two per forward op).
+  // (Input and weight gradients of a matmul are kMatmul ops with roles kInputGrad and
+  // kWeightGrad.)
+  kConv2dGradInput,
+  kConv2dGradWeight,
+  kBiasGrad,  // column sums of the output gradient
+  kMulGrad,   // both input gradients of a * b
+  kReluGrad,
+  kGeluGrad,
+  kSiluGrad,
+  kSwigluGrad,
+  kSoftmaxGrad,
+  kLayerNormGrad,  // outputs (dx, dgain, dbias)
+  kRmsNormGrad,    // outputs (dx, dgain)
+  kBatchNormGrad,  // outputs (dx, dgain, dbias)
+  kRotaryGrad,
+  kEmbeddingGrad,  // scatter-add of the output gradient into the table gradient
+  kCrossEntropyGrad,
+  kAttentionGrad,  // fused attention backward (recomputes the scores, FlashAttention-2)
+  kMaxPoolGrad,
+  kAvgPoolGrad,
+  // Optimizer ops: one per parameter tensor, element-wise over it.
+  kAdamW,
+  kLamb,
+  kSgdMomentum,
+};
+const char* OpKindName(OpKind kind);
+
+// What an op is for in the training step.
+enum class OpRole : std::uint8_t {
+  kForward,
+  kRecompute,   // a forward op re-executed during backward (activation recomputation)
+  kInputGrad,   // gradient with respect to an activation
+  kWeightGrad,  // gradient with respect to a parameter
+  kOptimizer,
+};
+const char* OpRoleName(OpRole role);
+
+// C[batch][m x n] = op(A)[m x k] x op(B)[k x n]. Operand B is shared across the batch
+// when its tensor has no batch dimension (a weight).
+struct MatmulDims {
+  std::uint64_t batch = 1, m = 0, k = 0, n = 0;
+  bool transpose_a = false, transpose_b = false;
+};
+
+// Convolution and pooling windows (NCHW). Output h_out x w_out derived by the builder.
+struct ConvDims {
+  std::uint64_t n = 0, c_in = 0, h_in = 0, w_in = 0, c_out = 0;
+  std::uint64_t kh = 1, kw = 1, stride = 1, pad = 0;
+  std::uint64_t h_out = 0, w_out = 0;
+};
+
+struct GraphOp {
+  std::string name;
+  OpKind kind = OpKind::kAdd;
+  OpRole role = OpRole::kForward;
+  std::vector<TensorId> inputs;
+  std::vector<TensorId> outputs;
+  MatmulDims matmul;  // kMatmul, kAttention, kAttentionGrad
+  ConvDims conv;      // convolutions and pooling
+  // Element-wise and row-wise ops: rows x cols elements, row-wise ops reduce along cols.
+  std::uint64_t rows = 0, cols = 0;
+  std::uint64_t extra_flops_per_element = 0;  // optimizer: stochastic-rounding cost
+  int layer = -1;                 // repeated block index (transformer layer, ResNet block); -1 none
+  bool attention_core = false;    // QK^T, softmax, AV: recomputed by "selective" recompute
+  bool accumulate = false;        // outputs += result (gradient accumulation, fan-in)
+  OpId forward_op = 0xffffffffu;  // backward and recompute ops: the forward op they derive from
+  // Filled by Graph::AddOp from the fields above.
+  std::uint64_t flops = 0;         // all work, 2 per MAC plus per-element costs
+  std::uint64_t matmul_flops = 0;  // the part done as multiply-accumulates (tensor engine)
+  std::uint64_t bytes_read = 0;
+  std::uint64_t bytes_written = 0;
+  bool is_matmul() const;  // matmul, convolutions and fused attention: tensor-engine work
+};
+
+// FLOPs per element of the element-wise / row-wise kinds (0 for matmul-like kinds).
+std::uint64_t FlopsPerElement(OpKind kind);
+
+class Graph {
+ public:
+  TensorId AddTensor(const std::string& name, std::vector<std::uint64_t> shape, Dtype dtype,
+                     TensorKind kind, TensorId grad_of = kNoTensor);
+  // Checks the op's tensors exist and fills flops / bytes. Returns its id.
+  OpId AddOp(GraphOp op);
+
+  const GraphTensor& tensor(TensorId id) const { return tensors_.at(id); }
+  GraphTensor& mutable_tensor(TensorId id) { return tensors_.at(id); }
+  const GraphOp& op(OpId id) const { return ops_.at(id); }
+  const std::vector<GraphTensor>& tensors() const { return tensors_; }
+  const std::vector<GraphOp>& ops() const { return ops_; }
+
+  // Elements of all kParameter tensors (a tied weight is one tensor, counted once).
+  std::uint64_t ParameterCount() const;
+  std::vector<TensorId> Parameters() const;
+  // Sums over ops.
+  std::uint64_t TotalFlops() const;
+  std::uint64_t MatmulFlops() const;
+
+ private:
+  std::vector<GraphTensor> tensors_;
+  std::vector<GraphOp> ops_;
+};
+
+// Helpers that build forward ops with derived shapes; each returns the output tensor.
+// Names are prefixes: the output tensor is "<name>.out".
+class GraphBuilder {
+ public:
+  GraphBuilder(Graph& graph, Dtype dtype) : g_(graph), dtype_(dtype) {}
+  Graph& graph() { return g_; }
+  Dtype dtype() const { return dtype_; }
+  void set_layer(int layer) { layer_ = layer; }
+
+  TensorId Parameter(const std::string& name, std::vector<std::uint64_t> shape);
+  TensorId Input(const std::string& name, std::vector<std::uint64_t> shape, Dtype dtype);
+  // x [rows x k] (any leading dims) times weight [k x n] -> [rows x n].
+  TensorId Linear(const std::string& name, TensorId x, TensorId weight);
+  TensorId LinearTransposedWeight(const std::string& name, TensorId x, TensorId weight_nk);
+  // Batched: a [batch, m, k] x b [batch, k, n] (or b^T given as [batch, n, k]).
+  TensorId BatchedMatmul(const std::string& name, TensorId a, TensorId b, MatmulDims dims,
+                         std::vector<std::uint64_t> out_shape, bool attention_core);
+  TensorId BiasAdd(const std::string& name, TensorId x, TensorId bias);
+  TensorId Add(const std::string& name, TensorId a, TensorId b);
+  TensorId Mul(const std::string& name, TensorId a, TensorId b);
+  TensorId Unary(const std::string& name, OpKind kind, TensorId x);  // relu, gelu, silu, rotary
+  TensorId Swiglu(const std::string& name, TensorId gate, TensorId up);
+  TensorId Softmax(const std::string& name, TensorId x, bool attention_core);
+  TensorId LayerNorm(const std::string& name, TensorId x, TensorId gain, TensorId bias);
+  TensorId RmsNorm(const std::string& name, TensorId x, TensorId gain);
+  TensorId BatchNorm(const std::string& name, TensorId x, TensorId gain, TensorId bias);
+  TensorId Embedding(const std::string& name, TensorId ids, TensorId table);
+  // Returns the scalar loss.
+  TensorId CrossEntropy(const std::string& name, TensorId logits, TensorId labels);
+  // q [B, s, heads*d], k and v [B, s, kv_heads*d] -> [B, s, heads*d].
+  TensorId FusedAttention(const std::string& name, TensorId q, TensorId k, TensorId v,
+                          std::uint64_t heads);
+  TensorId Conv2d(const std::string& name, TensorId x, TensorId weight, std::uint64_t stride,
+                  std::uint64_t pad);
+  TensorId MaxPool(const std::string& name, TensorId x, std::uint64_t kernel, std::uint64_t stride,
+                   std::uint64_t pad);
+  TensorId GlobalAvgPool(const std::string& name, TensorId x);  // [N,C,H,W] -> [N,C]
+
+ private:
+  TensorId NewActivation(const std::string& name, std::vector<std::uint64_t> shape, Dtype dtype);
+  OpId Emit(GraphOp op);
+
+  Graph& g_;
+  Dtype dtype_;
+  int layer_ = -1;
+};
+
+// rows x cols view of a tensor: cols = last dimension, rows = product of the others.
+std::uint64_t Rows(const GraphTensor& t);
+std::uint64_t Cols(const GraphTensor& t);
+
+}  // namespace systole

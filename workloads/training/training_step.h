@@ -1,0 +1,74 @@
+// Training step: a forward graph turned into forward, backward and optimizer phases.
+//
+// What it models:
+//   backward   for every forward op, in reverse order, its input-gradient and
+//              weight-gradient ops (matmul: dA = dC x B^T and dB = A^T x dC, each as many
+//              FLOPs as the forward; convolution: grad-input and grad-weight; element-wise
+//              and row-wise ops: their *Grad kind). Gradients of inputs that need none
+//              (token ids, images) are skipped. A tensor read by several ops receives its
+//              gradient contributions in one buffer: the first writes, later ones
+//              accumulate (residual adds pass the gradient through without an op).
+//   loss       cross-entropy ops are part of the forward graph; backward starts at each.
+//   recompute  none; selective: the attention core (QK^T, softmax, AV) of each layer is
+//              re-run just before that layer's backward, so its s x s tensors are not kept
+//              (Korthikanti et al. 2022); full: every op of each repeated block (transformer
+//              layer, ResNet block, MLP layer) is re-run before its backward, keeping only
+//              block inputs. Ops outside blocks (embeddings, final norm, LM head, loss) are
+//              never recomputed (as in Narayanan et al. 2021).
+//   optimizer  one element-wise op per parameter tensor: AdamW, LAMB or SGD with momentum
+//              (FlopsPerElement), updating the fp32 master weight (bf16_mixed) or the fp32
+//              weight, its moments, and writing the bf16 weight copy; stochastic rounding
+//              adds 3 FLOPs per element (random bits, add, truncate).
+//   accumulation  forward and backward run `micro_batches` times per step, weight
+//              gradients accumulating; the optimizer runs once (the 1/micro_batches scale is
+//              folded into it).
+// Figures: FLOPs per phase per repeat; per-step totals multiply forward and backward by
+// micro_batches. Tokens per step = micro_batch x sequence x grad_accum_steps (samples for
+// ResNet and MLP).
+// What it ignores: loss scaling (bf16 needs none), gradient clipping, dropout, data
+// loading, communication.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "workloads/graph/graph.h"
+#include "workloads/training/footprint.h"
+#include "workloads/zoo/workload_config.h"
+
+namespace systole {
+
+enum class Phase : std::uint8_t { kForward, kBackward, kOptimizer };
+const char* PhaseName(Phase phase);
+
+struct PhaseWork {
+  Phase phase = Phase::kForward;
+  std::vector<OpId> ops;      // into TrainingStep::graph, in execution order
+  std::uint64_t repeats = 1;  // per step: micro_batches for forward/backward, 1 for optimizer
+  // Per repeat:
+  std::uint64_t flops = 0;
+  std::uint64_t matmul_flops = 0;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t bytes_written = 0;
+};
+
+struct TrainingStep {
+  WorkloadConfig config;
+  Graph graph;                    // every tensor and op of the step
+  std::vector<TensorId> losses;   // scalar losses
+  std::vector<PhaseWork> phases;  // forward, backward, optimizer
+  Dtype compute_dtype = Dtype::kBf16;
+  std::uint64_t parameters = 0;     // elements of all parameter tensors (tied: once)
+  std::uint64_t micro_batches = 1;  // = grad_accum_steps
+  std::uint64_t samples_per_step = 0;
+  std::uint64_t tokens_per_step = 0;
+  std::uint64_t flops_per_step = 0;         // all phases x repeats
+  std::uint64_t matmul_flops_per_step = 0;  // the multiply-accumulate part
+  Footprint footprint;
+
+  const PhaseWork& phase(Phase p) const { return phases.at(static_cast<std::size_t>(p)); }
+};
+
+TrainingStep BuildTrainingStep(const WorkloadConfig& config);
+
+}  // namespace systole
