@@ -35,6 +35,8 @@ HbmFastModel::Divider::Divider(std::uint64_t divisor) : d(divisor), shift(-1) {
 HbmFastModel::HbmFastModel(const HbmConfig& config)
     : config_(config),
       t_(ToTiming(config)),
+      burst_bytes_(config.BurstBytes()),
+      banks_(config.BanksPerPc()),
       burst_div_(config.BurstBytes()),
       row_div_(config.row_bytes),
       banks_div_(config.BanksPerPc()),
@@ -50,15 +52,14 @@ HbmFastModel::HbmFastModel(const HbmConfig& config)
     refresh_offset_ps_.push_back(RefreshOffsetPs(config_, t_, i));
   }
   stats_.busy_ps.assign(pcs_.size(), 0);
-  refresh_span_.assign(pcs_.size(), Span{});
 }
 
 // Windows started by time t on a PC (window k starts at offset + k x tREFI). Each PC
 // caches the span between two window starts it was last asked about, so the usual query
 // is two comparisons; a division happens once per window crossed.
-std::uint64_t HbmFastModel::RefreshesStarted(std::uint64_t pc, std::uint64_t t) const {
+std::uint64_t HbmFastModel::RefreshesStarted(std::uint64_t pc, std::uint64_t t) {
   if (!t_.refresh) return 0;
-  Span& span = refresh_span_[pc];
+  Span& span = pcs_[pc].span;
   if (t >= span.from && t < span.to) return span.started;
   const std::uint64_t off = refresh_offset_ps_[pc];
   span.started = t < off ? 0 : (t - off) / t_.refi + 1;
@@ -69,19 +70,19 @@ std::uint64_t HbmFastModel::RefreshesStarted(std::uint64_t pc, std::uint64_t t) 
 }
 
 // Refresh blocks a PC for tRP (close rows) + tRFC from each window start.
-std::uint64_t HbmFastModel::AfterBlackout(std::uint64_t pc, std::uint64_t t) const {
+std::uint64_t HbmFastModel::AfterBlackout(std::uint64_t pc, std::uint64_t t) {
   if (RefreshesStarted(pc, t) == 0) return t;
-  return std::max(t, refresh_span_[pc].quiet_from);  // the span now holds t
+  return std::max(t, pcs_[pc].span.quiet_from);  // the span now holds t
 }
 
 // End of `dur` ps of work starting at `start`, skipping refresh windows: a window met
 // inside the work costs tRP + tRFC (close rows, refresh) + reopen_ps (for data: tRCD + tCL
 // to reopen the row and refill the read pipeline; for activations: nothing).
 std::uint64_t HbmFastModel::Stretch(std::uint64_t pc, std::uint64_t start, std::uint64_t dur,
-                                    std::uint64_t reopen) const {
+                                    std::uint64_t reopen) {
   if (!t_.refresh) return start + dur;
   const std::uint64_t started = RefreshesStarted(pc, start);
-  const Span& span = refresh_span_[pc];
+  const Span& span = pcs_[pc].span;
   if (start >= span.quiet_from && start + dur <= span.to) return start + dur;  // no window
   const std::uint64_t blackout = t_.rp + t_.rfc;
   const std::uint64_t off = refresh_offset_ps_[pc];
@@ -110,21 +111,27 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
     for (Bank& b : pc.banks) b.open = false;
     pc.refreshes_seen = seen;
   }
-  const std::uint64_t bb = config_.BurstBytes();
+  const std::uint64_t bb = burst_bytes_;
+  // No refresh window near [t, t + dur): the common case, two comparisons.
+  const Span& span = pc.span;
+  auto quiet = [&](std::uint64_t t, std::uint64_t dur) {
+    return !t_.refresh || (t >= span.quiet_from && t + std::max<std::uint64_t>(dur, 1) <= span.to);
+  };
   const std::uint64_t n = burst_div_.Div(hi + bb - 1) - burst_div_.Div(lo);
   const std::uint64_t first = row_div_.Div(lo);
   const std::uint64_t last = row_div_.Div(hi - 1);
   const std::uint64_t pages = last - first + 1;
   const std::uint64_t last_page_bursts =
       burst_div_.Div(hi + bb - 1) - burst_div_.Div(std::max(lo, last * config_.row_bytes));
-  const std::uint64_t banks = config_.BanksPerPc();
+  const std::uint64_t banks = banks_;
   const std::uint64_t row0 = banks_div_.Div(first);
   const std::uint64_t b0 = first - row0 * banks;
   const std::uint64_t bg0 = groups_div_.Mod(b0);
   Bank& bank0 = pc.banks[b0];
   const bool hit = bank0.open && bank0.row == row0;
   const std::uint64_t acts = pages - (hit ? 1 : 0);
-  const std::uint64_t slot = AfterBlackout(pc_index, std::max(pc.act_clock_ps, t0));
+  std::uint64_t slot = std::max(pc.act_clock_ps, t0);
+  if (!quiet(slot, 0)) slot = AfterBlackout(pc_index, slot);
   const std::uint64_t lat = is_write ? t_.cwl : t_.cl;
 
   // Earliest column command: with the bank's own limits, and ignoring them (for the bus).
@@ -137,7 +144,8 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
   } else {
     const std::uint64_t ready =
         bank0.open ? std::max(t0, bank0.pre_ready_ps) + t_.rp : std::max(t0, bank0.next_act_ps);
-    act_base = AfterBlackout(pc_index, std::max(ready, slot));
+    act_base = std::max(ready, slot);
+    if (!quiet(act_base, 0)) act_base = AfterBlackout(pc_index, act_base);
     first_col = act_base + t_.rcd;
     free_col = slot + t_.rcd;
   }
@@ -162,13 +170,19 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
   // must stay open tRAS before the precharge) and tRCD (rows opened within tRCD of the
   // refresh lose their ACT before any column command).
   if (acts > 0) {
-    pc.act_clock_ps = Stretch(pc_index, slot, acts * act_interval_ps_, t_.ras + t_.rcd);
+    const std::uint64_t work = acts * act_interval_ps_;
+    pc.act_clock_ps =
+        quiet(slot, work) ? slot + work : Stretch(pc_index, slot, work, t_.ras + t_.rcd);
   }
 
   const std::uint64_t data_start = std::max(pc.bus_clock_ps, free_col + lat);
   const std::uint64_t reopen = t_.rcd + t_.cl;
-  pc.bus_clock_ps = Stretch(pc_index, data_start, n * t_.burst, reopen);
-  const std::uint64_t done = std::max(pc.bus_clock_ps, Stretch(pc_index, first_data, own, reopen));
+  const std::uint64_t work = n * t_.burst;
+  pc.bus_clock_ps =
+      quiet(data_start, work) ? data_start + work : Stretch(pc_index, data_start, work, reopen);
+  const std::uint64_t own_end =
+      quiet(first_data, own) ? first_data + own : Stretch(pc_index, first_data, own, reopen);
+  const std::uint64_t done = std::max(pc.bus_clock_ps, own_end);
 
   // Row state: the last page of each bank touched stays open.
   const std::uint64_t from = pages > banks ? last - banks + 1 : first;
@@ -202,7 +216,11 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
     pc.read = true;
     pc.last_rd_end_ps = std::max(pc.last_rd_end_ps, done);
   }
-  pc.refreshes_seen = std::max(pc.refreshes_seen, RefreshesStarted(pc_index, done));
+  if (t_.refresh) {
+    const std::uint64_t seen_by_done =
+        done >= span.from && done < span.to ? span.started : RefreshesStarted(pc_index, done);
+    pc.refreshes_seen = std::max(pc.refreshes_seen, seen_by_done);
+  }
   pc.last_done_ps = std::max(pc.last_done_ps, done);
 
   stats_.bursts += n;
@@ -278,7 +296,9 @@ HbmStats HbmFastModel::stats() const {
   HbmStats s = stats_;
   s.refreshes = 0;
   for (std::uint64_t i = 0; i < pcs_.size(); ++i) {
-    if (pcs_[i].last_done_ps > 0) s.refreshes += RefreshesStarted(i, pcs_[i].last_done_ps);
+    const std::uint64_t off = refresh_offset_ps_[i];
+    const std::uint64_t t = pcs_[i].last_done_ps;
+    if (t_.refresh && t > 0 && t >= off) s.refreshes += (t - off) / t_.refi + 1;
   }
   return s;
 }

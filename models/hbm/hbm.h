@@ -119,7 +119,11 @@ class HbmFastModel {
     std::uint64_t pre_ready_ps = 0;
     std::uint64_t next_act_ps = 0;
   };
+  struct Span {  // [from, to): between two refresh window starts; quiet after quiet_from
+    std::uint64_t from = 1, to = 0, quiet_from = 0, started = 0;
+  };
   struct Pc {
+    Span span;  // refresh windows around the last time asked about
     std::uint64_t act_clock_ps = 0;
     std::uint64_t bus_clock_ps = 0;
     std::uint64_t last_rd_end_ps = 0;
@@ -138,21 +142,18 @@ class HbmFastModel {
                       bool is_write);
   std::uint64_t PcAccess(std::uint64_t pc, std::uint64_t t0, std::uint64_t lo, std::uint64_t hi,
                          bool is_write);
-  std::uint64_t RefreshesStarted(std::uint64_t pc, std::uint64_t t) const;
-  std::uint64_t AfterBlackout(std::uint64_t pc, std::uint64_t t) const;
+  std::uint64_t RefreshesStarted(std::uint64_t pc, std::uint64_t t);
+  std::uint64_t AfterBlackout(std::uint64_t pc, std::uint64_t t);
   std::uint64_t Stretch(std::uint64_t pc, std::uint64_t start, std::uint64_t dur,
-                        std::uint64_t reopen_ps) const;
+                        std::uint64_t reopen_ps);
 
   HbmConfig config_;
   HbmTiming t_;
+  std::uint64_t burst_bytes_, banks_;
   Divider burst_div_, row_div_, banks_div_, groups_div_, gran_div_, pcs_div_;
   std::uint64_t act_interval_ps_;
   std::vector<Pc> pcs_;
   std::vector<std::uint64_t> refresh_offset_ps_;
-  struct Span {  // [from, to): between two refresh window starts; quiet after quiet_from
-    std::uint64_t from = 1, to = 0, quiet_from = 0, started = 0;
-  };
-  mutable std::vector<Span> refresh_span_;  // per PC, the span of the last query
   HbmStats stats_;
 };
 
