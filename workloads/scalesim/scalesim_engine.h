@@ -105,7 +105,7 @@ class WriteBuffer {
   }
   std::int64_t Drain(std::int64_t start);
 
-  std::int64_t total_, active_;
+  std::int64_t active_;
   std::uint64_t drain_lines_, bw_;
   std::int64_t free_;
   std::uint64_t line_fill_ = 0;

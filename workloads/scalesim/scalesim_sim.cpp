@@ -497,8 +497,7 @@ class UserReadBuffer : public ReadBuffer {
 // memory/write_buffer.py: ofmap staging buffer drained to DRAM in lines of `bw` words.
 
 WriteBuffer::WriteBuffer(std::uint64_t size_words, std::uint64_t bw)
-    : total_(static_cast<std::int64_t>(size_words)),
-      active_(static_cast<std::int64_t>((size_words + 1) / 2)),
+    : active_(static_cast<std::int64_t>((size_words + 1) / 2)),
       drain_lines_(CeilDiv(size_words - (size_words + 1) / 2, bw)),
       bw_(bw),
       free_(static_cast<std::int64_t>(size_words)) {}
