@@ -1,5 +1,7 @@
 #include "workloads/training/training_step.h"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -429,7 +431,47 @@ TrainingStep BuildTrainingStep(const WorkloadConfig& config) {
                    "step FLOPs");
   }
   step.footprint = ComputeFootprint(g, order, forward_ops);
+
+  // Blocks with identical op sequences over all phases.
+  std::vector<std::string> layer_keys;
+  for (const PhaseWork& p : step.phases) {
+    for (OpId id : p.ops) {
+      const GraphOp& op = g.op(id);
+      if (op.layer < 0) continue;
+      const auto layer = static_cast<std::size_t>(op.layer);
+      if (layer_keys.size() <= layer) layer_keys.resize(layer + 1);
+      layer_keys[layer] += OpSignature(g, op);
+      layer_keys[layer] += '\n';
+    }
+  }
+  std::map<std::string, int> first_with_key;
+  for (std::size_t l = 0; l < layer_keys.size(); ++l) {
+    step.representative_layer.push_back(
+        first_with_key.emplace(layer_keys[l], static_cast<int>(l)).first->second);
+  }
   return step;
+}
+
+std::string OpSignature(const Graph& graph, const GraphOp& op) {
+  std::string key =
+      fmt::format("{}|{}|{},{},{},{},{}{}|{},{},{},{},{},{},{},{},{},{},{}|{}x{}|{}{}{}",
+                  OpKindName(op.kind), OpRoleName(op.role), op.matmul.batch, op.matmul.m,
+                  op.matmul.k, op.matmul.n, op.matmul.transpose_a, op.matmul.transpose_b, op.conv.n,
+                  op.conv.c_in, op.conv.h_in, op.conv.w_in, op.conv.c_out, op.conv.kh, op.conv.kw,
+                  op.conv.stride, op.conv.pad, op.conv.h_out, op.conv.w_out, op.rows, op.cols,
+                  op.accumulate, op.attention_core, op.extra_flops_per_element);
+  auto tensors = [&](const std::vector<TensorId>& ids) {
+    key += '|';
+    for (TensorId t : ids) {
+      const GraphTensor& x = graph.tensor(t);
+      key += fmt::format("{}:{}:", DtypeName(x.dtype), TensorKindName(x.kind));
+      for (std::uint64_t d : x.shape) key += fmt::format("{},", d);
+      key += ';';
+    }
+  };
+  tensors(op.inputs);
+  tensors(op.outputs);
+  return key;
 }
 
 }  // namespace systole

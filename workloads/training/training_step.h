@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "workloads/graph/graph.h"
@@ -65,9 +66,18 @@ struct TrainingStep {
   std::uint64_t flops_per_step = 0;         // all phases x repeats
   std::uint64_t matmul_flops_per_step = 0;  // the multiply-accumulate part
   Footprint footprint;
+  // Per repeated block (op.layer = 0, 1, ...): the first block whose ops are the same in
+  // every phase (kinds, roles, dims, tensor shapes, dtypes and kinds, accumulate flags),
+  // so a lowering may time that block once and replicate it. Identical GPT or Llama layers
+  // all map to 0; ResNet blocks to the first block of their shape in their stage.
+  std::vector<int> representative_layer;
 
   const PhaseWork& phase(Phase p) const { return phases.at(static_cast<std::size_t>(p)); }
 };
+
+// A text key of everything about an op that its cost and lowering depend on (not names,
+// not tensor ids); equal keys mean interchangeable ops.
+std::string OpSignature(const Graph& graph, const GraphOp& op);
 
 TrainingStep BuildTrainingStep(const WorkloadConfig& config);
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -67,19 +68,25 @@ constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 40;  // sanity bound on an
 // be rejected as unknown.
 class TableReader {
  public:
+  // key_sources: leaf keys set by overrides -> how errors name them.
   TableReader(const toml::table* table, std::string table_name, std::string file,
-              std::int64_t table_line)
+              std::int64_t table_line, std::map<std::string, std::string> key_sources)
       : table_(table),
         name_(std::move(table_name)),
         file_(std::move(file)),
-        table_line_(table_line) {}
+        table_line_(table_line),
+        key_sources_(std::move(key_sources)) {}
 
   bool Has(const std::string& key) const { return table_ && table_->contains(key); }
   std::int64_t LineOf(const std::string& key) const {
     if (Has(key)) return (*table_)[key].node()->source().begin.line;
     return table_line_;
   }
-  std::string WhereKey(const std::string& key) const { return Where(file_, LineOf(key)); }
+  std::string WhereKey(const std::string& key) const {
+    auto it = key_sources_.find(key);
+    if (it != key_sources_.end()) return it->second;
+    return Where(file_, LineOf(key));
+  }
   std::string Key(const std::string& key) const { return name_ + "." + key; }
 
   std::optional<std::uint64_t> Int(const std::string& key, std::uint64_t min, std::uint64_t max) {
@@ -156,8 +163,10 @@ class TableReader {
     for (const toml::node& item : *arr) {
       const auto* v = item.as_integer();
       if (v == nullptr || v->get() < 1 || static_cast<std::uint64_t>(v->get()) > kMaxDim) {
-        throw InputError(fmt::format("{}: {} is invalid: expected {}",
-                                     Where(file_, item.source().begin.line), Key(key), expected));
+        throw InputError(fmt::format(
+            "{}: {} is invalid: expected {}",
+            key_sources_.count(key) ? WhereKey(key) : Where(file_, item.source().begin.line),
+            Key(key), expected));
       }
       out.push_back(static_cast<std::uint64_t>(v->get()));
     }
@@ -172,9 +181,10 @@ class TableReader {
       std::vector<std::string> valid(used_.begin(), used_.end());
       std::string list;
       for (const std::string& v : valid) list += (list.empty() ? "" : ", ") + v;
-      throw InputError(fmt::format("{}: unknown key '{}' {}: expected one of {}",
-                                   Where(file_, node.source().begin.line), Key(key), context,
-                                   list));
+      const std::string where =
+          key_sources_.count(key) ? WhereKey(key) : Where(file_, node.source().begin.line);
+      throw InputError(fmt::format("{}: unknown key '{}' {}: expected one of {}", where, Key(key),
+                                   context, list));
     }
   }
   InputError Missing(const std::string& key, const std::string& expected) const {
@@ -199,6 +209,7 @@ class TableReader {
   std::string file_;
   std::int64_t table_line_;
   std::set<std::string> used_;
+  std::map<std::string, std::string> key_sources_;
 };
 
 std::string Stem(const std::string& source) {
@@ -304,7 +315,8 @@ void ReadTraining(TableReader& r, const ModelConfig& m, TrainingConfig& t) {
 
 }  // namespace
 
-WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::string& source) {
+WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::string& source,
+                                   const std::vector<std::string>& overrides) {
   toml::table root;
   try {
     root = toml::parse(toml_text, source);
@@ -312,6 +324,32 @@ WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::stri
     throw InputError(fmt::format("{}: TOML syntax error: {}",
                                  Where(source, err.source().begin.line),
                                  std::string(err.description())));
+  }
+  // Overrides replace or add keys of [model] and [training].
+  std::map<std::string, std::map<std::string, std::string>> key_sources;  // table -> leaf
+  for (const std::string& item : overrides) {
+    const std::string label = "override '" + item + "'";
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const auto dot = key.find('.');
+    const std::string table = dot == std::string::npos ? "" : key.substr(0, dot);
+    const std::string leaf = dot == std::string::npos ? "" : key.substr(dot + 1);
+    if (eq == std::string::npos || (table != "model" && table != "training") || leaf.empty() ||
+        leaf.find('.') != std::string::npos) {
+      throw InputError(label +
+                       ": expected model.KEY=value or training.KEY=value, e.g. "
+                       "training.micro_batch=8");
+    }
+    const std::string value = item.substr(eq + 1);
+    if (root[table].as_table() == nullptr) root.insert_or_assign(table, toml::table{});
+    toml::table& t = *root[table].as_table();
+    try {
+      toml::table parsed = toml::parse("v = " + value, label);
+      t.insert_or_assign(leaf, std::move(*parsed.get("v")));
+    } catch (const toml::parse_error&) {
+      t.insert_or_assign(leaf, value);  // a bare word: a string
+    }
+    key_sources[table][leaf] = label;
   }
   for (const auto& [k, node] : root) {
     const std::string key(k.str());
@@ -330,14 +368,16 @@ WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::stri
   WorkloadConfig config;
   config.source = source;
   config.model.name = Stem(source);
-  TableReader mr(model, "model", source, model->source().begin.line);
+  TableReader mr(model, "model", source, model->source().begin.line, key_sources["model"]);
   ReadModel(mr, config.model);
-  TableReader tr(training, "training", source, training->source().begin.line);
+  TableReader tr(training, "training", source, training->source().begin.line,
+                 key_sources["training"]);
   ReadTraining(tr, config.model, config.training);
   return config;
 }
 
-WorkloadConfig LoadWorkloadConfig(const std::string& toml_path) {
+WorkloadConfig LoadWorkloadConfig(const std::string& toml_path,
+                                  const std::vector<std::string>& overrides) {
   std::ifstream in(toml_path);
   if (!in) throw InputError(toml_path + ": cannot open workload file");
   std::ostringstream text;
@@ -347,7 +387,7 @@ WorkloadConfig LoadWorkloadConfig(const std::string& toml_path) {
                      ": workload file is empty: expected the tables [model] and "
                      "[training]");
   }
-  return ParseWorkloadConfig(text.str(), toml_path);
+  return ParseWorkloadConfig(text.str(), toml_path, overrides);
 }
 
 std::string WorkloadPresetPath(const std::string& name) {

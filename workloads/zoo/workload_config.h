@@ -80,9 +80,14 @@ struct WorkloadConfig {
   TrainingConfig training;
 };
 
-WorkloadConfig LoadWorkloadConfig(const std::string& toml_path);
+// `overrides` are "model.KEY=value" / "training.KEY=value" strings applied over the file
+// (value as in TOML; a bare word is a string: training.recompute=full), validated like
+// the file; errors name them as "override 'training.micro_batch=0'".
+WorkloadConfig LoadWorkloadConfig(const std::string& toml_path,
+                                  const std::vector<std::string>& overrides = {});
 // Same, from text; `source` names it in errors (and gives the default model name).
-WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::string& source);
+WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::string& source,
+                                   const std::vector<std::string>& overrides = {});
 // configs/workloads/<name>.toml of this source tree.
 std::string WorkloadPresetPath(const std::string& name);
 // The preset names in configs/workloads/, sorted.

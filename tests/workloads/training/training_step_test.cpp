@@ -253,3 +253,23 @@ TEST(TrainingStep, PhasesHoldTheirRolesInOrder) {
 
 }  // namespace
 }  // namespace systole
+
+namespace systole {
+namespace {
+
+TEST(TrainingStep, IdenticalLayersShareARepresentative) {
+  WorkloadConfig c = LoadWorkloadConfig(WorkloadPresetPath("gpt2-small"));
+  c.training.micro_batch = 1;
+  const TrainingStep gpt = BuildTrainingStep(c);
+  // All 12 GPT-2 layers have the same ops in forward, backward and optimizer.
+  EXPECT_EQ(gpt.representative_layer, std::vector<int>(12, 0));
+  c = LoadWorkloadConfig(WorkloadPresetPath("resnet50"));
+  c.training.micro_batch = 1;
+  // ResNet-50 stages of 3, 4, 6, 3 bottlenecks: each stage's first block (downsample
+  // shortcut, stride or width change) is unique, the rest repeat its second block.
+  EXPECT_EQ(BuildTrainingStep(c).representative_layer,
+            (std::vector<int>{0, 1, 1, 3, 4, 4, 4, 7, 8, 8, 8, 8, 8, 13, 14, 14}));
+}
+
+}  // namespace
+}  // namespace systole

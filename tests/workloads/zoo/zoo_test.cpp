@@ -225,3 +225,39 @@ TEST(ZooConfigErrors, MissingAndEmptyFiles) {
 
 }  // namespace
 }  // namespace systole
+
+namespace systole {
+namespace {
+
+TEST(ZooConfigOverrides, ReplaceOrAddKeysAndAreValidatedLikeTheFile) {
+  const std::string path = WorkloadPresetPath("gpt2-small");
+  const WorkloadConfig c = LoadWorkloadConfig(
+      path, {"training.micro_batch=16", "training.recompute=full", "model.layers=2"});
+  EXPECT_EQ(c.training.micro_batch, 16u);
+  EXPECT_EQ(c.training.recompute, Recompute::kFull);  // bare word read as a string
+  EXPECT_EQ(c.model.layers, 2u);
+  EXPECT_EQ(c.model.hidden, 768u);  // the rest from the file
+  auto error = [&](const std::string& o) -> std::string {
+    try {
+      LoadWorkloadConfig(path, {o});
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_EQ(error("training.micro_batch=0")
+                .rfind("override 'training.micro_batch=0': training.micro_batch = 0 is invalid", 0),
+            0u);
+  EXPECT_EQ(
+      error("model.heads=7")
+          .rfind("override 'model.heads=7': model.heads = 7 does not divide model.hidden = 768", 0),
+      0u);
+  EXPECT_EQ(error("model.kv_heads=2")
+                .rfind("override 'model.kv_heads=2': unknown key 'model.kv_heads'", 0),
+            0u);
+  EXPECT_EQ(error("micro_batch=2").rfind("override 'micro_batch=2': expected model.KEY=value", 0),
+            0u);
+}
+
+}  // namespace
+}  // namespace systole
