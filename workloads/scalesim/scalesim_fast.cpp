@@ -541,18 +541,56 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
   CalcReadRows out;
   bool seen = false;
   {
+    // im2col factors: element (m, k) is word base_m[m] + off_k[k] when inside the image.
+    if (g.M > (u64{1} << 24) || g.K > (u64{1} << 24)) return false;
+    std::vector<std::uint32_t> base_m(g.M), irow_m(g.M), icol_m(g.M);
+    for (u64 m = 0; m < g.M; ++m) {
+      irow_m[m] = static_cast<std::uint32_t>((m / g.Ew) * g.Sh);
+      icol_m[m] = static_cast<std::uint32_t>((m % g.Ew) * g.Sw);
+      base_m[m] = static_cast<std::uint32_t>((irow_m[m] * g.W + icol_m[m]) * g.Ch);
+    }
+    std::vector<std::uint32_t> off_k(g.K), crow_k(g.K), ccol_k(g.K);
+    for (u64 k = 0; k < g.K; ++k) {
+      crow_k[k] = static_cast<std::uint32_t>(k / (g.Fw * g.Ch));
+      const u64 rem = k % (g.Fw * g.Ch);
+      ccol_k[k] = static_cast<std::uint32_t>(rem / g.Ch);
+      off_k[k] = static_cast<std::uint32_t>((crow_k[k] * g.W + ccol_k[k]) * g.Ch + rem % g.Ch);
+    }
+    const std::uint32_t H = static_cast<std::uint32_t>(g.H), W = static_cast<std::uint32_t>(g.W);
     std::vector<std::uint32_t> addr;
-    ChunkSeq seq;
+    addr.reserve(total);
+    const bool os = mp.df == Dataflow::kOutputStationary;
     for (u64 fr = 0; fr < mp.RF; ++fr) {
       pats.push_back(FoldPattern(mp, 0, fi.ru(fr), fi.cu(0)));
-      BuildChunkSeq(g, mp, pats.back(), fr, 0, fi.ru(fr), &seq);
-      addr.insert(addr.end(), seq.addr.begin(), seq.addr.end());
-      row_prefix[fr] = seq.row_prefix;
+      const Pattern& pat = pats.back();
+      std::vector<u64>& rp = row_prefix[fr];
+      bool any = false;
+      u64 first = 0, last_t = 0;
+      for (u64 t = pat.FirstRow(); t <= pat.LastRow(); ++t) {
+        rp.push_back(addr.size() - offs[fr]);
+        const std::size_t before = addr.size();
+        i64 lo, hi;
+        pat.Cols(t, &lo, &hi);
+        for (i64 ci = lo; ci <= hi; ++ci) {
+          const u64 c = static_cast<u64>(ci);
+          const u64 m = os ? fr * mp.R + c : t - pat.pre - c;
+          const u64 k = os ? t - pat.pre - c : fr * mp.R + c;
+          if (irow_m[m] + crow_k[k] < H && icol_m[m] + ccol_k[k] < W) {
+            addr.push_back(base_m[m] + off_k[k]);
+          }
+        }
+        if (addr.size() > before) {
+          if (!any) first = t;
+          any = true;
+          last_t = t;
+        }
+      }
+      rp.push_back(addr.size() - offs[fr]);
       offs[fr + 1] = addr.size();
-      if (seq.any) {
-        if (!seen) out.first_row = fr * mp.P + seq.first_row;
+      if (any) {
+        if (!seen) out.first_row = fr * mp.P + first;
         seen = true;
-        out.last_row = ((mp.CF - 1) * mp.RF + fr) * mp.P + seq.last_row;
+        out.last_row = ((mp.CF - 1) * mp.RF + fr) * mp.P + last_t;
       }
     }
     const std::int32_t n = static_cast<std::int32_t>(addr.size());
