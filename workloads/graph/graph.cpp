@@ -324,8 +324,10 @@ OpId Graph::AddOp(GraphOp op) {
     const std::uint64_t rows_bytes = CheckedMul(elements, DtypeBytes(dtable.dtype), "op bytes");
     read = CheckedAdd(read, rows_bytes, "op bytes");
     written = rows_bytes;
-  } else if (op.accumulate) {
-    read = CheckedAdd(read, written, "op bytes");
+  } else {
+    for (std::size_t i = 0; i < op.outputs.size(); ++i) {
+      if (op.Accumulates(i)) read = CheckedAdd(read, tensors_[op.outputs[i]].bytes(), "op bytes");
+    }
   }
   op.bytes_read = read;
   op.bytes_written = written;

@@ -12,7 +12,7 @@
 //     kernel may skip half; that is the lowering's saving to claim, not the graph's).
 //   Bytes: each input read once and each output written once, in the tensor's dtype (the
 //     unfused minimum; re-reads caused by tiling belong to the lowering). An op with
-//     `accumulate` also reads its outputs (out += result). An embedding lookup reads only
+//     accumulating output (out += result) is also read. An embedding lookup reads only
 //     the table rows it gathers; its gradient reads and writes only those rows.
 // What it ignores: data values, layouts and strides (reshapes and transposes are free),
 //   dropout (the zoo models train without it), communication between chips.
@@ -138,9 +138,11 @@ struct GraphOp {
   // Element-wise and row-wise ops: rows x cols elements, row-wise ops reduce along cols.
   std::uint64_t rows = 0, cols = 0;
   std::uint64_t extra_flops_per_element = 0;  // optimizer: stochastic-rounding cost
-  int layer = -1;                 // repeated block index (transformer layer, ResNet block); -1 none
-  bool attention_core = false;    // QK^T, softmax, AV: recomputed by "selective" recompute
-  bool accumulate = false;        // outputs += result (gradient accumulation, fan-in)
+  int layer = -1;               // repeated block index (transformer layer, ResNet block); -1 none
+  bool attention_core = false;  // QK^T, softmax, AV: recomputed by "selective" recompute
+  // Per output (parallel to `outputs`; missing = false): out += result instead of out =
+  // result (gradient accumulation across micro-batches, fan-in of a gradient).
+  std::vector<bool> accumulate;
   OpId forward_op = 0xffffffffu;  // backward and recompute ops: the forward op they derive from
   // Filled by Graph::AddOp from the fields above.
   std::uint64_t flops = 0;         // all work, 2 per MAC plus per-element costs
@@ -148,6 +150,9 @@ struct GraphOp {
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   bool is_matmul() const;  // matmul, convolutions and fused attention: tensor-engine work
+  bool Accumulates(std::size_t output) const {
+    return output < accumulate.size() && accumulate[output];
+  }
 };
 
 // FLOPs per element of the element-wise / row-wise kinds (0 for matmul-like kinds).

@@ -1,6 +1,7 @@
 #include "workloads/training/training_step.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <set>
@@ -157,12 +158,12 @@ class BackwardBuilder {
     op.cols = Cols(g_.tensor(t));
     op.inputs = {dy};
     op.outputs = {it->second};
-    op.accumulate = true;
+    op.accumulate = {true};
     Add(std::move(op));
   }
 
   // One op with the given inputs whose outputs are the gradients of `wrt` (those that
-  // need one); it accumulates if any target already holds a gradient.
+  // need one); each output accumulates if its buffer already holds a gradient.
   void GradOp(OpId i, const GraphOp& fwd, OpKind kind, std::vector<TensorId> inputs,
               const std::vector<TensorId>& wrt) {
     GraphOp op = Base(i, fwd, kind, OpRole::kInputGrad, ".grad");
@@ -172,7 +173,7 @@ class BackwardBuilder {
       if (!requires_grad_[t]) continue;
       const auto [d, acc] = Target(t);
       op.outputs.push_back(d);
-      op.accumulate = op.accumulate || acc;
+      op.accumulate.push_back(acc);
       any_param = any_param || IsParam(t);
     }
     if (op.outputs.empty()) return;
@@ -200,7 +201,7 @@ class BackwardBuilder {
           op.inputs = {dy, S(b)};
           const auto [t, acc] = Target(a);
           op.outputs = {t};
-          op.accumulate = acc;
+          op.accumulate = {acc};
           Add(std::move(op));
         }
         if (requires_grad_[b]) {
@@ -217,7 +218,7 @@ class BackwardBuilder {
           }
           const auto [t, acc] = Target(b);
           op.outputs = {t};
-          op.accumulate = acc;
+          op.accumulate = {acc};
           Add(std::move(op));
         }
         break;
@@ -228,7 +229,7 @@ class BackwardBuilder {
           op.inputs = {dy, S(in[1])};
           const auto [t, acc] = Target(in[0]);
           op.outputs = {t};
-          op.accumulate = acc;
+          op.accumulate = {acc};
           Add(std::move(op));
         }
         if (requires_grad_[in[1]]) {
@@ -236,7 +237,7 @@ class BackwardBuilder {
           op.inputs = {dy, S(in[0])};
           const auto [t, acc] = Target(in[1]);
           op.outputs = {t};
-          op.accumulate = acc;
+          op.accumulate = {acc};
           Add(std::move(op));
         }
         break;
@@ -301,7 +302,7 @@ class BackwardBuilder {
         if (!requires_grad_[in[0]]) break;
         const auto [t, acc] = Target(in[0]);
         op.outputs = {t};
-        op.accumulate = acc;
+        op.accumulate = {acc};
         Add(std::move(op));
         break;
       }
@@ -459,7 +460,7 @@ std::string OpSignature(const Graph& graph, const GraphOp& op) {
                   op.matmul.k, op.matmul.n, op.matmul.transpose_a, op.matmul.transpose_b, op.conv.n,
                   op.conv.c_in, op.conv.h_in, op.conv.w_in, op.conv.c_out, op.conv.kh, op.conv.kw,
                   op.conv.stride, op.conv.pad, op.conv.h_out, op.conv.w_out, op.rows, op.cols,
-                  op.accumulate, op.attention_core, op.extra_flops_per_element);
+                  fmt::join(op.accumulate, ""), op.attention_core, op.extra_flops_per_element);
   auto tensors = [&](const std::vector<TensorId>& ids) {
     key += '|';
     for (TensorId t : ids) {

@@ -105,7 +105,7 @@ TEST(Graph, AccumulatingOpsAlsoReadTheirOutputs) {
   op.cols = 100;
   op.inputs = {a};
   op.outputs = {b};
-  op.accumulate = true;
+  op.accumulate = {true};
   g.AddOp(op);
   EXPECT_EQ(g.op(0).bytes_read, 800u);  // a and the old b
   EXPECT_EQ(g.op(0).bytes_written, 400u);

@@ -168,8 +168,10 @@ TEST(TrainingStep, GradientAccumulationRepeatsForwardAndBackwardOnly) {
   // Every weight gradient accumulates into its buffer across micro-batches.
   for (OpId id : eight.phase(Phase::kBackward).ops) {
     const GraphOp& op = eight.graph.op(id);
-    if (op.role == OpRole::kWeightGrad) {
-      EXPECT_TRUE(op.accumulate) << op.name;
+    for (std::size_t i = 0; i < op.outputs.size(); ++i) {
+      if (eight.graph.tensor(op.outputs[i]).kind == TensorKind::kParamGradient) {
+        EXPECT_TRUE(op.Accumulates(i)) << op.name;
+      }
     }
   }
 }
@@ -181,10 +183,10 @@ TEST(TrainingStep, TiedEmbeddingGetsBothGradientContributions) {
   int writes = 0, accumulates = 0;
   for (OpId id : step.phase(Phase::kBackward).ops) {
     const GraphOp& op = step.graph.op(id);
-    for (TensorId t : op.outputs) {
-      if (step.graph.tensor(t).name != "grad:wte") continue;
+    for (std::size_t i = 0; i < op.outputs.size(); ++i) {
+      if (step.graph.tensor(op.outputs[i]).name != "grad:wte") continue;
       ++writes;
-      accumulates += op.accumulate;
+      accumulates += op.Accumulates(i);
     }
   }
   // The LM head's dB writes it first (backward runs in reverse), the token embedding's
@@ -269,6 +271,58 @@ TEST(TrainingStep, IdenticalLayersShareARepresentative) {
   // shortcut, stride or width change) is unique, the rest repeat its second block.
   EXPECT_EQ(BuildTrainingStep(c).representative_layer,
             (std::vector<int>{0, 1, 1, 3, 4, 4, 4, 7, 8, 8, 8, 8, 8, 13, 14, 14}));
+}
+
+}  // namespace
+}  // namespace systole
+
+namespace systole {
+namespace {
+
+// The op order is executable: every tensor an op reads was written by an earlier op of
+// the step (forward, then backward), or is a step input, parameter or optimizer tensor;
+// every parameter receives a gradient before the optimizer reads it.
+TEST(TrainingStep, OpOrderIsExecutableAndEveryParameterGetsAGradient) {
+  for (const std::string& name : WorkloadPresetNames()) {
+    for (Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
+      WorkloadConfig c = LoadWorkloadConfig(WorkloadPresetPath(name));
+      if (r == Recompute::kSelective && !c.model.is_transformer()) continue;
+      c.training.recompute = r;
+      c.training.micro_batch = 1;
+      if (c.model.is_transformer()) c.model.layers = 2;
+      const TrainingStep step = BuildTrainingStep(c);
+      std::vector<bool> written(step.graph.tensors().size(), false);
+      for (TensorId t = 0; t < written.size(); ++t) {
+        const TensorKind k = step.graph.tensor(t).kind;
+        written[t] = k == TensorKind::kInput || k == TensorKind::kParameter ||
+                     k == TensorKind::kMasterWeight || k == TensorKind::kOptimizerState;
+      }
+      for (const PhaseWork& p : step.phases) {
+        for (OpId id : p.ops) {
+          const GraphOp& op = step.graph.op(id);
+          for (TensorId t : op.inputs) {
+            EXPECT_TRUE(written[t]) << name << " " << RecomputeName(r) << ": " << op.name
+                                    << " reads " << step.graph.tensor(t).name << " unwritten";
+          }
+          for (std::size_t i = 0; i < op.outputs.size(); ++i) {
+            const TensorId t = op.outputs[i];
+            // Only parameter gradients may accumulate at their first write in a
+            // micro-batch (they carry the previous micro-batches' sum).
+            if (op.Accumulates(i) && step.graph.tensor(t).kind != TensorKind::kParamGradient) {
+              EXPECT_TRUE(written[t])
+                  << name << ": " << op.name << " accumulates into an unwritten tensor";
+            }
+          }
+          for (TensorId t : op.outputs) written[t] = true;
+        }
+      }
+      for (TensorId t = 0; t < written.size(); ++t) {
+        if (step.graph.tensor(t).kind == TensorKind::kParamGradient) {
+          EXPECT_TRUE(written[t]) << name << ": no gradient for " << step.graph.tensor(t).name;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
