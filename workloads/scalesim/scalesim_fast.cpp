@@ -996,6 +996,7 @@ class PositionalUserBuffer {
   }
   u64 items_per_set() const { return p_.items_per_set; }
   u64 prefetch_cols() const { return s_.cols; }
+  u64 moves() const { return moves_; }  // window moves so far
   // Largest J such that every set in [j, J] is in the active window; false if j is not.
   bool WindowReach(u64 j, u64* reach) const {
     if (!InWindow(j)) return false;
@@ -1056,6 +1057,7 @@ class PositionalUserBuffer {
   // k moves; each fetches prefetch_lines rows one cycle apart and sets
   // offset = max(offset, last - cycle).
   void Advance(u64 k, i64 cycle, i64* offset) {
+    moves_ += k;
     window_ = (window_ + (k % p_.num_sets) * p_.prefetch_sets) % p_.num_sets;
     accesses_ += k * p_.prefetch_lines * p_.bandwidth;
     last_cycle_ += static_cast<i64>(k * (p_.prefetch_lines + 1));
@@ -1216,6 +1218,7 @@ class PositionalUserBuffer {
   UserBufferParams p_;
   bool started_ = false;
   u64 window_ = 0;
+  u64 moves_ = 0;
   u64 accesses_ = 0;
   i64 dram_start_ = 0;
   i64 last_cycle_ = -1;
@@ -1411,30 +1414,27 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
       const Pattern pats[3] = {FoldPattern(mp, 0, ru, cu), FoldPattern(mp, 1, ru, cu),
                                FoldPattern(mp, 2, ru, cu)};
       const u64 base = fold * mp.P;
+      bool cache_ok[2] = {false, false};
+      u64 cache_moves[2] = {0, 0}, cache_limit[2] = {0, 0};
       u64 t = 0;
       while (t < mp.P) {
-        // First row >= t that may not be quiet, per operand.
-        u64 limit = mp.P;
-        for (int op = 0; op < 2 && limit > t; ++op) {
+        // First row >= t that may not be quiet, per read operand. A run found earlier stays
+        // valid while the operand's window has not moved.
+        auto op_limit = [&](int op) -> u64 {
           const Pattern& pat = pats[op];
-          if (t > pat.LastRow()) continue;
-          if (t < pat.FirstRow()) {
-            limit = std::min(limit, pat.FirstRow());
-            continue;
-          }
+          if (t > pat.LastRow()) return mp.P;
+          if (t < pat.FirstRow()) return pat.FirstRow();
           const u64 E = rd[op].items_per_set();
           const u64 cols = rd[op].prefetch_cols();
           i64 lo, hi;
           pat.Cols(t, &lo, &hi);
           u64 p0 = 0, p1 = 0, reach = 0;
           if (!rd[op].Positions(fr, fc, t, lo, hi, pat, &p0, &p1)) {
-            limit = t;
-            continue;
+            return t;
           }
           if (!pat.skewed) {  // block rows walk the prefetch order backwards
             if (!rd[op].WindowReachBack(p1 / E, &reach) || p0 / E < reach) {
-              limit = t;
-              continue;
+              return t;
             }
             // First row with j0 < reach; rows step back `cols` positions (exact away from
             // fold edges). Rows without valid addresses stop the run (conservative).
@@ -1444,12 +1444,10 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
               u64 q0 = 0;
               return !rd[op].FirstPos(fr, fc, x, lo, hi, pat, &q0) || q0 / E < reach;
             });
-            if (a <= pat.LastRow()) limit = std::min(limit, a);
-            continue;
+            return a <= pat.LastRow() ? a : mp.P;
           }
           if (!rd[op].WindowReach(p0 / E, &reach) || p1 / E > reach) {
-            limit = t;
-            continue;
+            return t;
           }
           // First row with j1 > reach; rows advance `cols` positions (exact away from fold
           // edges). Rows without valid addresses stop the run (conservative).
@@ -1460,7 +1458,16 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
             u64 q1 = 0;
             return !rd[op].LastPos(fr, fc, x, lo, hi, pat, &q1) || q1 / E > reach;
           });
-          if (a <= pat.LastRow()) limit = std::min(limit, a);
+          return a <= pat.LastRow() ? a : mp.P;
+        };
+        u64 limit = mp.P;
+        for (int op = 0; op < 2; ++op) {
+          if (!(cache_ok[op] && cache_moves[op] == rd[op].moves() && cache_limit[op] > t)) {
+            cache_limit[op] = op_limit(op);
+            cache_moves[op] = rd[op].moves();
+            cache_ok[op] = true;
+          }
+          limit = std::min(limit, cache_limit[op]);
         }
         const Pattern& wp = pats[2];
         if (limit > t) {
