@@ -114,7 +114,7 @@ class ScaleSimGolden : public testing::TestWithParam<std::string> {};
 TEST_P(ScaleSimGolden, ReferenceEngineMatchesScaleSim) { RunCase(GetParam(), true); }
 TEST_P(ScaleSimGolden, DefaultEngineMatchesScaleSim) { RunCase(GetParam(), false); }
 
-INSTANTIATE_TEST_SUITE_P(Cases, ScaleSimGolden, testing::ValuesIn(Cases()),
+INSTANTIATE_TEST_SUITE_P(ScaleSim, ScaleSimGolden, testing::ValuesIn(Cases()),
                          [](const testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });
