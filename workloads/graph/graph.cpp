@@ -363,6 +363,13 @@ std::uint64_t Graph::MatmulFlops() const {
   return n;
 }
 
+Graph Graph::Prefix(std::size_t tensors, std::size_t ops) const {
+  Graph g;
+  g.tensors_.assign(tensors_.begin(), tensors_.begin() + static_cast<std::ptrdiff_t>(tensors));
+  g.ops_.assign(ops_.begin(), ops_.begin() + static_cast<std::ptrdiff_t>(ops));
+  return g;
+}
+
 // ---------------------------------------------------------------------------------------
 // GraphBuilder
 

@@ -177,6 +177,8 @@ class Graph {
   // Sums over ops.
   std::uint64_t TotalFlops() const;
   std::uint64_t MatmulFlops() const;
+  // The first `tensors` tensors and `ops` ops (a forward graph inside a training step).
+  Graph Prefix(std::size_t tensors, std::size_t ops) const;
 
  private:
   std::vector<GraphTensor> tensors_;
@@ -228,6 +230,16 @@ class GraphBuilder {
   Graph& g_;
   Dtype dtype_;
   int layer_ = -1;
+};
+
+// A forward graph of one micro-batch, ready to be trained (zoo builders, importers).
+// Backward starts from each loss; parameters are the kParameter tensors.
+struct ForwardGraph {
+  Graph graph;
+  std::vector<TensorId> losses;  // scalar outputs of kCrossEntropy ops
+  Dtype compute_dtype = Dtype::kBf16;
+  std::uint64_t samples = 0;  // per micro-batch
+  std::uint64_t tokens = 0;   // per micro-batch (= samples when there is no sequence)
 };
 
 // rows x cols view of a tensor: cols = last dimension, rows = product of the others.

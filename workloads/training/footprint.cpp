@@ -107,8 +107,9 @@ std::string FormatBytes(std::uint64_t bytes) {
   return fmt::format("{:.1f} MiB", bytes / kMiB);
 }
 
-void CheckFootprintFits(const WorkloadConfig& config, const Footprint& fp,
-                        std::uint64_t capacity_bytes) {
+void CheckFootprintFits(const TrainingStep& step, std::uint64_t capacity_bytes) {
+  const WorkloadConfig& config = step.config;
+  const Footprint& fp = step.footprint;
   if (fp.total_bytes <= capacity_bytes) return;
   const TrainingConfig& t = config.training;
   std::string message = fmt::format(
@@ -128,11 +129,19 @@ void CheckFootprintFits(const WorkloadConfig& config, const Footprint& fp,
                                  "available) or raise the capacity",
                                  FormatBytes(fp.states_bytes()), chips));
   }
+  // The footprint of the same step with another micro-batch (zoo models) or recomputation.
   auto needs = [&](std::uint64_t micro_batch, Recompute recompute) {
     WorkloadConfig c = config;
     c.training.micro_batch = micro_batch;
     c.training.recompute = recompute;
-    return BuildTrainingStep(c).footprint.total_bytes;
+    if (step.from_zoo) return BuildTrainingStep(c).footprint.total_bytes;
+    ForwardGraph fg;
+    fg.graph = step.graph.Prefix(step.forward_tensors, step.phase(Phase::kForward).ops.size());
+    fg.losses = step.losses;
+    fg.compute_dtype = step.compute_dtype;
+    fg.samples = step.forward_samples;
+    fg.tokens = step.forward_tokens;
+    return BuildTrainingStep(std::move(fg), c).footprint.total_bytes;
   };
   std::vector<std::string> options;
   std::vector<Recompute> recomputes;
@@ -153,6 +162,7 @@ void CheckFootprintFits(const WorkloadConfig& config, const Footprint& fp,
   // The largest smaller micro-batch that fits, keeping the samples per step.
   const std::uint64_t batch = CheckedMul(t.micro_batch, t.grad_accum_steps, "batch");
   for (Recompute r : {t.recompute, Recompute::kFull}) {
+    if (!step.from_zoo) break;
     bool found = false;
     for (std::uint64_t mb = t.micro_batch / 2; mb >= 1; mb /= 2) {
       const std::uint64_t need = needs(mb, r);
@@ -166,6 +176,12 @@ void CheckFootprintFits(const WorkloadConfig& config, const Footprint& fp,
       break;
     }
     if (found || fits_with_recompute || r == Recompute::kFull) break;
+  }
+  if (options.empty() && !step.from_zoo) {
+    throw InputError(message + fmt::format("; even recompute = 'full' needs {}: use a smaller "
+                                           "batch in the graph, shard over several devices (not "
+                                           "yet available) or raise the capacity",
+                                           FormatBytes(needs(t.micro_batch, Recompute::kFull))));
   }
   if (options.empty()) {
     throw InputError(message +

@@ -28,8 +28,6 @@
 
 namespace systole {
 
-struct WorkloadConfig;
-
 struct Footprint {
   std::uint64_t weights_bytes = 0;
   std::uint64_t gradients_bytes = 0;
@@ -54,11 +52,12 @@ Footprint ComputeFootprint(const Graph& graph, const std::vector<OpId>& order,
 std::vector<TensorId> SavedForBackward(const Graph& graph, const std::vector<OpId>& order,
                                        std::size_t forward_ops);
 
-// Throws InputError when total_bytes > capacity_bytes, saying by how much and what would
-// make it fit: recomputation, a smaller micro-batch (with more accumulation steps to keep
-// the batch), or, when the parameter states alone do not fit, sharding over several chips.
-void CheckFootprintFits(const WorkloadConfig& config, const Footprint& footprint,
-                        std::uint64_t capacity_bytes);
+// Throws InputError when the step's total_bytes > capacity_bytes, saying by how much and
+// what would make it fit: recomputation, a smaller micro-batch with more accumulation
+// steps to keep the batch (zoo models only: an imported graph has its batch in its
+// shapes), or, when the parameter states alone do not fit, sharding over several chips.
+struct TrainingStep;
+void CheckFootprintFits(const TrainingStep& step, std::uint64_t capacity_bytes);
 
 // "12.3 GiB" style.
 std::string FormatBytes(std::uint64_t bytes);

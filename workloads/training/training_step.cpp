@@ -395,7 +395,12 @@ PhaseWork Summarise(const Graph& g, Phase phase, std::vector<OpId> ops, std::uin
 }  // namespace
 
 TrainingStep BuildTrainingStep(const WorkloadConfig& config) {
-  ForwardGraph fg = BuildForwardGraph(config);
+  TrainingStep step = BuildTrainingStep(BuildForwardGraph(config), config);
+  step.from_zoo = true;
+  return step;
+}
+
+TrainingStep BuildTrainingStep(ForwardGraph fg, const WorkloadConfig& config) {
   TrainingStep step;
   step.config = config;
   step.losses = fg.losses;
@@ -404,6 +409,11 @@ TrainingStep BuildTrainingStep(const WorkloadConfig& config) {
   step.graph = std::move(fg.graph);
   Graph& g = step.graph;
   const std::size_t forward_ops = g.ops().size();
+  step.forward_tensors = g.tensors().size();
+  step.forward_samples = fg.samples;
+  step.forward_tokens = fg.tokens;
+  step.from_zoo = false;
+  if (step.losses.empty()) throw std::logic_error("BuildTrainingStep: the graph has no loss");
 
   BackwardBuilder backward(g, step.compute_dtype, step.micro_batches, config.training.recompute,
                            forward_ops);

@@ -66,6 +66,9 @@ struct TrainingStep {
   std::uint64_t flops_per_step = 0;         // all phases x repeats
   std::uint64_t matmul_flops_per_step = 0;  // the multiply-accumulate part
   Footprint footprint;
+  bool from_zoo = true;             // built from config.model (micro-batch can be changed)
+  std::size_t forward_tensors = 0;  // graph.Prefix(forward_tensors, forward ops) = forward
+  std::uint64_t forward_samples = 0, forward_tokens = 0;  // per micro-batch
   // Per repeated block (op.layer = 0, 1, ...): the first block whose ops are the same in
   // every phase (kinds, roles, dims, tensor shapes, dtypes and kinds, accumulate flags),
   // so a lowering may time that block once and replicate it. Identical GPT or Llama layers
@@ -79,6 +82,13 @@ struct TrainingStep {
 // not tensor ids); equal keys mean interchangeable ops.
 std::string OpSignature(const Graph& graph, const GraphOp& op);
 
+// A zoo model: BuildForwardGraph(config), then trained with config.training.
 TrainingStep BuildTrainingStep(const WorkloadConfig& config);
+// Any forward graph (an importer's, a hand-built one): `settings.training` gives the
+// micro-batches, precision, optimizer and recomputation (micro_batch and sequence are
+// already in the graph's shapes); `settings.model.name` labels it. `from_zoo` false.
+// Full recomputation re-runs ops with layer >= 0, so an importer should number its
+// repeated blocks; selective recomputation re-runs ops marked attention_core.
+TrainingStep BuildTrainingStep(ForwardGraph forward, const WorkloadConfig& settings);
 
 }  // namespace systole

@@ -33,14 +33,6 @@
 
 namespace systole {
 
-struct ForwardGraph {
-  Graph graph;
-  std::vector<TensorId> losses;  // scalar losses (backward starts from each)
-  Dtype compute_dtype = Dtype::kBf16;
-  std::uint64_t samples = 0;  // per micro-batch
-  std::uint64_t tokens = 0;   // per micro-batch (= samples for ResNet and MLP)
-};
-
 ForwardGraph BuildForwardGraph(const WorkloadConfig& config);
 
 }  // namespace systole

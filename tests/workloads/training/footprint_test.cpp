@@ -107,11 +107,12 @@ TEST(Footprint, RecomputationShrinksThePeak) {
 
 TEST(Footprint, FitsOrSaysByHowMuchAndWhatWouldFit) {
   const WorkloadConfig c = Preset("gpt2-medium");  // micro-batch 4, no recomputation
-  const Footprint f = BuildTrainingStep(c).footprint;
-  EXPECT_NO_THROW(CheckFootprintFits(c, f, f.total_bytes));
+  const TrainingStep step = BuildTrainingStep(c);
+  const Footprint& f = step.footprint;
+  EXPECT_NO_THROW(CheckFootprintFits(step, f.total_bytes));
   // 8 GiB: the 5.3 GiB of states fit, the activations do not; recomputation would fit.
   try {
-    CheckFootprintFits(c, f, 8ull << 30);
+    CheckFootprintFits(step, 8ull << 30);
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     const std::string m = e.what();
@@ -123,7 +124,7 @@ TEST(Footprint, FitsOrSaysByHowMuchAndWhatWouldFit) {
   }
   // 4 GiB: not even the 5.3 GiB of states fit: sharding is the way.
   try {
-    CheckFootprintFits(c, f, 4ull << 30);
+    CheckFootprintFits(step, 4ull << 30);
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("the parameter states alone"), std::string::npos);

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "sim/common/error.h"
 #include "workloads/zoo/workload_config.h"
 
 namespace systole {
@@ -322,6 +323,68 @@ TEST(TrainingStep, OpOrderIsExecutableAndEveryParameterGetsAGradient) {
         }
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace systole
+
+namespace systole {
+namespace {
+
+// A hand-built forward graph (as an importer would make one) trains through the same
+// path: y = silu(x W1) * (x W2), logits = y W3, cross-entropy; block 0 around the MLP.
+ForwardGraph HandBuilt(std::uint64_t rows) {
+  ForwardGraph fg;
+  GraphBuilder gb(fg.graph, Dtype::kBf16);
+  const TensorId x = gb.Input("x", {rows, 256}, Dtype::kBf16);
+  const TensorId labels = gb.Input("labels", {rows}, Dtype::kFp32);
+  gb.set_layer(0);
+  const TensorId a =
+      gb.Unary("silu", OpKind::kSilu, gb.Linear("w1", x, gb.Parameter("w1", {256, 512})));
+  const TensorId b = gb.Linear("w2", x, gb.Parameter("w2", {256, 512}));
+  const TensorId y = gb.Mul("gate", a, b);
+  gb.set_layer(-1);
+  const TensorId logits = gb.Linear("w3", y, gb.Parameter("w3", {512, 1000}));
+  fg.losses.push_back(gb.CrossEntropy("loss", logits, labels));
+  fg.samples = fg.tokens = rows;
+  return fg;
+}
+
+TEST(TrainingStep, AnyForwardGraphTrains) {
+  WorkloadConfig settings;
+  settings.source = "hand-built";
+  settings.model.name = "hand-built";
+  settings.training.grad_accum_steps = 2;
+  const TrainingStep step = BuildTrainingStep(HandBuilt(64), settings);
+  EXPECT_FALSE(step.from_zoo);
+  EXPECT_EQ(step.parameters, 256u * 512 * 2 + 512 * 1000);
+  EXPECT_EQ(step.tokens_per_step, 128u);  // 64 rows x 2 micro-batches
+  // x needs no gradient: backward = 2 x forward minus dX of w1 and w2 (2 x 64x256x512 each).
+  EXPECT_EQ(step.phase(Phase::kBackward).matmul_flops,
+            2 * step.phase(Phase::kForward).matmul_flops - 2 * (2ull * 64 * 256 * 512));
+  int mul_grads = 0, silu_grads = 0;
+  for (OpId id : step.phase(Phase::kBackward).ops) {
+    mul_grads += step.graph.op(id).kind == OpKind::kMulGrad;
+    silu_grads += step.graph.op(id).kind == OpKind::kSiluGrad;
+  }
+  EXPECT_EQ(mul_grads, 1);
+  EXPECT_EQ(silu_grads, 1);
+  // Too small a memory: recomputation of block 0 is suggested, not a micro-batch (the
+  // batch is in the graph's shapes).
+  WorkloadConfig tight = settings;
+  const TrainingStep full = [&] {
+    tight.training.recompute = Recompute::kFull;
+    return BuildTrainingStep(HandBuilt(64), tight);
+  }();
+  EXPECT_LT(full.footprint.total_bytes, step.footprint.total_bytes);
+  try {
+    CheckFootprintFits(step, full.footprint.total_bytes);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("it would fit with training.recompute = 'full'"), std::string::npos) << m;
+    EXPECT_EQ(m.find("micro_batch"), std::string::npos) << m;
   }
 }
 
