@@ -537,7 +537,10 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
   std::vector<Pattern> pats;
   std::vector<std::vector<u64>> row_prefix(mp.RF);
   std::vector<u64> offs(mp.RF + 1, 0);
-  std::vector<std::int32_t> prev;
+  // Scratch reused across layers (avoids re-faulting fresh pages for every layer).
+  thread_local std::vector<std::int32_t> prev;
+  thread_local std::vector<std::uint32_t> addr;
+  thread_local std::vector<std::int32_t> last;
   CalcReadRows out;
   bool seen = false;
   {
@@ -557,7 +560,7 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
       off_k[k] = static_cast<std::uint32_t>((crow_k[k] * g.W + ccol_k[k]) * g.Ch + rem % g.Ch);
     }
     const std::uint32_t H = static_cast<std::uint32_t>(g.H), W = static_cast<std::uint32_t>(g.W);
-    std::vector<std::uint32_t> addr;
+    addr.clear();
     addr.reserve(total);
     const bool os = mp.df == Dataflow::kOutputStationary;
     for (u64 fr = 0; fr < mp.RF; ++fr) {
@@ -594,7 +597,7 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
       }
     }
     const std::int32_t n = static_cast<std::int32_t>(addr.size());
-    std::vector<std::int32_t> last(g.H * g.W * g.Ch, -1);
+    last.assign(g.H * g.W * g.Ch, -1);
     prev.resize(addr.size());
     for (std::int32_t i = 0; i < n; ++i) {
       std::int32_t& l = last[addr[static_cast<u64>(i)]];
