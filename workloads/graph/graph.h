@@ -113,8 +113,11 @@ enum class OpRole : std::uint8_t {
 };
 const char* OpRoleName(OpRole role);
 
-// C[batch][m x n] = op(A)[m x k] x op(B)[k x n]. Operand B is shared across the batch
-// when its tensor has no batch dimension (a weight).
+// C[batch][m x n] = op(A)[m x k] x op(B)[k x n], op(X) = X^T when its transpose flag is
+// set (A then stored k x m, B stored n x k). Weight matmuls fold every row of the
+// activation (samples x tokens) into m and have batch 1. Heads are a layout matter:
+// attention matmuls read q, k, v stored [B, s, heads x d] as batch = B x heads matrices
+// (with grouped-query attention, heads / kv_heads query heads share one k and v).
 struct MatmulDims {
   std::uint64_t batch = 1, m = 0, k = 0, n = 0;
   bool transpose_a = false, transpose_b = false;

@@ -11,9 +11,14 @@ std::string FormatTrainingStepSummary(const TrainingStep& step) {
                   ModelFamilyName(c.model.family), static_cast<double>(step.parameters) / 1e6,
                   PrecisionName(c.training.precision), OptimizerName(c.training.optimizer),
                   RecomputeName(c.training.recompute));
-  out += fmt::format("step: micro-batch {} x sequence {} x {} micro-batches = {} tokens\n",
-                     c.training.micro_batch, c.training.sequence, step.micro_batches,
-                     step.tokens_per_step);
+  if (step.tokens_per_step != step.samples_per_step) {
+    out += fmt::format("step: {} samples x {} micro-batches x sequence {} = {} tokens\n",
+                       step.forward_samples, step.micro_batches,
+                       step.forward_tokens / step.forward_samples, step.tokens_per_step);
+  } else {
+    out += fmt::format("step: {} samples x {} micro-batches = {} samples\n", step.forward_samples,
+                       step.micro_batches, step.samples_per_step);
+  }
   out += fmt::format("{:<10} {:>7} {:>6} {:>14} {:>7} {:>10} {:>10}\n", "phase", "repeats", "ops",
                      "GFLOP/repeat", "matmul", "GB read", "GB written");
   for (const PhaseWork& p : step.phases) {

@@ -14,7 +14,9 @@ TEST(TrainingStepReport, SummaryAndJsonCarryTheStepFigures) {
   EXPECT_NE(text.find("workload gpt2-small (gpt): 124.44 M parameters, bf16_mixed, adamw"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("= 1024 tokens"), std::string::npos) << text;  // 1 x 1024 x 1
+  EXPECT_NE(text.find("step: 1 samples x 1 micro-batches x sequence 1024 = 1024 tokens"),
+            std::string::npos)
+      << text;  // 1 x 1024 x 1
   for (const char* phase : {"forward", "backward", "optimizer", "memory:"}) {
     EXPECT_NE(text.find(phase), std::string::npos) << phase;
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "sim/common/error.h"
@@ -21,8 +22,10 @@ double RelDiff(double a, double b) { return std::abs(a - b) / b; }
 
 TEST(ZooPresets, AllLoadAndBuild) {
   const std::vector<std::string> names = WorkloadPresetNames();
-  EXPECT_EQ(names, (std::vector<std::string>{"bert-large", "gpt2-medium", "gpt2-small", "gpt2-xl",
-                                             "llama3-70b", "llama3-8b", "mlp", "resnet50"}));
+  for (const char* required : {"bert-large", "gpt2-medium", "gpt2-small", "gpt2-xl", "llama3-70b",
+                               "llama3-8b", "mlp", "resnet50"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
+  }
   for (const std::string& n : names) {
     const WorkloadConfig c = LoadWorkloadConfig(WorkloadPresetPath(n));
     EXPECT_EQ(c.model.name, n);
