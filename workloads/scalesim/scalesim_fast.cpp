@@ -1171,11 +1171,51 @@ class PositionalUserBuffer {
   }
   u64 BuildRank() {
     bits_.assign(s_.elems / 64 + 1, 0);
+    // Validity of im2col element (m, k) from per-pixel and per-window-index factors.
+    std::vector<std::uint32_t> irow(g_.M), icol(g_.M), crow(g_.K), ccol(g_.K);
+    for (u64 m = 0; m < g_.M; ++m) {
+      irow[m] = static_cast<std::uint32_t>((m / g_.Ew) * g_.Sh);
+      icol[m] = static_cast<std::uint32_t>((m % g_.Ew) * g_.Sw);
+    }
+    for (u64 k = 0; k < g_.K; ++k) {
+      crow[k] = static_cast<std::uint32_t>(k / (g_.Fw * g_.Ch));
+      ccol[k] = static_cast<std::uint32_t>((k % (g_.Fw * g_.Ch)) / g_.Ch);
+    }
+    const bool m_is_col = mp_.df != Dataflow::kWeightStationary;  // else k is the column
+    auto valid = [&](u64 b, u64 r, u64 col) {
+      const u64 spatial = b * s_.cols + col;  // padding beyond the extent is -1
+      if (spatial >= s_.extent) return false;
+      const u64 m = m_is_col ? spatial : r;
+      const u64 k = m_is_col ? r : spatial;
+      return irow[m] + crow[k] < g_.H && icol[m] + ccol[k] < g_.W;
+    };
     u64 idx = 0;
-    ForEachPrefetch(s_, [&](u64 row, u64 col) {
-      if (PrefetchElem(g_, mp_, op_, s_, row, col) != -1) bits_[idx >> 6] |= u64{1} << (idx & 63);
+    auto set = [&](bool v) {
+      if (v) bits_[idx >> 6] |= u64{1} << (idx & 63);
       ++idx;
-    });
+    };
+    if (!s_.antidiag) {
+      for (u64 row = 0; row < s_.rows; ++row) {
+        const u64 b = row / s_.block_rows, r = row % s_.block_rows;
+        for (u64 col = 0; col < s_.cols; ++col) set(valid(b, r, col));
+      }
+    } else {
+      const u64 diags = s_.rows + s_.cols - 1;
+      for (u64 d = 0; d < diags; ++d) {
+        const u64 max_row = std::min(d, s_.rows - 1);
+        const u64 min_row = d + 1 > s_.cols ? d + 1 - s_.cols : 0;
+        u64 b = max_row / s_.block_rows, r = max_row % s_.block_rows;
+        for (u64 row = max_row + 1; row-- > min_row;) {
+          set(valid(b, r, d - row));
+          if (r == 0) {
+            r = s_.block_rows - 1;
+            --b;
+          } else {
+            --r;
+          }
+        }
+      }
+    }
     rank_.assign(bits_.size() + 1, 0);
     for (std::size_t w = 0; w < bits_.size(); ++w) {
       rank_[w + 1] = rank_[w] + static_cast<u64>(__builtin_popcountll(bits_[w]));
