@@ -916,11 +916,18 @@ class PositionalUserBuffer {
   }
 
   // Demand row t of fold (fr, fc), pattern columns [lo, hi] (non-empty).
-  i64 Row(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, i64 cycle) {
+  // `known` (optional) holds the row's positions [p0, p1] already computed by the caller.
+  i64 Row(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, i64 cycle,
+          const u64* known = nullptr) {
     Start(cycle);
     i64 offset = 1;
     u64 j0, j1;
-    if (!Sets(fr, fc, t, lo, hi, pat, &j0, &j1)) return cycle + offset;
+    if (known != nullptr) {
+      j0 = known[0] / p_.items_per_set;
+      j1 = known[1] / p_.items_per_set;
+    } else if (!Sets(fr, fc, t, lo, hi, pat, &j0, &j1)) {
+      return cycle + offset;
+    }
     if (!ranked_) {
       for (u64 j = j0; j <= j1; ++j) {
         if (!InWindow(j)) Advance(Steps(j), cycle, &offset);
@@ -1459,6 +1466,8 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
       const u64 base = fold * mp.P;
       bool cache_ok[2] = {false, false};
       u64 cache_moves[2] = {0, 0}, cache_limit[2] = {0, 0};
+      u64 known_row[2] = {~u64{0}, ~u64{0}};
+      u64 known_pos[2][2] = {{0, 0}, {0, 0}};
       u64 t = 0;
       while (t < mp.P) {
         // First row >= t that may not be quiet, per read operand. A run found earlier stays
@@ -1475,6 +1484,9 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           if (!rd[op].Positions(fr, fc, t, lo, hi, pat, &p0, &p1)) {
             return t;
           }
+          known_row[op] = t;  // Row() may reuse these positions for row t
+          known_pos[op][0] = p0;
+          known_pos[op][1] = p1;
           if (!pat.skewed) {  // block rows walk the prefetch order backwards
             if (!rd[op].WindowReachBack(p1 / E, &reach) || p0 / E < reach) {
               return t;
@@ -1551,7 +1563,10 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
         for (int op = 0; op < 2; ++op) {
           i64 lo, hi;
           pats[op].Cols(t, &lo, &hi);
-          served[op] = hi >= lo ? rd[op].Row(fr, fc, t, lo, hi, pats[op], cycle) : cycle + 1;
+          const bool known = known_row[op] == t && cache_moves[op] == rd[op].moves();
+          served[op] = hi >= lo ? rd[op].Row(fr, fc, t, lo, hi, pats[op], cycle,
+                                             known ? known_pos[op] : nullptr)
+                                : cycle + 1;
         }
         const u64 nw = wp.Count(t);
         served[2] = nw > 0 ? wr.Row(nw, cycle) : cycle;
