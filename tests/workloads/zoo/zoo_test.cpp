@@ -49,6 +49,13 @@ TEST(ZooParameterCounts, Gpt2) {
   EXPECT_LT(RelDiff(Params("gpt2-xl"), 1.56e9), 0.01);
 }
 
+TEST(ZooParameterCounts, UntiedGpt2HeadAddsItsOwnMatrix) {
+  WorkloadConfig c = LoadWorkloadConfig(WorkloadPresetPath("gpt2-small"));
+  c.model.tie_embeddings = false;
+  // A separate 768 x 50257 LM head.
+  EXPECT_EQ(BuildForwardGraph(c).graph.ParameterCount(), 124439808u + 768u * 50257);
+}
+
 TEST(ZooParameterCounts, Llama3) {
   // embed 128256x4096 + lm_head 4096x128256 + norm 4096 + 32 x (q 4096^2 + k, v 2 x
   // 4096x1024 + o 4096^2 + gate, up, down 3 x 4096x14336 + 2 norms x 4096).
