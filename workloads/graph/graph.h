@@ -66,7 +66,8 @@ enum class OpKind : std::uint8_t {
   kSoftmax,       // along cols, scale and causal mask fused in
   kLayerNorm,     // along cols, with gain and bias; outputs (y, per-row stats)
   kRmsNorm,       // along cols, with gain; outputs (y, per-row stats)
-  kBatchNorm,     // training-mode batch norm over N*H*W per channel; outputs (y, stats)
+  kBatchNorm,     // training-mode batch norm, statistics per channel over N*H*W; rows x cols
+                  // = (N*C*H) x W covers every element; outputs (y, per-channel stats)
   kRotary,        // rotary position embedding applied to rows x cols (cols = heads*dim)
   kEmbedding,     // gather rows of a table: inputs (ids, table)
   kCrossEntropy,  // softmax cross-entropy over cols; inputs (logits, labels); outputs (loss,

@@ -93,6 +93,23 @@ TEST(Footprint, SavedActivationsPerLayerMatchKorthikanti) {
   EXPECT_EQ(SavedByLayer0(BuildTrainingStep(c)), 2 * s * b * h);
 }
 
+TEST(Footprint, SavedActivationsPerLlamaLayer) {
+  // Per Llama layer, bf16 (2 B) activations, b = 1, s = 2048, h = 4096, a = 32 heads,
+  // kv = 8 x 128 = 1024, f = 14336: norm outputs 2 x 2sbh (+ fp32 1/rms per row 2 x 4sb),
+  // q after RoPE 2sbh, k after RoPE and v 2 x 2sb*kv, softmax output 2as^2b, AV output
+  // 2sbh, residual (input of the MLP norm) 2sbh, gate, up and SwiGLU output 3 x 2sbf, and
+  // the layer output (input of the next layer) 2sbh. Projections before RoPE and before
+  // the residual adds need not be kept (their consumers' gradients do not read them).
+  WorkloadConfig c = Preset("llama3-8b");
+  c.model.layers = 2;
+  c.training.micro_batch = 1;
+  c.training.sequence = 2048;
+  c.training.recompute = Recompute::kNone;
+  const std::uint64_t s = 2048, b = 1, h = 4096, a = 32, kv = 1024, f = 14336;
+  EXPECT_EQ(SavedByLayer0(BuildTrainingStep(c)),
+            12 * s * b * h + 4 * s * b * kv + 2 * a * s * s * b + 6 * s * b * f + 8 * s * b);
+}
+
 TEST(Footprint, RecomputationShrinksThePeak) {
   WorkloadConfig c = Preset("gpt2-medium");
   std::uint64_t previous = ~0ull;
