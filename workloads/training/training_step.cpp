@@ -60,13 +60,11 @@ class BackwardBuilder {
   }
 
   std::vector<OpId> Build() {
-    int recomputed_layer = -2;
+    std::set<int> recomputed_layers;
     for (OpId i = static_cast<OpId>(forward_ops_); i-- > 0;) {
       const GraphOp op = g_.op(i);
-      if (op.layer >= 0 && op.layer != recomputed_layer) {
-        EmitRecompute(op.layer);
-        recomputed_layer = op.layer;
-      }
+      // A block is re-run just before the gradient of its last op.
+      if (op.layer >= 0 && recomputed_layers.insert(op.layer).second) EmitRecompute(op.layer);
       EmitBackward(i, op);
     }
     return order_;
