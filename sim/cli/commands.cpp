@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -14,9 +18,12 @@
 #include "sim/config/param_registry.h"
 #include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
+#include "sim/step_run.h"
 #include "sim/trace/chrome_trace.h"
 #include "workloads/kernel/reference_kernels.h"
 #include "workloads/scalesim/scalesim_run.h"
+#include "workloads/training/footprint.h"
+#include "workloads/zoo/workload_config.h"
 
 namespace systole {
 
@@ -53,42 +60,95 @@ const CLI::Validator kPositiveInteger(
 
 struct RunOptions {
   ArchOptions arch;
+  std::string workload = "gpt2-small";
+  std::vector<std::string> workload_overrides;
   bool json = false;
   std::string out_dir;
 };
 
-int RunGemms(const ArchConfig& arch, const std::vector<GemmJob>& jobs, bool json,
-             const std::string& out_dir) {
-  const GemmRunSummary summary = SimulateGemms(arch, jobs);
-  const std::string json_text = GemmSummaryJson(arch, summary);
-  if (!out_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(out_dir, ec);
-    if (ec) throw InputError(out_dir + ": cannot create output directory: " + ec.message());
-    WriteFileAtomically(out_dir + "/report.json", json_text);
-    WriteFileAtomically(out_dir + "/config.resolved.toml", arch.ToResolvedToml());
+// Progress bar on stderr for runs longer than a second (only on a terminal).
+class ProgressBar {
+ public:
+  ProgressBar() : start_(std::chrono::steady_clock::now()), tty_(isatty(fileno(stderr)) != 0) {}
+  void Update(double fraction) {
+    if (!tty_) return;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (elapsed < 1.0) return;
+    const int width = 40;
+    const int filled = static_cast<int>(fraction * width);
+    std::cerr << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
+              << std::string(static_cast<std::size_t>(width - filled), '.') << "] "
+              << static_cast<int>(fraction * 100.0) << "% " << std::flush;
+    shown_ = true;
   }
-  std::cout << (json ? json_text : FormatGemmSummary(arch, summary));
+  ~ProgressBar() {
+    if (shown_) std::cerr << "\r" << std::string(50, ' ') << "\r" << std::flush;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  bool tty_;
+  bool shown_ = false;
+};
+
+int RunStep(const RunOptions& o) {
+  const ArchConfig arch = o.arch.Load();
+  const bool is_file =
+      o.workload.find('/') != std::string::npos || o.workload.find(".toml") != std::string::npos;
+  const std::string path = is_file ? o.workload : WorkloadPresetPath(o.workload);
+  if (!is_file && !std::filesystem::exists(path)) {
+    std::string names;
+    for (const std::string& n : WorkloadPresetNames()) names += (names.empty() ? "" : ", ") + n;
+    throw InputError("--workload '" + o.workload + "': no such preset (expected one of " + names +
+                     ", or a .toml file)");
+  }
+  const TrainingStep step = BuildTrainingStep(LoadWorkloadConfig(path, o.workload_overrides));
+  CheckFootprintFits(step, arch.hbm.CapacityBytes());
+  StepReport report;
+  {
+    ProgressBar bar;
+    report = RunTrainingStep(arch, step, [&bar](double f) { bar.Update(f); });
+  }
+  const std::string json_text = StepReportJson(arch, step, report);
+  if (!o.out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    if (ec) throw InputError(o.out_dir + ": cannot create output directory: " + ec.message());
+    WriteFileAtomically(o.out_dir + "/report.json", json_text);
+    WriteFileAtomically(o.out_dir + "/ops.csv", OpsCsv(step, report));
+    WriteFileAtomically(o.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
+  }
+  std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
+  return 0;
+}
+
+int RunGemms(const ArchConfig& arch, const std::vector<GemmJob>& jobs, bool json) {
+  const GemmRunSummary summary = SimulateGemms(arch, jobs);
+  std::cout << (json ? GemmSummaryJson(arch, summary) : FormatGemmSummary(arch, summary));
   return 0;
 }
 
 }  // namespace
 
-int RunDefault() { return RunGemms(LoadArchConfig(""), DefaultGemmSet(), false, ""); }
+int RunDefault() { return RunStep(RunOptions{}); }
 
 void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   // run
   auto run = std::make_shared<RunOptions>();
   CLI::App* run_cmd = app.add_subcommand(
-      "run", "Run the default workload (for now: one GPT-2-small layer's forward GEMMs)");
+      "run", "Time one training step (forward, backward, optimizer) of a workload on a chip");
   run->arch.AddTo(run_cmd);
-  run_cmd->add_flag("--json", run->json, "Print the report as JSON");
-  run_cmd->add_option("--out", run->out_dir, "Write report.json and config.resolved.toml here");
-  run_cmd->callback([run, &action]() {
-    action = [run]() {
-      return RunGemms(run->arch.Load(), DefaultGemmSet(), run->json, run->out_dir);
-    };
-  });
+  run_cmd->add_option("--workload,-w", run->workload,
+                      "Model-zoo preset (configs/workloads/NAME.toml) or a workload .toml file");
+  run_cmd
+      ->add_option("--set", run->workload_overrides,
+                   "Override a workload key: --set training.micro_batch=8")
+      ->take_all();
+  run_cmd->add_flag("--json", run->json, "Print report.json to stdout");
+  run_cmd->add_option("--out", run->out_dir,
+                      "Write report.json, ops.csv and config.resolved.toml here");
+  run_cmd->callback([run, &action]() { action = [run]() { return RunStep(*run); }; });
 
   // gemm
   struct GemmOptions {
@@ -105,8 +165,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   gemm_cmd->add_flag("--json", gemm->json, "Print the result as JSON");
   gemm_cmd->callback([gemm, &action]() {
     action = [gemm]() {
-      return RunGemms(gemm->arch.Load(), {{"gemm", {gemm->m, gemm->k, gemm->n}, 1}}, gemm->json,
-                      "");
+      return RunGemms(gemm->arch.Load(), {{"gemm", {gemm->m, gemm->k, gemm->n}, 1}}, gemm->json);
     };
   });
 

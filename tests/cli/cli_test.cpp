@@ -32,11 +32,20 @@ Result RunSystole(const std::string& args) {
 }
 
 TEST(Cli, NoArgumentsRunsTheDefaultWorkload) {
+  // A GPT-2-small training step on the baseline design.
   Result r = RunSystole("");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, testing::HasSubstr("systole-base: 128x128 ws array"));
-  EXPECT_THAT(r.output, testing::HasSubstr("mlp.up"));
-  EXPECT_THAT(r.output, testing::HasSubstr("total:"));
+  EXPECT_THAT(r.output, testing::HasSubstr("gpt2-small training step on systole-base"));
+  EXPECT_THAT(r.output, testing::HasSubstr("tokens/s"));
+  EXPECT_THAT(r.output, testing::HasSubstr("MFU"));
+  EXPECT_THAT(r.output, testing::HasSubstr("footprint"));
+}
+
+TEST(Cli, FootprintOverCapacityIsAnInputError) {
+  // Llama-3-8B's states alone (16 bytes x 8.03e9 parameters) exceed the baseline's 16 GiB.
+  Result r = RunSystole("run --workload llama3-8b");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, testing::StartsWith("systole: error: "));
 }
 
 TEST(Cli, GemmJsonHasExactCycles) {
@@ -60,7 +69,9 @@ TEST(Cli, OverridesApply) {
 }
 
 TEST(Cli, OutputIsDeterministic) {
-  EXPECT_EQ(RunSystole("run --json").output, RunSystole("run --json").output);
+  EXPECT_EQ(RunSystole("run --json -w mlp").output, RunSystole("run --json -w mlp").output);
+  EXPECT_EQ(RunSystole("gemm --M 300 --K 200 --N 100 --json").output,
+            RunSystole("gemm --M 300 --K 200 --N 100 --json").output);
 }
 
 TEST(Cli, BadInputExitsWithTwoAndOneLine) {
@@ -85,10 +96,14 @@ TEST(Cli, ParamsListsEveryKey) {
 
 TEST(Cli, RunOutWritesReportAndResolvedConfig) {
   const std::string dir = testing::TempDir() + "systole_run_out";
-  Result r = RunSystole("run --out " + dir);
+  Result r = RunSystole("run -w mlp --out " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream report(dir + "/report.json");
   EXPECT_TRUE(report.good());
+  std::ifstream ops(dir + "/ops.csv");
+  std::string header;
+  std::getline(ops, header);
+  EXPECT_EQ(header.rfind("op,phase,role,kind,repeats,time_ns", 0), 0u);
   std::ifstream cfg(dir + "/config.resolved.toml");
   std::string text((std::istreambuf_iterator<char>(cfg)), std::istreambuf_iterator<char>());
   EXPECT_THAT(text, testing::HasSubstr("rows = 128  # default"));

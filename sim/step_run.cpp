@@ -1,0 +1,197 @@
+#include "sim/step_run.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "models/core/core.h"
+#include "workloads/lowering/op_lowering.h"
+#include "workloads/training/footprint.h"
+
+namespace systole {
+
+namespace {
+
+struct KernelResult {
+  double time_ns = 0;
+  std::uint64_t instructions = 0;
+};
+
+KernelResult SimulateKernel(const ArchConfig& arch, const KernelCall& call) {
+  std::vector<Program> programs = call.matmul ? BuildMatmulKernelForChip(arch, call.mm)
+                                              : BuildElementwiseKernelForChip(arch, call.ew);
+  const std::vector<CoreRunResult> r = RunCores(arch, programs, {});
+  KernelResult out;
+  for (const CoreRunResult& c : r) {
+    out.time_ns = std::max(out.time_ns, c.time_ns);
+    out.instructions += c.instructions;
+  }
+  return out;
+}
+
+}  // namespace
+
+StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
+                           const std::function<void(double)>& progress, bool reuse_kernels) {
+  const auto t0 = std::chrono::steady_clock::now();
+  StepReport rep;
+  rep.peak_flops_per_ns = 2.0 * static_cast<double>(arch.core.tensor.array.rows) *
+                          static_cast<double>(arch.core.tensor.array.cols) * arch.core.clock_ghz *
+                          static_cast<double>(arch.cores);
+  const double hbm_gbps = arch.hbm.PeakGBps();
+  std::map<std::string, KernelResult> cache;
+  std::size_t total_ops = 0;
+  for (const PhaseWork& ph : step.phases) total_ops += ph.ops.size();
+  std::size_t done_ops = 0;
+  double model_flops = 0, executed_flops = 0;
+  for (const PhaseWork& ph : step.phases) {
+    for (OpId id : ph.ops) {
+      const GraphOp& op = step.graph.op(id);
+      OpReport r;
+      r.op = id;
+      r.phase = ph.phase;
+      r.repeats = ph.repeats;
+      r.flops = op.flops;
+      r.matmul_flops = op.matmul_flops;
+      r.bytes = op.bytes_read + op.bytes_written;
+      for (const KernelCall& call : LowerOp(arch, step.graph, op, step.compute_dtype)) {
+        const std::string key = call.Key();
+        auto it = cache.find(key);
+        if (!reuse_kernels && it != cache.end()) {
+          it->second = SimulateKernel(arch, call);  // simulate again, as if never seen
+          rep.simulated_instructions += it->second.instructions;
+        }
+        if (it == cache.end()) {
+          it = cache.emplace(key, SimulateKernel(arch, call)).first;
+          rep.simulated_instructions += it->second.instructions;
+        }
+        r.time_ns += it->second.time_ns * static_cast<double>(call.repeat) * call.scale;
+        rep.represented_instructions += static_cast<std::uint64_t>(
+            static_cast<double>(it->second.instructions * call.repeat * ph.repeats) * call.scale);
+      }
+      const double compute_ns = static_cast<double>(op.matmul_flops) / rep.peak_flops_per_ns;
+      const double memory_ns = static_cast<double>(r.bytes) / hbm_gbps;
+      r.roofline_ns = std::max(compute_ns, memory_ns);
+      r.compute_bound = compute_ns >= memory_ns;
+      const double total = r.time_ns * static_cast<double>(ph.repeats);
+      rep.phase_ns[static_cast<int>(ph.phase)] += total;
+      executed_flops += static_cast<double>(op.matmul_flops) * static_cast<double>(ph.repeats);
+      if (op.role != OpRole::kRecompute) {
+        model_flops += static_cast<double>(op.matmul_flops) * static_cast<double>(ph.repeats);
+      }
+      rep.ops.push_back(r);
+      ++done_ops;
+      if (progress && done_ops % 16 == 0) {
+        progress(static_cast<double>(done_ops) / static_cast<double>(total_ops));
+      }
+    }
+  }
+  rep.distinct_kernels = cache.size();
+  rep.step_ns = rep.phase_ns[0] + rep.phase_ns[1] + rep.phase_ns[2];
+  if (rep.step_ns > 0) {
+    rep.tokens_per_s = static_cast<double>(step.tokens_per_step) / (rep.step_ns * 1e-9);
+    rep.mfu = model_flops / (rep.step_ns * rep.peak_flops_per_ns);
+    rep.hfu = executed_flops / (rep.step_ns * rep.peak_flops_per_ns);
+  }
+  rep.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (progress) progress(1.0);
+  return rep;
+}
+
+std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
+                              const StepReport& r) {
+  const WorkloadConfig& w = step.config;
+  std::string out =
+      fmt::format("{} training step on {} ({} core{}, {:.1f} TFLOP/s peak)\n", w.model.name,
+                  arch.name, arch.cores, arch.cores > 1 ? "s" : "", r.peak_flops_per_ns / 1000.0);
+  out += fmt::format("step time      {:.3f} ms   {:.0f} tokens/s   MFU {:.1f}%   HFU {:.1f}%\n",
+                     r.step_ns / 1e6, r.tokens_per_s, 100.0 * r.mfu, 100.0 * r.hfu);
+  out += fmt::format("split          forward {:.1f}%  backward {:.1f}%  optimizer {:.1f}%\n",
+                     100.0 * r.phase_ns[0] / r.step_ns, 100.0 * r.phase_ns[1] / r.step_ns,
+                     100.0 * r.phase_ns[2] / r.step_ns);
+  double compute_bound_ns = 0;
+  for (const OpReport& o : r.ops) {
+    if (o.compute_bound) compute_bound_ns += o.time_ns * static_cast<double>(o.repeats);
+  }
+  out += fmt::format(
+      "bound          {:.0f}% of the time in compute-bound ops, {:.0f}% in "
+      "memory-bound ops\n",
+      100.0 * compute_bound_ns / r.step_ns, 100.0 * (1.0 - compute_bound_ns / r.step_ns));
+  const Footprint& f = step.footprint;
+  out += fmt::format("HBM            footprint {} of {} (states {}, activations {})\n",
+                     FormatBytes(f.total_bytes), FormatBytes(arch.hbm.CapacityBytes()),
+                     FormatBytes(f.states_bytes()), FormatBytes(f.activation_peak_bytes));
+  // Top ops by total time.
+  std::vector<const OpReport*> top;
+  for (const OpReport& o : r.ops) top.push_back(&o);
+  std::stable_sort(top.begin(), top.end(), [](const OpReport* a, const OpReport* b) {
+    return a->time_ns * static_cast<double>(a->repeats) >
+           b->time_ns * static_cast<double>(b->repeats);
+  });
+  out += "top ops        ";
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, top.size()); ++i) {
+    const OpReport& o = *top[i];
+    out += fmt::format("{}{} {:.1f}%", i ? ", " : "", step.graph.op(o.op).name,
+                       100.0 * o.time_ns * static_cast<double>(o.repeats) / r.step_ns);
+  }
+  out += fmt::format(
+      "\nsimulated      {} distinct kernels, {} of {} instructions individually "
+      "({:.2f}%), in {:.2f} s\n",
+      r.distinct_kernels, r.simulated_instructions, r.represented_instructions,
+      100.0 * static_cast<double>(r.simulated_instructions) /
+          static_cast<double>(std::max<std::uint64_t>(1, r.represented_instructions)),
+      r.wall_seconds);
+  return out;
+}
+
+std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, const StepReport& r) {
+  nlohmann::ordered_json j;
+  j["schema"] = "systole.step/1";
+  j["workload"] = step.config.model.name;
+  j["arch"] = arch.name;
+  j["cores"] = arch.cores;
+  j["step_time_ns"] = r.step_ns;
+  j["tokens_per_step"] = step.tokens_per_step;
+  j["tokens_per_s"] = r.tokens_per_s;
+  j["mfu"] = r.mfu;
+  j["hfu"] = r.hfu;
+  j["peak_flops_per_ns"] = r.peak_flops_per_ns;
+  j["phases_ns"] = {
+      {"forward", r.phase_ns[0]}, {"backward", r.phase_ns[1]}, {"optimizer", r.phase_ns[2]}};
+  j["parameters"] = step.parameters;
+  j["flops_per_step"] = step.flops_per_step;
+  const Footprint& f = step.footprint;
+  j["footprint_bytes"] = {{"weights", f.weights_bytes},
+                          {"gradients", f.gradients_bytes},
+                          {"master_weights", f.master_weights_bytes},
+                          {"optimizer_state", f.optimizer_state_bytes},
+                          {"saved_activations", f.saved_activation_bytes},
+                          {"workspace", f.workspace_bytes},
+                          {"total", f.total_bytes},
+                          {"hbm_capacity", arch.hbm.CapacityBytes()}};
+  j["distinct_kernels"] = r.distinct_kernels;
+  j["simulated_instructions"] = r.simulated_instructions;
+  j["represented_instructions"] = r.represented_instructions;
+  return j.dump(2) + "\n";
+}
+
+std::string OpsCsv(const TrainingStep& step, const StepReport& r) {
+  std::string out =
+      "op,phase,role,kind,repeats,time_ns,flops,matmul_flops,hbm_bytes,achieved_tflops,"
+      "achieved_gbps,roofline_ns,bound\n";
+  for (const OpReport& o : r.ops) {
+    const GraphOp& op = step.graph.op(o.op);
+    const double t = std::max(o.time_ns, 1e-9);
+    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{}\n", op.name,
+                       PhaseName(o.phase), OpRoleName(op.role), OpKindName(op.kind), o.repeats,
+                       o.time_ns, o.flops, o.matmul_flops, o.bytes,
+                       static_cast<double>(o.flops) / t / 1000.0, static_cast<double>(o.bytes) / t,
+                       o.roofline_ns, o.compute_bound ? "compute" : "memory");
+  }
+  return out;
+}
+
+}  // namespace systole

@@ -1,0 +1,93 @@
+// A whole training step on the engine-level core: rooflines, backward/forward ratio,
+// replication, determinism.
+#include "sim/step_run.h"
+
+#include <gtest/gtest.h>
+
+#include "workloads/zoo/workload_config.h"
+
+namespace systole {
+namespace {
+
+TrainingStep Step(const std::string& preset, std::vector<std::string> overrides = {}) {
+  return BuildTrainingStep(LoadWorkloadConfig(WorkloadPresetPath(preset), overrides));
+}
+
+const OpReport& Find(const TrainingStep& step, const StepReport& r, const std::string& name) {
+  for (const OpReport& o : r.ops) {
+    if (step.graph.op(o.op).name == name) return o;
+  }
+  throw std::runtime_error("no op " + name);
+}
+
+TEST(StepRun, Gpt2SmallRespectsRooflinesAndAddsUp) {
+  const ArchConfig arch = LoadArchConfig("");
+  const TrainingStep step = Step("gpt2-small");
+  const StepReport r = RunTrainingStep(arch, step);
+  double sum = 0, roofline = 0;
+  for (const OpReport& o : r.ops) {
+    // No op is faster than its roofline (matmul FLOPs at peak, HBM bytes at peak bandwidth).
+    EXPECT_GE(o.time_ns, o.roofline_ns * (1 - 1e-9)) << step.graph.op(o.op).name;
+    sum += o.time_ns * static_cast<double>(o.repeats);
+    roofline += o.roofline_ns * static_cast<double>(o.repeats);
+  }
+  EXPECT_NEAR(r.step_ns, sum, 1e-6 * sum);  // ops run back to back
+  EXPECT_GE(r.step_ns, roofline);
+  EXPECT_NEAR(r.phase_ns[0] + r.phase_ns[1] + r.phase_ns[2], r.step_ns, 1e-6 * r.step_ns);
+  EXPECT_GT(r.mfu, 0.0);
+  EXPECT_LE(r.mfu, 1.0);
+  // 4 x 1024 tokens per step.
+  EXPECT_NEAR(r.tokens_per_s, 4096.0 / (r.step_ns * 1e-9), 1e-6 * r.tokens_per_s);
+}
+
+TEST(StepRun, BackwardMatmulsTakeAboutTwiceTheForward) {
+  // A compute-bound forward matmul (the MLP up-projection, 4096 x 768 x 3072) has two
+  // backward matmuls of the same FLOPs (input and weight gradient): about 2x its time.
+  const ArchConfig arch = LoadArchConfig("");
+  const TrainingStep step = Step("gpt2-small");
+  const StepReport r = RunTrainingStep(arch, step);
+  std::string up;
+  for (const OpReport& o : r.ops) {
+    const GraphOp& op = step.graph.op(o.op);
+    if (op.kind == OpKind::kMatmul && op.role == OpRole::kForward && o.compute_bound &&
+        op.matmul.n == 3072) {
+      up = op.name;
+      break;
+    }
+  }
+  ASSERT_FALSE(up.empty());
+  const double fwd = Find(step, r, up).time_ns;
+  double bwd = 0;
+  for (const OpReport& o : r.ops) {
+    const GraphOp& op = step.graph.op(o.op);
+    if (op.kind == OpKind::kMatmul && op.forward_op != 0xffffffffu &&
+        step.graph.op(op.forward_op).name == up && op.role != OpRole::kRecompute) {
+      bwd += o.time_ns;
+    }
+  }
+  EXPECT_NEAR(bwd / fwd, 2.0, 0.4) << up;
+}
+
+TEST(StepRun, ReplicationEqualsFullSimulationOnASmallModel) {
+  // Two layers, short sequence, two micro-batches: every kernel of every op simulated
+  // gives exactly the replicated result.
+  const ArchConfig arch = LoadArchConfig("");
+  const TrainingStep step =
+      Step("gpt2-small", {"model.layers=2", "training.sequence=128", "training.micro_batch=1",
+                          "training.grad_accum_steps=2"});
+  const StepReport fast = RunTrainingStep(arch, step, {}, true);
+  const StepReport full = RunTrainingStep(arch, step, {}, false);
+  EXPECT_EQ(fast.step_ns, full.step_ns);
+  EXPECT_LT(fast.simulated_instructions, full.simulated_instructions);
+}
+
+TEST(StepRun, ReportsAreByteIdentical) {
+  const ArchConfig arch = LoadArchConfig("");
+  const TrainingStep step = Step("mlp");
+  EXPECT_EQ(StepReportJson(arch, step, RunTrainingStep(arch, step)),
+            StepReportJson(arch, step, RunTrainingStep(arch, step)));
+  EXPECT_EQ(OpsCsv(step, RunTrainingStep(arch, step)), OpsCsv(step, RunTrainingStep(arch, step)));
+}
+
+}  // namespace
+}  // namespace systole

@@ -1,0 +1,157 @@
+#include "workloads/lowering/op_lowering.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/common/checked_math.h"
+
+namespace systole {
+
+std::string KernelCall::Key() const {
+  if (matmul) {
+    return fmt::format("matmul {}x{}x{} {}", mm.m, mm.k, mm.n, DtypeName(mm.dtype));
+  }
+  return fmt::format("{} {}x{} {}", ew.kind, ew.rows, ew.cols, DtypeName(ew.dtype));
+}
+
+namespace {
+
+KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype,
+                  std::uint64_t repeat) {
+  KernelCall c;
+  c.matmul = true;
+  c.mm.m = std::max<std::uint64_t>(1, m);
+  c.mm.k = std::max<std::uint64_t>(1, k);
+  c.mm.n = std::max<std::uint64_t>(1, n);
+  c.mm.dtype = dtype;
+  c.mm.level = "block3";
+  c.repeat = std::max<std::uint64_t>(1, repeat);
+  return c;
+}
+
+const char* ElementwiseKind(OpKind kind) {
+  switch (kind) {
+    case OpKind::kRelu:
+    case OpKind::kGelu:
+    case OpKind::kSilu:
+    case OpKind::kSwiglu:
+    case OpKind::kRotary:
+    case OpKind::kReluGrad:
+    case OpKind::kGeluGrad:
+    case OpKind::kSiluGrad:
+    case OpKind::kSwigluGrad:
+    case OpKind::kRotaryGrad:
+      return "gelu";
+    case OpKind::kSoftmax:
+    case OpKind::kSoftmaxGrad:
+    case OpKind::kCrossEntropy:
+    case OpKind::kCrossEntropyGrad:
+      return "softmax";
+    case OpKind::kLayerNorm:
+    case OpKind::kLayerNormGrad:
+    case OpKind::kBatchNorm:
+    case OpKind::kBatchNormGrad:
+      return "layernorm";
+    case OpKind::kRmsNorm:
+    case OpKind::kRmsNormGrad:
+      return "rmsnorm";
+    default:
+      return "add";
+  }
+}
+
+// The element-wise kernel over `elements` laid out as rows x cols, clamped to tile limits:
+// cols at most `max_cols` (what the kernel's tiles hold), rows a whole number of 128-row
+// tiles up to 8 of them; the rest becomes the repeat count.
+KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t rows,
+                       std::uint64_t cols, Dtype dtype) {
+  rows = std::max<std::uint64_t>(1, rows);
+  cols = std::max<std::uint64_t>(1, cols);
+  // The kernel keeps about 7 tiles of [partitions x cols] (x, y/out double-buffered, tmp,
+  // gain): keep them within half of a scratchpad partition.
+  const std::uint64_t max_cols =
+      std::max<std::uint64_t>(64, arch.core.scratchpad.partition_bytes / 2 / 7 / DtypeBytes(dtype));
+  std::uint64_t chunks_per_row = CeilDiv(cols, max_cols);
+  std::uint64_t kcols = CeilDiv(cols, chunks_per_row);
+  const std::uint64_t tile_rows = std::min(arch.core.scratchpad.partitions, arch.core.vector.lanes);
+  const std::uint64_t krows = std::min(rows, 8 * tile_rows);
+  KernelCall c;
+  c.matmul = false;
+  c.ew.kind = kind;
+  c.ew.rows = krows;
+  c.ew.cols = kcols;
+  c.ew.dtype = dtype;
+  // Repeats cover rows x cols; the last partial repeat is charged in proportion.
+  const double total = static_cast<double>(rows) * static_cast<double>(chunks_per_row);
+  c.repeat = 1;
+  c.scale = total / static_cast<double>(krows);
+  return c;
+}
+
+}  // namespace
+
+std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, const GraphOp& op,
+                                Dtype dtype) {
+  (void)graph;
+  std::vector<KernelCall> out;
+  const MatmulDims& mm = op.matmul;
+  const ConvDims& cv = op.conv;
+  switch (op.kind) {
+    case OpKind::kMatmul:
+      out.push_back(Matmul(mm.m, mm.k, mm.n, dtype, mm.batch));
+      return out;
+    case OpKind::kConv2d:
+      out.push_back(
+          Matmul(cv.n * cv.h_out * cv.w_out, cv.c_in * cv.kh * cv.kw, cv.c_out, dtype, 1));
+      return out;
+    case OpKind::kConv2dGradInput:
+      out.push_back(Matmul(cv.n * cv.h_in * cv.w_in, cv.c_out * cv.kh * cv.kw, cv.c_in, dtype, 1));
+      return out;
+    case OpKind::kConv2dGradWeight:
+      out.push_back(
+          Matmul(cv.c_in * cv.kh * cv.kw, cv.n * cv.h_out * cv.w_out, cv.c_out, dtype, 1));
+      return out;
+    case OpKind::kAttention:
+    case OpKind::kAttentionGrad: {
+      // Score-sized matmuls: Q K^T is [m x k] x [k x n]; A V is [m x n] x [n x k].
+      const double one = 2.0 * static_cast<double>(mm.batch) * static_cast<double>(mm.m) *
+                         static_cast<double>(mm.k) * static_cast<double>(mm.n);
+      const std::uint64_t count = std::max<std::uint64_t>(
+          2, static_cast<std::uint64_t>(std::llround(static_cast<double>(op.matmul_flops) / one)));
+      KernelCall qk = Matmul(mm.m, mm.k, mm.n, dtype, mm.batch * ((count + 1) / 2));
+      KernelCall av = Matmul(mm.m, mm.n, mm.k, dtype, mm.batch * (count / 2));
+      out.push_back(qk);
+      out.push_back(av);
+      out.push_back(Elementwise(arch, "softmax", mm.batch * mm.m, mm.n, dtype));
+      return out;
+    }
+    case OpKind::kAdamW:
+    case OpKind::kLamb:
+    case OpKind::kSgdMomentum: {
+      KernelCall c = Elementwise(arch, "add", op.rows, op.cols, Dtype::kFp32);
+      // An fp32 add moves 12 bytes per element; the optimizer moves what it states.
+      const double elements = static_cast<double>(std::max<std::uint64_t>(1, op.rows)) *
+                              static_cast<double>(std::max<std::uint64_t>(1, op.cols));
+      const double bytes = static_cast<double>(op.bytes_read + op.bytes_written);
+      c.scale *= std::max(1.0, bytes / (12.0 * elements));
+      out.push_back(c);
+      return out;
+    }
+    default: {
+      const char* kind = ElementwiseKind(op.kind);
+      KernelCall c = Elementwise(arch, kind, op.rows, op.cols, dtype);
+      const double elements = static_cast<double>(std::max<std::uint64_t>(1, op.rows)) *
+                              static_cast<double>(std::max<std::uint64_t>(1, op.cols));
+      const double kernel_bytes =
+          elements * DtypeBytes(dtype) * (std::string(kind) == "add" ? 3.0 : 2.0);
+      const double bytes = static_cast<double>(op.bytes_read + op.bytes_written);
+      c.scale *= std::max(1.0, bytes / kernel_bytes);
+      out.push_back(c);
+      return out;
+    }
+  }
+}
+
+}  // namespace systole

@@ -1,0 +1,50 @@
+// Lowers the ops of a training step to tile kernels of the core.
+//
+// What it does
+//   Each graph op becomes one or more reference kernels (workloads/kernel/
+//   reference_kernels.h), each with a repeat count:
+//     matmul [batch, m, k, n]          matmul kernel m x k x n, blocked (block3), x batch
+//     convolution (and its gradients) the im2col GEMM (M = output pixels, K = window,
+//                                      N = filters; gradients swap the roles), x 1
+//     fused attention (and gradient)   Q K^T and A V matmul kernels x batch and a softmax
+//                                      over the scores; the backward runs as many
+//                                      score-sized matmuls as its FLOPs imply
+//     element-wise and row-wise ops    the element-wise kernel of the closest kind (add,
+//                                      gelu, softmax, layernorm, rmsnorm) over rows x cols,
+//                                      rows capped to whole 128-row tiles and cols to what a
+//                                      tile holds, repeated to cover the op; optimizer ops
+//                                      run over their parameter elements in fp32
+//   A kernel's time is scaled up when the op moves more HBM bytes than the kernel does
+//   (e.g. AdamW reads and writes four fp32 streams): such ops are memory-bound.
+//   Identical kernels are simulated once and replicated (KernelKey).
+//
+// What it ignores
+//   Fusion of element-wise work into its producer (every op is its own kernel), layout
+//   transposes (a transposed operand is assumed stored in the layout the engine wants),
+//   overlap between consecutive ops.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/config/arch_config.h"
+#include "workloads/graph/graph.h"
+#include "workloads/kernel/reference_kernels.h"
+
+namespace systole {
+
+struct KernelCall {
+  bool matmul = true;
+  MatmulKernelOptions mm;
+  ElementwiseKernelOptions ew;
+  std::uint64_t repeat = 1;  // times this kernel runs for the op
+  double scale = 1.0;        // time multiplier (memory-bound ops moving more bytes)
+  std::string Key() const;   // identical keys give identical programs
+};
+
+// The kernels that time one op on `arch` (dtype: the step's compute dtype).
+std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, const GraphOp& op,
+                                Dtype dtype);
+
+}  // namespace systole
