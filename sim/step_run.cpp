@@ -194,4 +194,47 @@ std::string OpsCsv(const TrainingStep& step, const StepReport& r) {
   return out;
 }
 
+std::string StepTraceJson(const TrainingStep& step, const StepReport& r) {
+  std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  out += fmt::format(R"({{"name":"process_name","ph":"M","pid":0,"args":{{"name":{}}}}})",
+                     nlohmann::json(step.config.model.name + " training step").dump());
+  const char* tracks[] = {"phase", "tensor engine (matmul ops)", "vector/scalar/DMA ops"};
+  for (int t = 0; t < 3; ++t) {
+    out += fmt::format(
+        ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":0,\"tid\":{},\"args\":{{"
+        "\"name\":\"{}\"}}}}",
+        t, tracks[t]);
+  }
+  // Ops of each phase, in order, indexed into r.ops.
+  std::vector<std::vector<std::size_t>> by_phase(3);
+  for (std::size_t i = 0; i < r.ops.size(); ++i) {
+    by_phase[static_cast<int>(r.ops[i].phase)].push_back(i);
+  }
+  double t = 0;
+  auto slice = [&](int tid, const std::string& name, const char* cat, double start, double dur) {
+    out += fmt::format(
+        ",\n{{\"name\":{},\"cat\":\"{}\",\"ph\":\"X\",\"pid\":0,\"tid\":{},\"ts\":{:.3f},"
+        "\"dur\":{:.3f}}}",
+        nlohmann::json(name).dump(), cat, tid, start / 1000.0, dur / 1000.0);
+  };
+  auto run_phase = [&](int phase, const std::string& label) {
+    const double start = t;
+    for (std::size_t i : by_phase[phase]) {
+      const OpReport& o = r.ops[i];
+      const GraphOp& op = step.graph.op(o.op);
+      slice(op.is_matmul() ? 1 : 2, op.name, OpRoleName(op.role), t, o.time_ns);
+      t += o.time_ns;
+    }
+    slice(0, label, "phase", start, t - start);
+  };
+  const std::uint64_t micro = step.phases.empty() ? 1 : step.phases[0].repeats;
+  for (std::uint64_t mb = 0; mb < micro; ++mb) {
+    run_phase(0, fmt::format("forward (micro-batch {})", mb));
+    run_phase(1, fmt::format("backward (micro-batch {})", mb));
+  }
+  run_phase(2, "optimizer");
+  out += "\n]}\n";
+  return out;
+}
+
 }  // namespace systole

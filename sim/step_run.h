@@ -54,5 +54,9 @@ std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
 std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step,
                            const StepReport& report);
 std::string OpsCsv(const TrainingStep& step, const StepReport& report);
+// Chrome trace (Perfetto) of the step's timeline at op granularity: micro-batches run
+// forward then backward, then the optimizer; tensor-engine ops (matmuls) and the rest
+// (vector/scalar/DMA-bound work) on separate tracks, phases on a third.
+std::string StepTraceJson(const TrainingStep& step, const StepReport& report);
 
 }  // namespace systole

@@ -117,6 +117,7 @@ int RunStep(const RunOptions& o) {
     if (ec) throw InputError(o.out_dir + ": cannot create output directory: " + ec.message());
     WriteFileAtomically(o.out_dir + "/report.json", json_text);
     WriteFileAtomically(o.out_dir + "/ops.csv", OpsCsv(step, report));
+    WriteFileAtomically(o.out_dir + "/trace.json", StepTraceJson(step, report));
     WriteFileAtomically(o.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
@@ -147,7 +148,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
       ->take_all();
   run_cmd->add_flag("--json", run->json, "Print report.json to stdout");
   run_cmd->add_option("--out", run->out_dir,
-                      "Write report.json, ops.csv and config.resolved.toml here");
+                      "Write report.json, ops.csv, trace.json and config.resolved.toml here");
   run_cmd->callback([run, &action]() { action = [run]() { return RunStep(*run); }; });
 
   // gemm

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "workloads/zoo/workload_config.h"
 
 namespace systole {
@@ -87,6 +89,25 @@ TEST(StepRun, ReportsAreByteIdentical) {
   EXPECT_EQ(StepReportJson(arch, step, RunTrainingStep(arch, step)),
             StepReportJson(arch, step, RunTrainingStep(arch, step)));
   EXPECT_EQ(OpsCsv(step, RunTrainingStep(arch, step)), OpsCsv(step, RunTrainingStep(arch, step)));
+}
+
+TEST(StepRun, TraceLaysOpsEndToEnd) {
+  const ArchConfig arch = LoadArchConfig("");
+  const TrainingStep step = Step("mlp", {"training.grad_accum_steps=2"});
+  const StepReport r = RunTrainingStep(arch, step);
+  const nlohmann::json j = nlohmann::json::parse(StepTraceJson(step, r));
+  double end = 0;
+  std::size_t op_slices = 0;
+  for (const auto& e : j["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    end = std::max(end, e["ts"].get<double>() + e["dur"].get<double>());
+    if (e["tid"] != 0) ++op_slices;
+  }
+  // Two micro-batches of forward and backward ops, then the optimizer ops.
+  std::size_t expected = 0;
+  for (const PhaseWork& ph : step.phases) expected += ph.ops.size() * ph.repeats;
+  EXPECT_EQ(op_slices, expected);
+  EXPECT_NEAR(end * 1000.0, r.step_ns, 1e-3 * r.step_ns + 1.0);  // ts in us, rounded to ns
 }
 
 }  // namespace
