@@ -560,8 +560,12 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
       off_k[k] = static_cast<std::uint32_t>((crow_k[k] * g.W + ccol_k[k]) * g.Ch + rem % g.Ch);
     }
     const std::uint32_t H = static_cast<std::uint32_t>(g.H), W = static_cast<std::uint32_t>(g.W);
-    addr.clear();
-    addr.reserve(total);
+    // prev[] is produced while generating the stream: prev[i] = last position of the same
+    // word so far; first occurrences are fixed up afterwards (last position in S minus |S|).
+    last.assign(g.H * g.W * g.Ch, -1);
+    prev.clear();
+    prev.reserve(total);
+    addr.clear();  // here: words of first occurrences, in order
     const bool os = mp.df == Dataflow::kOutputStationary;
     for (u64 fr = 0; fr < mp.RF; ++fr) {
       pats.push_back(FoldPattern(mp, 0, fi.ru(fr), fi.cu(0)));
@@ -570,8 +574,8 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
       bool any = false;
       u64 first = 0, last_t = 0;
       for (u64 t = pat.FirstRow(); t <= pat.LastRow(); ++t) {
-        rp.push_back(addr.size() - offs[fr]);
-        const std::size_t before = addr.size();
+        rp.push_back(prev.size() - offs[fr]);
+        const std::size_t before = prev.size();
         i64 lo, hi;
         pat.Cols(t, &lo, &hi);
         for (i64 ci = lo; ci <= hi; ++ci) {
@@ -579,34 +583,31 @@ bool CalcScanIfmapPrev(const Geometry& g, const Mapping& mp, u64 size_words, Cal
           const u64 m = os ? fr * mp.R + c : t - pat.pre - c;
           const u64 k = os ? t - pat.pre - c : fr * mp.R + c;
           if (irow_m[m] + crow_k[k] < H && icol_m[m] + ccol_k[k] < W) {
-            addr.push_back(base_m[m] + off_k[k]);
+            const std::uint32_t word = base_m[m] + off_k[k];
+            std::int32_t& l = last[word];
+            if (l < 0) addr.push_back(word);
+            prev.push_back(l);
+            l = static_cast<std::int32_t>(prev.size() - 1);
           }
         }
-        if (addr.size() > before) {
+        if (prev.size() > before) {
           if (!any) first = t;
           any = true;
           last_t = t;
         }
       }
-      rp.push_back(addr.size() - offs[fr]);
-      offs[fr + 1] = addr.size();
+      rp.push_back(prev.size() - offs[fr]);
+      offs[fr + 1] = prev.size();
       if (any) {
         if (!seen) out.first_row = fr * mp.P + first;
         seen = true;
         out.last_row = ((mp.CF - 1) * mp.RF + fr) * mp.P + last_t;
       }
     }
-    const std::int32_t n = static_cast<std::int32_t>(addr.size());
-    last.assign(g.H * g.W * g.Ch, -1);
-    prev.resize(addr.size());
-    for (std::int32_t i = 0; i < n; ++i) {
-      std::int32_t& l = last[addr[static_cast<u64>(i)]];
-      prev[static_cast<u64>(i)] = l;
-      l = i;
-    }
-    for (std::int32_t i = 0; i < n; ++i) {
-      if (prev[static_cast<u64>(i)] < 0)
-        prev[static_cast<u64>(i)] = last[addr[static_cast<u64>(i)]] - n;
+    const std::int32_t n = static_cast<std::int32_t>(prev.size());
+    std::size_t f = 0;  // first occurrences come in stream order
+    for (std::int32_t i = 0; i < n && f < addr.size(); ++i) {
+      if (prev[static_cast<u64>(i)] < 0) prev[static_cast<u64>(i)] = last[addr[f++]] - n;
     }
   }
   const std::int32_t n = static_cast<std::int32_t>(prev.size());
