@@ -20,6 +20,7 @@
 #include "sim/kernel_run.h"
 #include "sim/step_run.h"
 #include "sim/trace/chrome_trace.h"
+#include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
 #include "workloads/scalesim/scalesim_run.h"
 #include "workloads/training/footprint.h"
@@ -62,6 +63,7 @@ struct RunOptions {
   ArchOptions arch;
   std::string workload = "gpt2-small";
   std::vector<std::string> workload_overrides;
+  std::string onnx;  // ONNX model to train (training settings from `workload`)
   bool json = false;
   std::string out_dir;
 };
@@ -103,7 +105,14 @@ int RunStep(const RunOptions& o) {
     throw InputError("--workload '" + o.workload + "': no such preset (expected one of " + names +
                      ", or a .toml file)");
   }
-  const TrainingStep step = BuildTrainingStep(LoadWorkloadConfig(path, o.workload_overrides));
+  WorkloadConfig config = LoadWorkloadConfig(path, o.workload_overrides);
+  TrainingStep step;
+  if (o.onnx.empty()) {
+    step = BuildTrainingStep(config);
+  } else {
+    config.model.name = std::filesystem::path(o.onnx).stem().string();
+    step = BuildTrainingStep(ImportOnnx(o.onnx, config), config);
+  }
   CheckFootprintFits(step, arch.hbm.CapacityBytes());
   StepReport report;
   {
@@ -146,10 +155,16 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
       ->add_option("--set", run->workload_overrides,
                    "Override a workload key: --set training.micro_batch=8")
       ->take_all();
+  run_cmd->add_option("--onnx", run->onnx,
+                      "Train this ONNX model instead, with --workload's [training] settings "
+                      "(default: the mlp preset's)");
   run_cmd->add_flag("--json", run->json, "Print report.json to stdout");
   run_cmd->add_option("--out", run->out_dir,
                       "Write report.json, ops.csv, trace.json and config.resolved.toml here");
-  run_cmd->callback([run, &action]() { action = [run]() { return RunStep(*run); }; });
+  run_cmd->callback([run, run_cmd, &action]() {
+    if (!run->onnx.empty() && run_cmd->count("--workload") == 0) run->workload = "mlp";
+    action = [run]() { return RunStep(*run); };
+  });
 
   // gemm
   struct GemmOptions {
