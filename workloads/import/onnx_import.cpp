@@ -118,8 +118,8 @@ class Importer {
   }
 
   ForwardGraph Run() {
+    FindPatterns();
     CheckSupported();
-    FindSiluPatterns();
     for (const onnx::TensorProto& t : g_.initializer()) AddConst(t.name(), t);
     ImportInputs();
     for (int i = 0; i < g_.node_size(); ++i) ImportNode(i);
@@ -135,14 +135,13 @@ class Importer {
         fmt::format("{}: node '{}' ({}): {}", path_, node.name(), node.op_type(), what));
   }
 
+  // Every op type that is neither supported nor part of a recognised pattern, at once.
   void CheckSupported() const {
     std::map<std::string, int> unsupported;
-    for (const onnx::NodeProto& n : g_.node()) {
-      if (SupportedOps().count(n.op_type()) == 0 && n.op_type() != "Sigmoid") {
-        ++unsupported[n.op_type()];
-      }
+    for (int i = 0; i < g_.node_size(); ++i) {
+      const std::string& type = g_.node(i).op_type();
+      if (SupportedOps().count(type) == 0 && skip_.count(i) == 0) ++unsupported[type];
     }
-    // Sigmoid is supported only as half of a silu (checked in FindSiluPatterns).
     if (unsupported.empty()) return;
     std::string list;
     for (const auto& [type, count] : unsupported) {
@@ -150,39 +149,68 @@ class Importer {
     }
     std::string supported;
     for (const std::string& s : SupportedOps()) supported += (supported.empty() ? "" : " ") + s;
-    throw InputError(fmt::format("{}: unsupported ONNX ops: {} (supported: {}, Sigmoid as silu)",
-                                 path_, list, supported));
+    throw InputError(fmt::format(
+        "{}: unsupported ONNX ops: {} (supported: {}; Sigmoid only as x * Sigmoid(x), Erf only "
+        "as x * 0.5 * (1 + Erf(x / sqrt(2))))",
+        path_, list, supported));
   }
 
-  // Sigmoid(x) read only by Mul(x, sigmoid(x)): one silu op.
-  void FindSiluPatterns() {
+  // Patterns fused into one op (their nodes skipped, the last node emits the op):
+  //   silu  Sigmoid(x) read only by Mul(x, sigmoid)
+  //   gelu  Div(x, c) or Mul(x, c) -> Erf -> Add(., c) -> Mul by x and by c, in either order
+  //         (PyTorch's export of the exact GELU before opset 20)
+  void FindPatterns() {
     std::map<std::string, std::vector<int>> consumers;
-    for (int i = 0; i < g_.node_size(); ++i) {
-      for (const std::string& in : g_.node(i).input()) consumers[in].push_back(i);
-    }
-    int lone_sigmoids = 0;
+    std::set<std::string> constants;
+    for (const onnx::TensorProto& t : g_.initializer()) constants.insert(t.name());
+    std::map<std::string, int> producer;
     for (int i = 0; i < g_.node_size(); ++i) {
       const onnx::NodeProto& n = g_.node(i);
-      if (n.op_type() != "Sigmoid") continue;
-      const std::vector<int>& users = consumers[n.output(0)];
-      bool fused = false;
-      if (users.size() == 1) {
-        const onnx::NodeProto& m = g_.node(users[0]);
-        if (m.op_type() == "Mul" && m.input_size() == 2) {
-          const std::string other = m.input(0) == n.output(0) ? m.input(1) : m.input(0);
-          if (other == n.input(0)) {
-            fused = true;
-            silu_mul_[users[0]] = n.input(0);
-            skip_.insert(i);
-          }
-        }
-      }
-      if (!fused) ++lone_sigmoids;
+      for (const std::string& in : n.input()) consumers[in].push_back(i);
+      for (const std::string& out : n.output()) producer[out] = i;
+      if (n.op_type() == "Constant" && n.output_size() > 0) constants.insert(n.output(0));
     }
-    if (lone_sigmoids > 0) {
-      throw InputError(fmt::format(
-          "{}: unsupported ONNX ops: Sigmoid x{} (supported only as x * Sigmoid(x), silu)", path_,
-          lone_sigmoids));
+    auto only_user = [&](const std::string& value, const char* type) -> int {
+      const std::vector<int>& users = consumers[value];
+      if (users.size() != 1) return -1;
+      const onnx::NodeProto& m = g_.node(users[0]);
+      return m.op_type() == type && m.input_size() == 2 && m.output_size() >= 1 ? users[0] : -1;
+    };
+    auto other_input = [&](const onnx::NodeProto& m, const std::string& mine) {
+      return m.input(0) == mine ? m.input(1) : m.input(0);
+    };
+    for (int i = 0; i < g_.node_size(); ++i) {
+      const onnx::NodeProto& n = g_.node(i);
+      if (n.input_size() < 1 || n.output_size() < 1) continue;
+      if (n.op_type() == "Sigmoid") {
+        const int mul = only_user(n.output(0), "Mul");
+        if (mul >= 0 && other_input(g_.node(mul), n.output(0)) == n.input(0)) {
+          fused_[mul] = {OpKind::kSilu, n.input(0)};
+          skip_.insert(i);
+        }
+      } else if (n.op_type() == "Erf") {
+        auto p = producer.find(n.input(0));
+        if (p == producer.end()) continue;
+        const onnx::NodeProto& d = g_.node(p->second);
+        if ((d.op_type() != "Div" && d.op_type() != "Mul") || d.input_size() != 2 ||
+            constants.count(d.input(1)) == 0 || consumers[n.input(0)].size() != 1) {
+          continue;
+        }
+        const std::string x = d.input(0);
+        const int add = only_user(n.output(0), "Add");
+        if (add < 0 || constants.count(other_input(g_.node(add), n.output(0))) == 0) continue;
+        // Two Muls: one by x, one by a constant (0.5), in either order.
+        const int mul1 = only_user(g_.node(add).output(0), "Mul");
+        if (mul1 < 0) continue;
+        const std::string o1 = other_input(g_.node(mul1), g_.node(add).output(0));
+        const int mul2 = only_user(g_.node(mul1).output(0), "Mul");
+        if (mul2 < 0) continue;
+        const std::string o2 = other_input(g_.node(mul2), g_.node(mul1).output(0));
+        const bool ok = (o1 == x && constants.count(o2)) || (o2 == x && constants.count(o1));
+        if (!ok) continue;
+        skip_.insert({p->second, i, add, mul1});
+        fused_[mul2] = {OpKind::kGelu, x};
+      }
     }
   }
 
@@ -477,9 +505,12 @@ class Importer {
       const std::uint64_t n = Product(c.dims);
       if (node.op_type() == "Div" && c0) Fail(node, "division of a constant by a tensor");
       if (n <= 1 || node.op_type() == "Div") {
-        // Scaling / shifting by a constant: one element-wise op, the constant has no gradient.
+        // Scaling / shifting by a constant: one element-wise op, the constant has no gradient;
+        // part of the attention core when its input is (the 1/sqrt(d) scale of the scores).
         const Value k = Get(node, cname);
-        Emit(node, Elementwise(name, kind, x.shape, {x.id, k.id}), x.shape, dtype_);
+        GraphOp op = Elementwise(name, kind, x.shape, {x.id, k.id});
+        op.attention_core = x.attention_core;
+        Emit(node, op, x.shape, dtype_);
         return;
       }
       const Value w = Weight(node, cname);
@@ -603,13 +634,13 @@ class Importer {
     }
     if (type == "Add" || type == "Sub") return Binary(node, name, OpKind::kAdd);
     if (type == "Div") return Binary(node, name, OpKind::kMul);
-    if (type == "Mul") {
-      auto silu = silu_mul_.find(index);
-      if (silu == silu_mul_.end()) return Binary(node, name, OpKind::kMul);
-      const Value x = Get(node, silu->second);
-      Emit(node, Elementwise(name, OpKind::kSilu, x.shape, {x.id}), x.shape, dtype_);
+    auto fused = fused_.find(index);
+    if (fused != fused_.end()) {
+      const Value x = Get(node, fused->second.second);
+      Emit(node, Elementwise(name, fused->second.first, x.shape, {x.id}), x.shape, dtype_);
       return;
     }
+    if (type == "Mul") return Binary(node, name, OpKind::kMul);
     if (type == "Relu" || type == "Gelu") {
       const Value x = Get(node, node.input(0));
       const OpKind kind = type == "Relu" ? OpKind::kRelu : OpKind::kGelu;
@@ -749,8 +780,8 @@ class Importer {
   std::map<std::string, Const> consts_;
   std::map<std::string, TensorId> params_;
   std::map<std::string, int> layers_;
-  std::map<int, std::string> silu_mul_;  // Mul node -> the silu input
-  std::set<int> skip_;                   // fused Sigmoid nodes
+  std::map<int, std::pair<OpKind, std::string>> fused_;  // last node of a pattern -> op, x
+  std::set<int> skip_;                                   // the other nodes of patterns
   int layer_ = -1;
   std::uint64_t samples_ = 1, sequence_ = 1;
 };

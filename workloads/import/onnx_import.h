@@ -15,7 +15,8 @@
 //              (transA / transB, C as bias), Conv (equal strides, symmetric pads, no
 //              dilation, group 1; its bias as a bias add), Add / Sub, Mul, Relu, Gelu,
 //              Sigmoid followed by Mul with its own input (silu), Softmax, LayerNormalization,
-//              BatchNormalization, Gather on an initializer table (embedding), MaxPool,
+//              BatchNormalization, x * 0.5 * (1 + Erf(x / sqrt 2)) (gelu, as PyTorch exports
+//              it before opset 20), Gather on an initializer table (embedding), MaxPool,
 //              AveragePool, GlobalAveragePool, SoftmaxCrossEntropyLoss (the loss); Reshape
 //              (constant shape), Transpose, Flatten, Squeeze, Unsqueeze, Identity, Cast and
 //              Dropout are layout (free, as in the graph IR).

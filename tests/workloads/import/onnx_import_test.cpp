@@ -282,6 +282,95 @@ TEST(OnnxImport, SiluPatternSoftmaxLayerNormAndLayerNumbers) {
   EXPECT_EQ(step.representative_layer, (std::vector<int>{0, 0}));
 }
 
+// One attention block over token ids [batch, sequence] (both symbolic): embedding, LayerNorm,
+// q/k/v, heads split by Reshape + Transpose (layout), QK^T / 4, softmax, AV, merge, output
+// projection, residual, LM head. h = 16, 2 heads of d = 8, vocab 50.
+TEST(OnnxImport, AttentionBlockWithLayoutOps) {
+  ModelBuilder m;
+  m.Input("ids", {-1, -1}, onnx::TensorProto::INT64);
+  m.Init("wte", {50, 16});
+  m.Init("ln.g", {16});
+  m.Init("ln.b", {16});
+  for (const char* w : {"wq", "wk", "wv", "wo"}) m.Init(w, {16, 16});
+  m.Init("head", {16, 50});
+  m.Init("split", {4}, {0, 0, 2, 8});
+  m.Init("merge", {3}, {0, 0, 16});
+  m.Init("scale", {});
+  m.Node("Gather", {"wte", "ids"}, {"x"}, "embed");
+  m.Node("LayerNormalization", {"x", "ln.g", "ln.b"}, {"n"}, "/h.0/ln");
+  for (const char* t : {"q", "k", "v"}) {
+    const std::string p = std::string("/h.0/") + t;
+    m.Node("MatMul", {"n", std::string("w") + t}, {p}, p + "/MatMul");
+    m.Node("Reshape", {p, "split"}, {p + "4"}, p + "/Reshape");
+    // q, v: [b, a, s, d]; k: [b, a, d, s].
+    ModelBuilder::Ints(m.Node("Transpose", {p + "4"}, {p + "t"}, p + "/Transpose"), "perm",
+                       std::string(t) == "k" ? std::vector<std::int64_t>{0, 2, 3, 1}
+                                             : std::vector<std::int64_t>{0, 2, 1, 3});
+  }
+  m.Node("MatMul", {"/h.0/qt", "/h.0/kt"}, {"scores"}, "/h.0/qk");
+  m.Node("Div", {"scores", "scale"}, {"scaled"}, "/h.0/scale");
+  ModelBuilder::Int(m.Node("Softmax", {"scaled"}, {"probs"}, "/h.0/softmax"), "axis", -1);
+  m.Node("MatMul", {"probs", "/h.0/vt"}, {"ctx4"}, "/h.0/av");
+  ModelBuilder::Ints(m.Node("Transpose", {"ctx4"}, {"ctxt"}, "/h.0/merge_t"), "perm", {0, 2, 1, 3});
+  m.Node("Reshape", {"ctxt", "merge"}, {"ctx"}, "/h.0/merge");
+  m.Node("MatMul", {"ctx", "wo"}, {"o"}, "/h.0/o");
+  m.Node("Add", {"x", "o"}, {"r"}, "/h.0/residual");
+  m.Node("MatMul", {"r", "head"}, {"logits"}, "lm_head");
+  m.Output("logits");
+  const std::string path = m.Write("attention.onnx");
+  const WorkloadConfig config = LoadWorkloadConfig(
+      WorkloadPresetPath("gpt2-small"),
+      {"training.micro_batch=2", "training.sequence=4", "training.recompute=selective"});
+  const ForwardGraph fg = ImportOnnx(path, config);
+  EXPECT_EQ(fg.samples, 2u);
+  EXPECT_EQ(fg.tokens, 8u);  // 2 samples x 4 tokens
+  const GraphOp* qk = nullptr;
+  for (const GraphOp& op : fg.graph.ops()) {
+    if (op.name == "/h.0/qk") qk = &op;
+  }
+  ASSERT_NE(qk, nullptr);
+  // batch 2 x 2 heads, [4 x 8] x [8 x 4].
+  EXPECT_EQ(qk->matmul.batch, 4u);
+  EXPECT_EQ(qk->matmul.m, 4u);
+  EXPECT_EQ(qk->matmul.k, 8u);
+  EXPECT_EQ(qk->matmul.n, 4u);
+  EXPECT_TRUE(qk->attention_core);
+  EXPECT_EQ(qk->layer, 0);
+  const TrainingStep step = BuildTrainingStep(ImportOnnx(path, config), config);
+  // 50x16 table + 16 + 16 + 4 x 16x16 + 16x50 head.
+  EXPECT_EQ(step.parameters, 800u + 32 + 1024 + 800);
+  // Selective recomputation re-runs the attention core: QK^T, its scaling by a constant,
+  // softmax and AV.
+  std::uint64_t recomputed = 0;
+  for (OpId id : step.phase(Phase::kBackward).ops) {
+    recomputed += step.graph.op(id).role == OpRole::kRecompute;
+  }
+  EXPECT_EQ(recomputed, 4u);
+}
+
+// PyTorch's exact GELU before opset 20: x * (1 + Erf(x / sqrt 2)) * 0.5 is one gelu op.
+TEST(OnnxImport, ErfGeluPatternIsOneGelu) {
+  ModelBuilder m;
+  m.Input("x", {-1, 16});
+  m.Init("w", {16, 16});
+  m.Init("sqrt2", {});
+  m.Init("one", {});
+  m.Init("half", {});
+  m.Node("MatMul", {"x", "w"}, {"h"}, "fc/MatMul");
+  m.Node("Div", {"h", "sqrt2"}, {"d"}, "gelu/Div");
+  m.Node("Erf", {"d"}, {"e"}, "gelu/Erf");
+  m.Node("Add", {"e", "one"}, {"a"}, "gelu/Add");
+  m.Node("Mul", {"h", "a"}, {"m"}, "gelu/Mul");
+  m.Node("Mul", {"m", "half"}, {"y"}, "gelu/Mul_1");
+  m.Output("y");
+  const ForwardGraph fg =
+      ImportOnnx(m.Write("gelu.onnx"), LoadWorkloadConfig(WorkloadPresetPath("mlp")));
+  std::vector<OpKind> kinds;
+  for (const GraphOp& op : fg.graph.ops()) kinds.push_back(op.kind);
+  EXPECT_EQ(kinds, (std::vector<OpKind>{OpKind::kMatmul, OpKind::kGelu, OpKind::kCrossEntropy}));
+  EXPECT_EQ(fg.graph.ParameterCount(), 256u);  // the 16x16 weight; the scalars are constants
+}
+
 TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
   ModelBuilder m;
   m.Input("boxes", {1, 100, 4});
@@ -290,7 +379,8 @@ TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
   m.Node("TopK", {"scores", "k"}, {"v1", "i1"}, "topk1");
   m.Node("TopK", {"v1", "k"}, {"v2", "i2"}, "topk2");
   m.Node("NonMaxSuppression", {"boxes", "scores"}, {"sel"}, "nms");
-  m.Node("Relu", {"v2"}, {"out"}, "relu");
+  m.Node("Sigmoid", {"v2"}, {"s"}, "sigmoid");  // not part of a silu
+  m.Node("Relu", {"s"}, {"out"}, "relu");
   m.Output("out");
   const std::string path = m.Write("unsupported.onnx");
   try {
@@ -298,7 +388,8 @@ TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     const std::string msg = e.what();
-    EXPECT_THAT(msg, HasSubstr(path + ": unsupported ONNX ops: NonMaxSuppression x1, TopK x2"));
+    EXPECT_THAT(
+        msg, HasSubstr(path + ": unsupported ONNX ops: NonMaxSuppression x1, Sigmoid x1, TopK x2"));
     EXPECT_EQ(msg.find('\n'), std::string::npos);  // one line
   }
 }
