@@ -8,7 +8,6 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <string>
 #include <utility>
@@ -262,12 +261,38 @@ class Importer {
     if (first) throw InputError(path_ + ": the graph has no inputs");
   }
 
+  // The block component of a node name: (layers|layer|blocks|block|h), an optional '.' or
+  // '_', digits, optionally '.' or '_' and digits ("layers.3", "h.3", "layer1.0"), starting
+  // the name or after '/', '.' or '_' and ending it or before one of them. (Hand-written:
+  // GCC 12's <regex> trips -Wmaybe-uninitialized under the sanitizers.)
+  static std::string BlockKey(const std::string& name) {
+    auto sep = [&](std::size_t i) {
+      return i < name.size() && (name[i] == '/' || name[i] == '.' || name[i] == '_');
+    };
+    auto digit = [&](std::size_t i) { return i < name.size() && name[i] >= '0' && name[i] <= '9'; };
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      if (i > 0 && !sep(i - 1)) continue;
+      for (const char* word : {"layers", "layer", "blocks", "block", "h"}) {
+        const std::size_t len = std::strlen(word);
+        if (name.compare(i, len, word) != 0) continue;
+        std::size_t j = i + len;
+        if (sep(j) && name[j] != '/') ++j;
+        if (!digit(j)) continue;
+        while (digit(j)) ++j;
+        if (sep(j) && name[j] != '/' && digit(j + 1)) {
+          ++j;
+          while (digit(j)) ++j;
+        }
+        if (j == name.size() || sep(j)) return name.substr(i, j - i);
+      }
+    }
+    return "";
+  }
+
   int LayerOf(const onnx::NodeProto& node) {
-    static const std::regex kBlock(
-        R"((?:^|[/._])((?:layers?|blocks?|h)[._]?\d+(?:[._]\d+)?)(?=$|[/._]))");
-    std::smatch m;
-    if (!std::regex_search(node.name(), m, kBlock)) return -1;
-    return layers_.emplace(m[1].str(), static_cast<int>(layers_.size())).first->second;
+    const std::string key = BlockKey(node.name());
+    if (key.empty()) return -1;
+    return layers_.emplace(key, static_cast<int>(layers_.size())).first->second;
   }
 
   bool IsConst(const std::string& name) const {
