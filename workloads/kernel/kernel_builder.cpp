@@ -33,6 +33,19 @@ std::uint64_t SlotBit(const EngineId& e) {
   return slot < 64 ? (std::uint64_t{1} << slot) : 0;
 }
 
+// The HBM access pattern of a block of a row-major tensor: one chunk per row, or a single
+// chunk when the block spans whole rows (then it is contiguous).
+HbmPattern PatternOf(const HbmTensor& t, const HbmView& v) {
+  const std::uint64_t b = DtypeBytes(t.dtype);
+  const bool full_rows = v.nc == t.cols;
+  HbmPattern p;
+  p.address = t.address + (v.r0 * t.cols + v.c0) * b;
+  p.chunk_bytes = full_rows ? v.nr * v.nc * b : v.nc * b;
+  p.chunks = full_rows ? 1 : v.nr;
+  p.stride_bytes = t.cols * b;
+  return p;
+}
+
 bool Overlap(std::uint64_t a0, std::uint64_t an, std::uint64_t b0, std::uint64_t bn) {
   return a0 < b0 + bn && b0 < a0 + an;
 }
@@ -386,12 +399,7 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
   in.partitions = dst.np;
   in.free_elems = dst.nf;
   in.dst = Region(dst);
-  const std::uint64_t b = DtypeBytes(h.tensor.dtype);
-  const bool full_rows = src.nc == h.tensor.cols;
-  in.hbm.address = h.tensor.address + (src.r0 * h.tensor.cols + src.c0) * b;
-  in.hbm.chunk_bytes = full_rows ? src.nr * src.nc * b : src.nc * b;
-  in.hbm.chunks = full_rows ? 1 : src.nr;
-  in.hbm.stride_bytes = h.tensor.cols * b;
+  in.hbm = PatternOf(h.tensor, src);
   std::vector<std::uint32_t> waits;
   Track(h.tracker, {id, in.engine, src.r0, src.nr, src.c0, src.nc, false, 0, kNoTile}, waits);
   Track(TrackerOf(t.tile.space), OnChipAccess(dst, id, in.engine, true), waits);
@@ -427,12 +435,7 @@ std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
   in.partitions = src.np;
   in.free_elems = src.nf;
   in.src0 = Region(src);
-  const std::uint64_t b = DtypeBytes(h.tensor.dtype);
-  const bool full_rows = dst.nc == h.tensor.cols;
-  in.hbm.address = h.tensor.address + (dst.r0 * h.tensor.cols + dst.c0) * b;
-  in.hbm.chunk_bytes = full_rows ? dst.nr * dst.nc * b : dst.nc * b;
-  in.hbm.chunks = full_rows ? 1 : dst.nr;
-  in.hbm.stride_bytes = h.tensor.cols * b;
+  in.hbm = PatternOf(h.tensor, dst);
   std::vector<std::uint32_t> waits;
   Track(TrackerOf(t.tile.space), OnChipAccess(src, id, in.engine, false), waits);
   Track(h.tracker, {id, in.engine, dst.r0, dst.nr, dst.c0, dst.nc, true, 0, kNoTile}, waits);
