@@ -165,12 +165,6 @@ void KernelBuilder::Free(const Tile& tile) {
   // waits for them (write-after-read/write across reuse).
 }
 
-std::uint64_t KernelBuilder::scratchpad_bytes_in_use() const {
-  std::uint64_t in_use = 0;
-  for (const auto& u : scratchpad_.used) in_use += u.second - u.first;
-  return in_use * scratchpad_.partitions;
-}
-
 std::string InstrSite::str() const {
   return fmt::format("kernel '{}' instruction #{} {} '{}'", *kernel, id, OpcodeName(op), *label);
 }

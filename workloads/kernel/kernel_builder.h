@@ -127,8 +127,6 @@ class KernelBuilder {
   // Finishes the program; the builder must not be used afterwards.
   Program Finish();
 
-  std::uint64_t scratchpad_bytes_in_use() const;
-
  private:
   // One recorded access to a rectangle of a memory: partitions (HBM: rows) [p0, p0+np) x
   // bytes (HBM: columns) [b0, b0+nb).

@@ -310,30 +310,37 @@ std::uint64_t CoreHbmBase(const ArchConfig& arch, std::uint64_t core) {
   return core * (arch.hbm.CapacityBytes() / arch.cores);
 }
 
-}  // namespace
-
-std::vector<Program> BuildMatmulKernelForChip(const ArchConfig& arch,
-                                              const MatmulKernelOptions& options) {
+// One program per core: `build(options with its rows, hbm_base)` on each core's share of
+// the rows (`rows_of` selects the split dimension).
+template <class Options, class Build>
+std::vector<Program> ForChip(const ArchConfig& arch, const Options& options,
+                             std::uint64_t Options::*rows_of, const char* what, Build build) {
   std::vector<Program> out;
-  const std::vector<std::uint64_t> rows = SplitRows(options.m, arch.cores, "matmul kernel M");
+  const std::vector<std::uint64_t> rows = SplitRows(options.*rows_of, arch.cores, what);
   for (std::uint64_t c = 0; c < arch.cores; ++c) {
-    MatmulKernelOptions o = options;
-    o.m = rows[c];
-    out.push_back(BuildMatmulKernel(arch, o, CoreHbmBase(arch, c)));
+    Options o = options;
+    o.*rows_of = rows[c];
+    out.push_back(build(o, CoreHbmBase(arch, c)));
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<Program> BuildMatmulKernelForChip(const ArchConfig& arch,
+                                              const MatmulKernelOptions& options) {
+  return ForChip(arch, options, &MatmulKernelOptions::m, "matmul kernel M",
+                 [&](const MatmulKernelOptions& o, std::uint64_t base) {
+                   return BuildMatmulKernel(arch, o, base);
+                 });
+}
+
 std::vector<Program> BuildElementwiseKernelForChip(const ArchConfig& arch,
                                                    const ElementwiseKernelOptions& options) {
-  std::vector<Program> out;
-  const std::vector<std::uint64_t> rows = SplitRows(options.rows, arch.cores, "kernel rows");
-  for (std::uint64_t c = 0; c < arch.cores; ++c) {
-    ElementwiseKernelOptions o = options;
-    o.rows = rows[c];
-    out.push_back(BuildElementwiseKernel(arch, o, CoreHbmBase(arch, c)));
-  }
-  return out;
+  return ForChip(arch, options, &ElementwiseKernelOptions::rows, "kernel rows",
+                 [&](const ElementwiseKernelOptions& o, std::uint64_t base) {
+                   return BuildElementwiseKernel(arch, o, base);
+                 });
 }
 
 }  // namespace systole
