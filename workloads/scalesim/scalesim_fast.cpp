@@ -23,9 +23,12 @@
 // * CALC reads never stall, so stalls come from the write buffer only and read-side events
 //   (first request, completed epochs) are converted from rows to cycles afterwards.
 // * The ifmap of convolutions with overlapping windows is handled
-//     CALC  address by address over per-chunk address sequences with 8-bit epoch stamps,
-//           stopping early once a column fold provably repeats the previous one
-//           (O(ifmap reads) in the worst case, typically far less);
+//     CALC  OS: per image location (the epoch is one channel suffix per location, a fold
+//           prefix one channel prefix), O(ru * Fh * Fw) per fold and per binary-search
+//           probe for the element completing an epoch, independent of the channel count
+//           (CalcOsIfmapWindows); WS/IS, or OS with two epochs in one fold: address by
+//           address over per-chunk address sequences with 8-bit epoch stamps; both stop
+//           early once a column fold provably repeats the previous one;
 //     USER  with a rank bitmap over the prefetch sequence for positions, plus a check of
 //           every occurrence of an address for rows that are not entirely in the window.
 // Anything outside these cases (a CALC epoch narrower than an array row, address spaces
@@ -416,12 +419,44 @@ void BuildChunkSeq(const Geometry& g, const Mapping& mp, const Pattern& pat, u64
   out->row_prefix.push_back(out->addr.size());
 }
 
-// Valid ifmap addresses of fold (fr, fc).
+// Valid ifmap addresses of fold (fr, fc), in closed form. The fold reads the im2col block
+// m in [m0, m1) x k in [k0, k1); window index k (offset crow, ccol) is inside the image for
+// the pixels with orow < A(crow) and ocol < B(ccol), counted over a raster range of pixels.
 u64 ChunkValid(const Geometry& g, const Mapping& mp, u64 fr, u64 fc) {
   const FoldIter fi{mp};
-  ChunkSeq seq;
-  BuildChunkSeq(g, mp, FoldPattern(mp, 0, fi.ru(fr), fi.cu(fc)), fr, fc, fi.ru(fr), &seq);
-  return seq.addr.size();
+  u64 m0 = 0, m1 = g.M, k0 = 0, k1 = g.K;
+  switch (mp.df) {
+    case Dataflow::kOutputStationary:
+      m0 = fr * mp.R;
+      m1 = m0 + fi.ru(fr);
+      break;
+    case Dataflow::kWeightStationary:
+      k0 = fr * mp.R;
+      k1 = k0 + fi.ru(fr);
+      break;
+    case Dataflow::kInputStationary:
+      k0 = fr * mp.R;
+      k1 = k0 + fi.ru(fr);
+      m0 = fc * mp.C;
+      m1 = m0 + fi.cu(fc);
+      break;
+  }
+  // #{m < x : m / Ew < a, m % Ew < b}
+  auto pix = [&](u64 x, u64 a, u64 b) {
+    const u64 full = x / g.Ew;
+    return std::min(full, a) * std::min(g.Ew, b) + (full < a ? std::min(x % g.Ew, b) : 0);
+  };
+  auto lim = [](u64 size, u64 off, u64 stride, u64 n) {  // #{o < n : o*stride + off < size}
+    return off < size ? std::min(n, (size - off + stride - 1) / stride) : 0;
+  };
+  u64 total = 0;
+  for (u64 q = k0 / g.Ch; q * g.Ch < k1; ++q) {
+    const u64 crow = q / g.Fw, ccol = q % g.Fw;
+    const u64 nch = std::min(k1, (q + 1) * g.Ch) - std::max(k0, q * g.Ch);
+    const u64 a = lim(g.H, crow, g.Sh, g.Eh), b = lim(g.W, ccol, g.Sw, g.Ew);
+    total += nch * (pix(m1, a, b) - pix(m0, a, b));
+  }
+  return total;
 }
 
 // Row (within the fold) of the pos-th valid ifmap address of `fold`, and the fold's first
@@ -770,6 +805,223 @@ bool CalcScanIfmapRepeating(const Geometry& g, const Mapping& mp, u64 size_words
     prev.swap(cur);
     prev_misses = rep_misses;
     if (prev.empty()) prev_misses = 0;
+  }
+  out.inserted = inserted + e;
+  *result = out;
+  return true;
+}
+
+// OS ifmap with overlapping windows, per image location instead of per element. In fold fr
+// pixel c (ofmap pixel m = fr*R + c, window origin (oy, ox)) reads its window indices
+// k = (crow*Fw + ccol)*Ch + ch in demand row t = c + k, so a prefix of the fold's demand
+// order gives every pixel a prefix [0, ke) of its window and a suffix gives it [ks, K). At
+// image location (oy+crow, ox+ccol) that is a channel prefix [0, n) resp. suffix [s, Ch);
+// unions of prefixes (suffixes) are prefixes (suffixes). The current epoch, built from the
+// tail of the fold where the last epoch completed and whole folds after it, is therefore one
+// channel suffix [s(y,x), Ch) per location, and the misses of a fold prefix are
+// sum over its locations of min(n(y,x), s(y,x)): O(ru * Fh * Fw) per fold and per probe of
+// the binary search for the element completing an epoch, independent of Ch. Requires at
+// most one completed epoch per fold (the tail after it holds fewer than 50*N distinct
+// words); returns false otherwise, or when the tables would be too large. The repetition
+// shortcuts of CalcScanIfmapRepeating apply unchanged (an epoch state is fixed by the
+// element (fr, t, c) that completed it).
+bool CalcOsIfmapWindows(const Geometry& g, const Mapping& mp, u64 size_words,
+                        CalcReadRows* result) {
+  if (mp.df != Dataflow::kOutputStationary) return false;
+  const u64 HW = g.H * g.W;
+  if (HW > (u64{1} << 24) || g.Ch > (u64{1} << 30) || mp.R > (u64{1} << 20)) return false;
+  const u64 cap = 50 * (size_words / 100);
+  const u64 Ch = g.Ch, K = g.K, R = mp.R;
+  const FoldIter fi{mp};
+  // Epoch state: seen channels [s, Ch) at location l when sstamp[l] == epoch, else none.
+  thread_local std::vector<std::uint32_t> sval, sstamp, pval, pstamp, touched;
+  sval.assign(HW, 0);
+  sstamp.assign(HW, 0);
+  pval.assign(HW, 0);
+  pstamp.assign(HW, 0);
+  std::uint32_t epoch = 1, probe = 0;
+  auto seen_from = [&](u64 l) -> u64 { return sstamp[l] == epoch ? sval[l] : Ch; };
+  // Window origin of pixel c of fold fr; false when it lies outside the image.
+  auto origin = [&](u64 fr, u64 c, u64* oy, u64* ox) {
+    const u64 m = fr * R + c;
+    *oy = (m / g.Ew) * g.Sh;
+    *ox = (m % g.Ew) * g.Sw;
+    return *oy < g.H && *ox < g.W;
+  };
+  // Visits (location, channels of pixel c's window range [k0, k1) at it) for every pixel.
+  auto for_each_cell = [&](u64 fr, u64 ru, auto&& range, auto&& visit) {
+    for (u64 c = 0; c < ru; ++c) {
+      u64 oy = 0, ox = 0;
+      if (!origin(fr, c, &oy, &ox)) continue;
+      u64 k0 = 0, k1 = 0;
+      range(c, &k0, &k1);
+      if (k0 >= k1) continue;
+      const u64 rows = std::min(g.Fh, g.H - oy), cols = std::min(g.Fw, g.W - ox);
+      for (u64 q = k0 / Ch; q * Ch < k1; ++q) {
+        const u64 crow = q / g.Fw, ccol = q % g.Fw;
+        if (crow >= rows) break;
+        if (ccol >= cols) continue;
+        const u64 lo = std::max(k0, q * Ch) - q * Ch, hi = std::min(k1, (q + 1) * Ch) - q * Ch;
+        visit((oy + crow) * g.W + ox + ccol, lo, hi);
+      }
+    }
+  };
+  // Misses of the fold prefix giving pixel c window indices [0, ke(c)); fills `touched`.
+  auto prefix_misses = [&](u64 fr, u64 ru, auto&& ke) {
+    ++probe;
+    touched.clear();
+    for_each_cell(
+        fr, ru,
+        [&](u64 c, u64* k0, u64* k1) {
+          *k0 = 0;
+          *k1 = ke(c);
+        },
+        [&](u64 l, u64, u64 hi) {
+          if (pstamp[l] != probe) {
+            pstamp[l] = probe;
+            pval[l] = static_cast<std::uint32_t>(hi);
+            touched.push_back(static_cast<std::uint32_t>(l));
+          } else if (hi > pval[l]) {
+            pval[l] = static_cast<std::uint32_t>(hi);
+          }
+        });
+    u64 misses = 0;
+    for (const std::uint32_t l : touched) misses += std::min<u64>(pval[l], seen_from(l));
+    return misses;
+  };
+  // Prefix: rows < t of the fold, plus row t up to column cp (cp < 0: none of row t).
+  auto rows_misses = [&](u64 fr, u64 ru, u64 t, i64 cp) {
+    return prefix_misses(fr, ru, [&](u64 c) {
+      const i64 n = static_cast<i64>(t) - static_cast<i64>(c) + (static_cast<i64>(c) <= cp);
+      return static_cast<u64>(std::clamp<i64>(n, 0, static_cast<i64>(K)));
+    });
+  };
+
+  CalcReadRows out;
+  // First and last rows holding a valid address: pixel c reads (oy, ox) in row c and its
+  // last in-image word in row c + k_last.
+  bool seen_any = false;
+  u64 last_fr = 0, last_t = 0;
+  for (u64 fr = 0; fr < mp.RF; ++fr) {
+    for (u64 c = 0; c < fi.ru(fr); ++c) {
+      u64 oy = 0, ox = 0;
+      if (!origin(fr, c, &oy, &ox)) continue;
+      const u64 kl =
+          ((std::min(g.Fh, g.H - oy) - 1) * g.Fw + std::min(g.Fw, g.W - ox) - 1) * Ch + Ch - 1;
+      if (!seen_any) out.first_row = fr * mp.P + c;
+      if (!seen_any || fr != last_fr || c + kl > last_t) last_t = c + kl;
+      seen_any = true;
+      last_fr = fr;
+    }
+  }
+  if (!seen_any) {
+    *result = out;
+    return true;
+  }
+  out.last_row = ((mp.CF - 1) * mp.RF + last_fr) * mp.P + last_t;
+
+  struct Trig {
+    u64 fr, t, c, misses;  // element completing the epoch; misses of the repetition up to it
+  };
+  std::vector<Trig> prev_trigs, cur;
+  u64 prev_misses = 0, inserted = 0, e = 0;
+  auto row_of = [&](u64 fc, u64 fr, u64 t) { return (fc * mp.RF + fr) * mp.P + t; };
+  for (u64 fc = 0; fc < mp.CF; ++fc) {
+    const u64 rep_start = inserted + e;
+    cur.clear();
+    for (u64 fr = 0; fr < mp.RF; ++fr) {
+      const u64 ru = fi.ru(fr);
+      const u64 full = prefix_misses(fr, ru, [&](u64) { return K; });
+      if (e + full < cap) {
+        e += full;
+        for (const std::uint32_t l : touched) {
+          sstamp[l] = epoch;
+          sval[l] = 0;
+        }
+        continue;
+      }
+      // The epoch completes in this fold: first row, then first column, reaching `need`.
+      const u64 need = cap - e;
+      const u64 rows = K + ru - 1;
+      u64 lo = 0, hi = rows - 1;  // rows_misses(t + 1, -1) >= need holds at t = rows - 1
+      while (lo < hi) {
+        const u64 mid = lo + (hi - lo) / 2;
+        if (rows_misses(fr, ru, mid + 1, -1) >= need) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      const u64 t = lo;
+      i64 clo = std::max<i64>(0, static_cast<i64>(t) - static_cast<i64>(K) + 1);
+      i64 chi = std::min<i64>(static_cast<i64>(ru) - 1, static_cast<i64>(t));
+      while (clo < chi) {
+        const i64 mid = clo + (chi - clo) / 2;
+        if (rows_misses(fr, ru, t, mid) >= need) {
+          chi = mid;
+        } else {
+          clo = mid + 1;
+        }
+      }
+      const u64 c = static_cast<u64>(clo);
+      inserted += cap;
+      e = 0;
+      const u64 misses = inserted - rep_start;
+      if (out.epochs == 0) out.first_epoch_row = row_of(fc, fr, t);
+      out.last_epoch_row = row_of(fc, fr, t);
+      ++out.epochs;
+      cur.push_back({fr, t, c, misses});
+      for (std::size_t j = 0; j < prev_trigs.size(); ++j) {
+        if (prev_trigs[j].fr != fr || prev_trigs[j].t != t || prev_trigs[j].c != c) continue;
+        // Synchronised with repetition fc-1 from here on (see CalcScanIfmapRepeating).
+        const u64 rest_triggers = prev_trigs.size() - 1 - j;
+        const u64 rep_misses = misses + (prev_misses - prev_trigs[j].misses);
+        const u64 rep_triggers = cur.size() + rest_triggers;
+        const u64 later = mp.CF - 1 - fc;
+        out.inserted = rep_start + rep_misses * (1 + later);
+        out.epochs += rest_triggers + rep_triggers * later;
+        out.last_epoch_row = row_of(mp.CF - 1, prev_trigs.back().fr, prev_trigs.back().t);
+        *result = out;
+        return true;
+      }
+      // The new epoch holds the rest of the fold: pixel c' from window index
+      // t - c' (+1 up to column c), a channel suffix per location.
+      ++epoch;
+      if (epoch == 0) return false;  // 2^32 epochs: not worth a reset path
+      for_each_cell(
+          fr, ru,
+          [&](u64 cc, u64* k0, u64* k1) {
+            const i64 n = static_cast<i64>(t) - static_cast<i64>(cc) + (cc <= c);
+            *k0 = static_cast<u64>(std::clamp<i64>(n, 0, static_cast<i64>(K)));
+            *k1 = K;
+          },
+          [&](u64 l, u64 lo2, u64) {
+            if (sstamp[l] != epoch) {
+              sstamp[l] = epoch;
+              sval[l] = static_cast<std::uint32_t>(lo2);
+            } else if (lo2 < sval[l]) {
+              sval[l] = static_cast<std::uint32_t>(lo2);
+            }
+          });
+      // Distinct words of the tail; a second epoch in this fold is not handled here.
+      ++probe;
+      for_each_cell(
+          fr, ru,
+          [&](u64, u64* k0, u64* k1) {
+            *k0 = 0;
+            *k1 = K;
+          },
+          [&](u64 l, u64, u64) {
+            if (pstamp[l] == probe) return;
+            pstamp[l] = probe;
+            if (sstamp[l] == epoch) e += Ch - sval[l];
+          });
+      if (e >= cap) return false;
+    }
+    const u64 rep_misses = inserted + e - rep_start;
+    if (fc > 0 && rep_misses == 0) break;  // state unchanged: later repetitions are hit-only
+    prev_trigs.swap(cur);
+    prev_misses = rep_misses;
   }
   out.inserted = inserted + e;
   *result = out;
@@ -1301,6 +1553,7 @@ bool SimulateCalc(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
     rd[0] = CalcInjective(mp, 0, if_words);
   } else if (repeat_free && mp.folds <= (u64{1} << 20)) {
     rd[0] = CalcInjective(mp, 0, if_words, &g);
+  } else if (CalcOsIfmapWindows(g, mp, if_words, &rd[0])) {
   } else if (mp.df == Dataflow::kInputStationary ||
              (!CalcScanIfmapPrev(g, mp, if_words, &rd[0]) &&
               !CalcScanIfmapRepeating(g, mp, if_words, &rd[0]))) {
