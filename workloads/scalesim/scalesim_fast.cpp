@@ -1043,8 +1043,13 @@ class FastWriteBuffer {
   i64 drain_end() const { return drain_end_; }
 
   void Store(u64 n) {
+    if (n == 0) return;
     free_ -= static_cast<i64>(n);
     const u64 total = line_fill_ + n;
+    if (total < bw_) {
+      line_fill_ = total;
+      return;
+    }
     const u64 full = total / bw_;
     line_fill_ = total % bw_;
     Push(bw_, full);
@@ -1214,8 +1219,10 @@ class PositionalUserBuffer {
   // Set ids [j0, j1] of the valid addresses of demand row t; false when it has none.
   bool Sets(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* j0, u64* j1) const {
     if (!ranked_) {
-      *j0 = Position(fr, fc, t, static_cast<u64>(lo), pat) / p_.items_per_set;
-      *j1 = Position(fr, fc, t, static_cast<u64>(hi), pat) / p_.items_per_set;
+      u64 p0 = 0, p1 = 0;
+      Positions(fr, fc, t, lo, hi, pat, &p0, &p1);
+      *j0 = p0 / p_.items_per_set;
+      *j1 = p1 / p_.items_per_set;
       return true;
     }
     const u64 a = Rank(SeqIndex(fr, fc, t, static_cast<u64>(lo), pat));
@@ -1229,8 +1236,18 @@ class PositionalUserBuffer {
   bool Positions(u64 fr, u64 fc, u64 t, i64 lo, i64 hi, const Pattern& pat, u64* p0,
                  u64* p1) const {
     if (!ranked_) {
-      *p0 = Position(fr, fc, t, static_cast<u64>(lo), pat);
-      *p1 = Position(fr, fc, t, static_cast<u64>(hi), pat);
+      u64 row0 = 0, col0 = 0, row1 = 0, col1 = 0;
+      Cell(fr, fc, t, static_cast<u64>(lo), pat, &row0, &col0);
+      Cell(fr, fc, t, static_cast<u64>(hi), pat, &row1, &col1);
+      if (s_.antidiag && row0 + col0 == row1 + col1) {  // one anti-diagonal: shared base
+        const u64 d = row0 + col0;
+        const u64 base = DiagBase(d);
+        *p0 = base + DiagBefore(row0, d);
+        *p1 = base + DiagBefore(row1, d);
+        return true;
+      }
+      *p0 = CellPosition(row0, col0);
+      *p1 = CellPosition(row1, col1);
       return true;
     }
     const u64 a = Rank(SeqIndex(fr, fc, t, static_cast<u64>(lo), pat));
@@ -1321,7 +1338,12 @@ class PositionalUserBuffer {
   // offset = max(offset, last - cycle).
   void Advance(u64 k, i64 cycle, i64* offset) {
     moves_ += k;
-    window_ = (window_ + (k % p_.num_sets) * p_.prefetch_sets) % p_.num_sets;
+    if (k == 1) {
+      window_ += p_.prefetch_sets;
+      while (window_ >= p_.num_sets) window_ -= p_.num_sets;
+    } else {
+      window_ = (window_ + (k % p_.num_sets) * p_.prefetch_sets) % p_.num_sets;
+    }
     accesses_ += k * p_.prefetch_lines * p_.bandwidth;
     last_cycle_ += static_cast<i64>(k * (p_.prefetch_lines + 1));
     *offset = std::max(*offset, last_cycle_ - cycle);
@@ -1486,29 +1508,42 @@ class PositionalUserBuffer {
   u64 Position(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat) const {
     u64 row = 0, col = 0;
     Cell(fr, fc, t, c, pat, &row, &col);
-    const u64 nr = s_.rows, nc = s_.cols;
-    const u64 r0 = (s_.blocks - 1) * s_.block_rows;  // padding: rows >= r0, cols >= u
-    const u64 u = s_.last_used;
+    return CellPosition(row, col);
+  }
+  u64 CellPosition(u64 row, u64 col) const {
     if (!s_.antidiag) {
-      u64 pos = row * nc + col;
-      if (row > r0) pos -= (row - r0) * (nc - u);
+      const u64 r0 = (s_.blocks - 1) * s_.block_rows;  // padding: rows >= r0, cols >= u
+      u64 pos = row * s_.cols + col;
+      if (row > r0) pos -= (row - r0) * (s_.cols - s_.last_used);
       return pos;  // col < u on the padded rows, so no padding before it in its row
     }
     const u64 d = row + col;
+    return DiagBase(d) + DiagBefore(row, d);
+  }
+  // Valid cells on anti-diagonals before d.
+  u64 DiagBase(u64 d) const {
+    const u64 nr = s_.rows, nc = s_.cols;
+    const u64 r0 = (s_.blocks - 1) * s_.block_rows;
+    const u64 u = s_.last_used;
     const i64 di = static_cast<i64>(d);
     u128 pos = ClippedTri(nr, nc, di);
     if (u < nc) {
       pos -= ClippedTri(nr - r0, nc - u, di - static_cast<i64>(r0 + u));
     }
-    // Valid cells on diagonal d above `row` in the sequence: rows (row, max_row].
-    const u64 max_row = std::min(d, nr - 1);
+    return static_cast<u64>(pos);
+  }
+  // Valid cells on diagonal d above `row` in the sequence: rows (row, max_row].
+  u64 DiagBefore(u64 row, u64 d) const {
+    const u64 r0 = (s_.blocks - 1) * s_.block_rows;
+    const u64 u = s_.last_used;
+    const u64 max_row = std::min(d, s_.rows - 1);
     u64 before = max_row - row;
-    if (u < nc && d >= u) {
+    if (u < s_.cols && d >= u) {
       const i64 lo = std::max<i64>(static_cast<i64>(row) + 1, static_cast<i64>(r0));
       const i64 hi = std::min<i64>(static_cast<i64>(max_row), static_cast<i64>(d - u));
       if (hi >= lo) before -= static_cast<u64>(hi - lo + 1);
     }
-    return static_cast<u64>(pos) + before;
+    return before;
   }
 
   const Geometry& g_;
@@ -1711,6 +1746,14 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
     if (row == first_row[op]) out->sram_start[op] = served;
     if (row == last_row[op]) out->sram_stop[op] = served;
   };
+  // The six noted rows in order, so quiet runs only look at the ones they cover.
+  std::pair<u64, int> notes[6];
+  for (int op = 0; op < 3; ++op) {
+    notes[2 * op] = {first_row[op], op};
+    notes[2 * op + 1] = {last_row[op], op};
+  }
+  std::sort(notes, notes + 6);
+  int next_note = 0;
   rd[0].Start(0);
   rd[1].Start(0);
   i64 stall = 0;
@@ -1804,11 +1847,11 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
         }
         if (limit > t) {  // rows [t, limit) are quiet
           wr.Store(wp.Prefix(limit) - wp.Prefix(t));
-          for (int op = 0; op < 3; ++op) {
-            const i64 d = op < 2 ? 1 : 0;
-            for (u64 r : {first_row[op], last_row[op]}) {
-              if (r >= base + t && r < base + limit) note(op, r, static_cast<i64>(r) + stall + d);
-            }
+          while (next_note < 6 && notes[next_note].first < base + t) ++next_note;
+          for (int i = next_note; i < 6 && notes[i].first < base + limit; ++i) {
+            const u64 r = notes[i].first;
+            const int op = notes[i].second;
+            note(op, r, static_cast<i64>(r) + stall + (op < 2 ? 1 : 0));
           }
           last_out = static_cast<i64>(base + limit - 1) + stall;
           t = limit;
@@ -1822,6 +1865,10 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           i64 lo, hi;
           pats[op].Cols(t, &lo, &hi);
           const bool known = known_row[op] == t && cache_moves[op] == rd[op].moves();
+          if (cache_moves[op] == rd[op].moves() && cache_limit[op] > t) {
+            served[op] = cycle + 1;  // row t is quiet for this operand (op_limit)
+            continue;
+          }
           served[op] = hi >= lo ? rd[op].Row(fr, fc, t, lo, hi, pats[op], cycle,
                                              known ? known_pos[op] : nullptr)
                                 : cycle + 1;
