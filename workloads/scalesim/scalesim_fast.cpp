@@ -1769,6 +1769,7 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
       u64 cache_moves[2] = {0, 0}, cache_limit[2] = {0, 0};
       u64 known_row[2] = {~u64{0}, ~u64{0}};
       u64 known_pos[2][2] = {{0, 0}, {0, 0}};
+      u64 write_event_row = ~u64{0};
       u64 t = 0;
       while (t < mp.P) {
         // First row >= t that may not be quiet, per read operand. A run found earlier stays
@@ -1817,7 +1818,15 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           return a <= pat.LastRow() ? a : mp.P;
         };
         u64 limit = mp.P;
+        // A run that ended at t because a read operand is not quiet there: row t goes
+        // straight to the exact routines.
+        bool pending = t == write_event_row;
+        u64 writes = 0;
         for (int op = 0; op < 2; ++op) {
+          pending = pending ||
+                    (cache_ok[op] && cache_moves[op] == rd[op].moves() && cache_limit[op] == t);
+        }
+        for (int op = 0; op < 2 && !pending; ++op) {
           if (!(cache_ok[op] && cache_moves[op] == rd[op].moves() && cache_limit[op] > t)) {
             cache_limit[op] = op_limit(op);
             cache_moves[op] = rd[op].moves();
@@ -1825,6 +1834,7 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           }
           limit = std::min(limit, cache_limit[op]);
         }
+        if (pending) limit = t;
         const Pattern& wp = pats[2];
         if (limit > t) {
           const i64 cycle = static_cast<i64>(base + t) + stall;
@@ -1838,15 +1848,18 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
                        : 1;
           }
           const u64 before = wp.Prefix(t);
-          if (wp.Prefix(limit) - before >= need) {
+          writes = wp.Prefix(limit) - before;
+          if (writes >= need) {
             // First row whose writes reach the event (rows hold at most cu writes).
             const u64 a = FirstTrue(t, limit, need / std::max<u64>(1, wp.used),
                                     [&](u64 x) { return wp.Prefix(x + 1) - before >= need; });
             limit = a;
+            write_event_row = a;  // goes straight to the exact routines
+            writes = wp.Prefix(limit) - before;
           }
         }
         if (limit > t) {  // rows [t, limit) are quiet
-          wr.Store(wp.Prefix(limit) - wp.Prefix(t));
+          wr.Store(writes);
           while (next_note < 6 && notes[next_note].first < base + t) ++next_note;
           for (int i = next_note; i < 6 && notes[i].first < base + limit; ++i) {
             const u64 r = notes[i].first;
