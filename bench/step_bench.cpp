@@ -17,6 +17,8 @@ void BM_TrainingStep(benchmark::State& state, const char* preset, const char* hb
         systole::LoadWorkloadConfig(systole::WorkloadPresetPath(preset)));
     const systole::StepReport r = systole::RunTrainingStep(arch, step);
     benchmark::DoNotOptimize(r.step_ns);
+    state.counters["step_ms"] = r.step_ns / 1e6;
+    state.counters["mfu"] = r.mfu;
     state.counters["simulated_fraction"] = static_cast<double>(r.simulated_instructions) /
                                            static_cast<double>(r.represented_instructions);
   }

@@ -219,6 +219,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
     std::string shape = "4096x1024";
     std::string trace_path;
     std::string hbm = "bandwidth";
+    std::string epilogue;
     bool json = false;
   };
   auto kc = std::make_shared<KernelCli>();
@@ -244,6 +245,9 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_option("--hoist", kc->mm.hoist, "matmul: 1 = keep stationary tiles resident");
   kernel_cmd->add_option("--buffers", kc->mm.buffers, "matmul: 1 or 2 operand buffers");
   kernel_cmd->add_option("--dma-rows", kc->mm.dma_rows, "matmul: rows per DMA of block loads");
+  kernel_cmd->add_option("--epilogue", kc->epilogue,
+                         "matmul: element-wise steps fused on the output, e.g. bias,gelu,residual "
+                         "(also relu, silu, scale, relu_grad, gelu_grad, silu_grad, store)");
   kernel_cmd->add_option("--dtype", kc->dtype, "Datatype: bf16, fp16, fp8, fp32");
   kernel_cmd->add_option("--shape", kc->shape, "Element-wise kernels: ROWSxCOLS");
   kernel_cmd->add_option("--hbm", kc->hbm, "HBM fidelity: bandwidth or banked")
@@ -258,12 +262,14 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
       std::string title;
       if (kc->kind == "matmul") {
         kc->mm.dtype = dtype;
+        kc->mm.epilogue = ParseEpilogue(kc->epilogue);
         const MatmulKernelOptions o = ResolveMatmulOptions(arch, kc->mm);
         title = fmt::format(
             "kernel matmul {}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
             "{}, buffers {})",
             o.m, o.k, o.n, DtypeName(dtype), o.level, o.tile_m, o.tile_k, o.tile_n, o.block_m,
             o.block_n, o.block_k, o.hoist ? "on" : "off", o.buffers);
+        if (!o.epilogue.empty()) title += " epilogue " + EpilogueString(o.epilogue);
         programs = BuildMatmulKernelForChip(arch, o);
       } else {
         ElementwiseKernelOptions o;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <vector>
 
 #include "sim/common/checked_math.h"
@@ -50,6 +51,67 @@ void SplitLoad(KernelBuilder& k, QueuePlan& plan, const Tile& tile, std::uint64_
 }
 
 }  // namespace
+
+const char* EpilogueStepName(EpilogueStep step) {
+  switch (step) {
+    case EpilogueStep::kBias:
+      return "bias";
+    case EpilogueStep::kRelu:
+      return "relu";
+    case EpilogueStep::kGelu:
+      return "gelu";
+    case EpilogueStep::kSilu:
+      return "silu";
+    case EpilogueStep::kScale:
+      return "scale";
+    case EpilogueStep::kResidual:
+      return "residual";
+    case EpilogueStep::kReluGrad:
+      return "relu_grad";
+    case EpilogueStep::kGeluGrad:
+      return "gelu_grad";
+    case EpilogueStep::kSiluGrad:
+      return "silu_grad";
+    case EpilogueStep::kStore:
+      return "store";
+  }
+  return "?";
+}
+
+std::vector<EpilogueStep> ParseEpilogue(const std::string& list) {
+  constexpr EpilogueStep kAll[] = {EpilogueStep::kBias,     EpilogueStep::kRelu,
+                                   EpilogueStep::kGelu,     EpilogueStep::kSilu,
+                                   EpilogueStep::kScale,    EpilogueStep::kResidual,
+                                   EpilogueStep::kReluGrad, EpilogueStep::kGeluGrad,
+                                   EpilogueStep::kSiluGrad, EpilogueStep::kStore};
+  std::vector<EpilogueStep> out;
+  std::size_t start = 0;
+  while (start < list.size()) {
+    std::size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    const std::string name = list.substr(start, end - start);
+    bool found = false;
+    for (EpilogueStep s : kAll) {
+      if (name == EpilogueStepName(s)) {
+        out.push_back(s);
+        found = true;
+      }
+    }
+    if (!found) {
+      throw InputError("--epilogue '" + list + "': unknown step '" + name +
+                       "': expected bias, relu, gelu, silu, scale, residual, relu_grad, "
+                       "gelu_grad, silu_grad or store");
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string EpilogueString(const std::vector<EpilogueStep>& steps) {
+  std::string out;
+  for (EpilogueStep s : steps) out += (out.empty() ? "" : ",") + std::string(EpilogueStepName(s));
+  return out;
+}
 
 MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions o) {
   if (o.m == 0 || o.k == 0 || o.n == 0) {
@@ -132,6 +194,45 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   for (int i = 0; i < 2; ++i) {
     out.push_back(k.Scratchpad(fmt::format("out{}", i), tm32, bn * tn, o.dtype));
   }
+  // Epilogue: its HBM tensors and tiles (see the header). Step i's side input (residual,
+  // saved x of a gradient) or extra output (store) is side[i] / stored[i].
+  const std::vector<EpilogueStep>& epi = o.epilogue;
+  auto has = [&](std::initializer_list<EpilogueStep> steps) {
+    for (EpilogueStep s : epi) {
+      for (EpilogueStep t : steps) {
+        if (s == t) return true;
+      }
+    }
+    return false;
+  };
+  auto loads_side = [](EpilogueStep s) {
+    return s == EpilogueStep::kResidual || s == EpilogueStep::kReluGrad ||
+           s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad;
+  };
+  HbmTensor bias_hbm;
+  Tile bias_tile, epi_tmp;
+  if (has({EpilogueStep::kBias})) {
+    bias_hbm = k.Hbm("bias", tm, o.n, o.dtype);  // pre-broadcast over tm rows
+    bias_tile = k.Scratchpad("bias", tm32, bn * tn, o.dtype);
+  }
+  if (has({EpilogueStep::kGeluGrad, EpilogueStep::kSiluGrad})) {
+    epi_tmp = k.Scratchpad("epilogue_tmp", tm32, bn * tn, o.dtype);
+  }
+  std::vector<HbmTensor> side_hbm(epi.size()), stored_hbm(epi.size());
+  std::vector<std::vector<Tile>> side(epi.size());
+  for (std::size_t i = 0; i < epi.size(); ++i) {
+    if (loads_side(epi[i])) {
+      side_hbm[i] =
+          k.Hbm(fmt::format("epilogue{}_{}", i, EpilogueStepName(epi[i])), o.m, o.n, o.dtype);
+      for (int b = 0; b < 2; ++b) {
+        side[i].push_back(
+            k.Scratchpad(fmt::format("epilogue{}_in{}", i, b), tm32, bn * tn, o.dtype));
+      }
+    } else if (epi[i] == EpilogueStep::kStore) {
+      stored_hbm[i] = k.Hbm(fmt::format("epilogue{}_store", i), o.m, o.n, o.dtype,
+                            /*initialised=*/false);
+    }
+  }
 
   QueuePlan plan(static_cast<int>(arch.core.dma.queues));
   int at_phase = 0, b_phase = 0, out_phase = 0;
@@ -178,8 +279,15 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
           }
         }
       }
+      const std::uint64_t block_cols = std::min(ncount * tn, o.n - n0 * tn);
+      if (bias_hbm.cols) {
+        const std::uint64_t rows = std::min(tm, o.m - m0 * tm);
+        SplitLoad(k, plan, bias_tile, 0, bias_hbm, 0, rows, n0 * tn, block_cols, o.dma_rows,
+                  "load_bias");
+      }
       for (std::uint64_t mi = 0; mi < mcount; ++mi) {
         const std::uint64_t ms = std::min(tm, o.m - (m0 + mi) * tm);
+        const std::uint64_t row0 = (m0 + mi) * tm;
         const auto ms32 = static_cast<std::uint32_t>(ms);
         out_phase ^= 1;
         std::uint64_t row_cols = 0;
@@ -189,9 +297,59 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
                    acc[mi * bn + ni].Slice(0, ms32, 0, ns), "evacuate_acc");
           row_cols += ns;
         }
+        const TileView ov = out[out_phase].Slice(0, ms32, 0, row_cols);
+        for (std::size_t i = 0; i < epi.size(); ++i) {
+          TileView sv;
+          if (loads_side(epi[i])) {
+            SplitLoad(k, plan, side[i][out_phase], 0, side_hbm[i], row0, ms, n0 * tn, row_cols,
+                      o.dma_rows, fmt::format("load_epilogue{}", i));
+            sv = side[i][out_phase].Slice(0, ms32, 0, row_cols);
+          }
+          const std::string label = fmt::format("epilogue_{}", EpilogueStepName(epi[i]));
+          switch (epi[i]) {
+            case EpilogueStep::kBias:
+              k.Vector(VectorOp::kAdd, ov, ov, bias_tile.Slice(0, ms32, 0, row_cols), label);
+              break;
+            case EpilogueStep::kRelu:
+              k.Vector(VectorOp::kRelu, ov, ov, label);
+              break;
+            case EpilogueStep::kScale:
+              k.Vector(VectorOp::kScale, ov, ov, label);
+              break;
+            case EpilogueStep::kGelu:
+              k.Activation(ActivationFn::kGelu, ov, ov, label);
+              break;
+            case EpilogueStep::kSilu:
+              k.Activation(ActivationFn::kSilu, ov, ov, label);
+              break;
+            case EpilogueStep::kResidual:
+            case EpilogueStep::kReluGrad:
+              k.Vector(epi[i] == EpilogueStep::kResidual ? VectorOp::kAdd : VectorOp::kMul, ov, ov,
+                       sv, label);
+              break;
+            case EpilogueStep::kGeluGrad:
+            case EpilogueStep::kSiluGrad: {
+              const TileView tv = epi_tmp.Slice(0, ms32, 0, row_cols);
+              k.Activation(
+                  epi[i] == EpilogueStep::kGeluGrad ? ActivationFn::kGelu : ActivationFn::kSilu, tv,
+                  sv, label + "_derivative");
+              k.Vector(VectorOp::kMul, ov, ov, tv, label);
+              break;
+            }
+            case EpilogueStep::kStore:
+              for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
+                const std::uint64_t nr = std::min(o.dma_rows, ms - r);
+                k.DmaStore(Block(stored_hbm[i], row0 + r, nr, n0 * tn, row_cols),
+                           out[out_phase].Slice(static_cast<std::uint32_t>(r),
+                                                static_cast<std::uint32_t>(nr), 0, row_cols),
+                           label, plan.Store());
+              }
+              break;
+          }
+        }
         for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
           const std::uint64_t nr = std::min(o.dma_rows, ms - r);
-          k.DmaStore(Block(c, (m0 + mi) * tm + r, nr, n0 * tn, row_cols),
+          k.DmaStore(Block(c, row0 + r, nr, n0 * tn, row_cols),
                      out[out_phase].Slice(static_cast<std::uint32_t>(r),
                                           static_cast<std::uint32_t>(nr), 0, row_cols),
                      "store_C", plan.Store());

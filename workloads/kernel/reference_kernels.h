@@ -10,7 +10,8 @@
 //       load the AT block [bk*tk x bm*tm] (unless hoisted: then once per M block for all K)
 //       load the B block  [bk*tk x bn*tn]
 //       bm x bn x bk matmuls, accumulating over K
-//     copy each accumulator tile to the scratchpad (vector engine) and store it
+//     copy each accumulator tile to the scratchpad (vector engine), apply the epilogue to
+//     the output row block [tm x bn*tn] and store it
 // The optimisation ladder (--level):
 //   naive     bm = bn = bk = 1, single buffers: both operands reloaded for every matmul
 //   hoist     the stationary AT tiles of an M tile loaded once and kept for every N tile
@@ -18,6 +19,25 @@
 //   block3    blocks in all three dimensions, double-buffered loads
 // Blocked levels split each block load into DMAs of dma_rows rows (default 32) so that
 // it spreads over the DMA queues.
+// Epilogue (--epilogue bias,gelu,residual; producer fusion of element-wise ops): steps
+// applied in order, in place, to each output row block [ms x cols] between the
+// accumulator and HBM, one engine instruction each (scalar engine for gelu/silu, vector
+// engine for the rest), so its cost is that engine's closed form (vector_unit.h):
+//   bias       + bias row: a [tm x N] pre-broadcast copy in HBM (a DMA cannot broadcast
+//              across partitions, as for the layernorm gain), loaded once per M x N block
+//              ([rows of the block's first M tile x the block's columns]); vector add
+//   relu | scale          one unary vector op
+//   gelu | silu           one scalar-engine activation
+//   residual   + another [M x N] tensor, each row block DMA-loaded (double-buffered) and
+//              added (vector add of two full tiles)
+//   gelu_grad | silu_grad   dy (the tile) x f'(x): x [M x N] loaded like the residual, the
+//              derivative on the scalar engine (costed as the function itself) into a
+//              temporary, a vector multiply
+//   relu_grad  dy x (y > 0): the saved output loaded like the residual, one vector multiply
+//   store      the row block as it stands is also stored to its own [M x N] tensor (an
+//              intermediate that is needed elsewhere, e.g. saved for the backward pass)
+// Extra HBM bytes: bias (sum over M blocks of rows x N) + M x N per residual, *_grad and
+// store step, each x dtype bytes.
 // Element-wise kernels work on a [rows x cols] tensor in row tiles of up to 128
 // partitions, double-buffered:
 //   add (x + y), gelu, softmax (along cols), layernorm, rmsnorm (along cols, with gain).
@@ -32,6 +52,23 @@
 
 namespace systole {
 
+enum class EpilogueStep : std::uint8_t {
+  kBias,
+  kRelu,
+  kGelu,
+  kSilu,
+  kScale,
+  kResidual,
+  kReluGrad,
+  kGeluGrad,
+  kSiluGrad,
+  kStore
+};
+const char* EpilogueStepName(EpilogueStep step);
+// "bias,gelu,residual" (empty: none); throws InputError naming an unknown step.
+std::vector<EpilogueStep> ParseEpilogue(const std::string& list);
+std::string EpilogueString(const std::vector<EpilogueStep>& steps);  // "bias,gelu"
+
 struct MatmulKernelOptions {
   std::uint64_t m = 512, k = 512, n = 512;
   Dtype dtype = Dtype::kBf16;
@@ -39,9 +76,10 @@ struct MatmulKernelOptions {
   // 0 = choose for the level and the architecture.
   std::uint64_t tile_m = 0, tile_k = 0, tile_n = 0;
   std::uint64_t block_m = 0, block_n = 0, block_k = 0;
-  int hoist = -1;              // -1 = by level, 0/1 forced
-  int buffers = 0;             // 1 or 2; 0 = by level
-  std::uint64_t dma_rows = 0;  // rows per DMA (block loads are split); 0 = by level
+  int hoist = -1;                      // -1 = by level, 0/1 forced
+  int buffers = 0;                     // 1 or 2; 0 = by level
+  std::uint64_t dma_rows = 0;          // rows per DMA (block loads are split); 0 = by level
+  std::vector<EpilogueStep> epilogue;  // applied to each output row block, in order
 };
 
 // Fills in the level's defaults (and validates); throws InputError on bad options.

@@ -11,7 +11,8 @@ namespace systole {
 
 std::string KernelCall::Key() const {
   if (matmul) {
-    return fmt::format("matmul {}x{}x{} {}", mm.m, mm.k, mm.n, DtypeName(mm.dtype));
+    return fmt::format("matmul {}x{}x{} {}{}{}", mm.m, mm.k, mm.n, DtypeName(mm.dtype),
+                       mm.epilogue.empty() ? "" : " epilogue ", EpilogueString(mm.epilogue));
   }
   return fmt::format("{} {}x{} {}", ew.kind, ew.rows, ew.cols, DtypeName(ew.dtype));
 }
