@@ -1274,6 +1274,19 @@ class PositionalUserBuffer {
     u64 p1 = 0;
     return Positions(fr, fc, t, lo, hi, pat, p0, &p1);
   }
+  // Whether the last position of demand rows t..x of a skewed pattern grows by exactly
+  // prefetch_cols() a row: injective, no padding, full rows (last column used-1, so the
+  // cell moves down one prefetch row a row) and, in anti-diagonal order, diagonals between
+  // the two ramps (nc cells each, the last column nc-1-... above the cell: before = col).
+  bool LastPosLinear(u64 fr, u64 fc, u64 t, u64 x, const Pattern& pat) const {
+    if (ranked_ || !pat.skewed || s_.last_used != s_.cols || pat.used == 0) return false;
+    if (t + 1 < pat.pre + pat.used) return false;
+    if (!s_.antidiag) return true;
+    u64 row = 0, col = 0;
+    Cell(fr, fc, t, pat.used - 1, pat, &row, &col);
+    const u64 d = row + col;
+    return d + 1 >= s_.cols && d + (x - t) + 1 <= s_.rows;
+  }
   u64 items_per_set() const { return p_.items_per_set; }
   u64 prefetch_cols() const { return s_.cols; }
   u64 moves() const { return moves_; }  // window moves so far
@@ -1805,6 +1818,12 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           }
           if (!rd[op].WindowReach(p0 / E, &reach) || p1 / E > reach) {
             return t;
+          }
+          if (reach != ~u64{0}) {  // closed form where row ends advance `cols` positions a row
+            const u64 a = t + ((reach + 1) * E - p1 + cols - 1) / cols;
+            if (rd[op].LastPosLinear(fr, fc, t, std::min(a, pat.LastRow()), pat)) {
+              return a <= pat.LastRow() ? a : mp.P;
+            }
           }
           // First row with j1 > reach; rows advance `cols` positions (exact away from fold
           // edges). Rows without valid addresses stop the run (conservative).

@@ -225,5 +225,43 @@ TEST(ScaleSimFast, EqualsReferenceOnCalcConvolutionWindows) {
   EXPECT_EQ(cases, 12 * 3 * 3 * 2 * 3);
 }
 
+// USER-mode GEMMs large enough for long runs of full demand rows between window moves (the
+// closed-form next-miss row) and for many folds, in every dataflow.
+TEST(ScaleSimFast, EqualsReferenceOnUserGemms) {
+  std::mt19937_64 rng(4242);
+  auto uni = [&](std::uint64_t lo, std::uint64_t hi) {
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
+  };
+  for (int iter = 0; iter < 36; ++iter) {
+    Config cfg;
+    cfg.run_name = "u";
+    cfg.array_rows = uni(4, 16);
+    cfg.array_cols = uni(4, 16);
+    cfg.ifmap_sram_kb = uni(1, 3);
+    cfg.filter_sram_kb = uni(1, 3);
+    cfg.ofmap_sram_kb = uni(1, 3);
+    cfg.ifmap_offset = 0;
+    cfg.filter_offset = 10000000;
+    cfg.ofmap_offset = 20000000;
+    cfg.dataflow = static_cast<Dataflow>(iter % 3);
+    cfg.mode = BandwidthMode::kUser;
+    cfg.bandwidths = {uni(1, 16)};
+    Layer l;
+    l.name = "g";
+    l.ifmap_h = uni(40, 160);             // M
+    l.ifmap_w = l.filt_w = uni(40, 160);  // K
+    l.filt_h = l.channels = l.stride_h = l.stride_w = 1;
+    l.num_filt = uni(40, 160);  // N
+    if (iter % 4 == 0) {        // multiples of the array: no padded folds
+      l.ifmap_h = cfg.array_rows * uni(4, 10);
+      l.ifmap_w = l.filt_w = cfg.array_rows * uni(4, 10);
+      l.num_filt = cfg.array_cols * uni(4, 10);
+    }
+    ExpectSame(RunEngine(cfg, l, Engine::kReference), RunEngine(cfg, l, Engine::kFast),
+               Describe(cfg, l));
+    if (HasFailure()) break;
+  }
+}
+
 }  // namespace
 }  // namespace systole::scalesim
