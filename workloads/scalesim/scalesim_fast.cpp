@@ -56,6 +56,18 @@ using u64 = std::uint64_t;
 using i64 = std::int64_t;
 using u128 = unsigned __int128;
 
+// Inline bit count (the default target has no popcnt instruction; the builtin is a call).
+inline u64 PopCount(u64 x) {
+#if defined(__POPCNT__)
+  return static_cast<u64>(__builtin_popcountll(x));
+#else
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return (x * 0x0101010101010101ULL) >> 56;
+#endif
+}
+
 // #{(a, b) : a, b >= 0, a + b < x}
 inline u128 Tri(i64 x) {
   if (x <= 0) return 0;
@@ -1194,24 +1206,47 @@ class PositionalUserBuffer {
     }
     u64 reach;
     if (WindowReach(j0, &reach) && j1 <= reach) return cycle + offset;
+    // Without out-of-image elements the row's cells hold consecutive positions from p0.
+    const u64 p0 = !inside_           ? 0
+                   : known != nullptr ? known[0]
+                                      : SeqRank(fr, fc, t, static_cast<u64>(lo), pat);
+    const u64 E = p_.items_per_set;
     for (i64 c = lo; c <= hi; ++c) {
-      const u64 idx = SeqIndex(fr, fc, t, static_cast<u64>(c), pat);
-      if (!Valid(idx)) continue;
-      if (InWindow(Rank(idx) / p_.items_per_set)) continue;
+      u64 rank = 0;
+      if (inside_) {
+        rank = p0 + static_cast<u64>(c - lo);
+        const u64 j = rank / E;
+        if (InWindow(j)) {  // the rest of set j (the window only moves on a miss)
+          c = std::min<i64>(hi, c + static_cast<i64>((j + 1) * E - rank) - 1);
+          continue;
+        }
+      } else {
+        const u64 idx = SeqIndex(fr, fc, t, static_cast<u64>(c), pat);
+        if (!Valid(idx)) continue;
+        rank = Rank(idx);
+      }
+      if (InWindow(rank / p_.items_per_set)) continue;
       // Other occurrences of the same address.
       u64 m = 0, k = 0;
       Element(fr, fc, t, static_cast<u64>(c), pat, &m, &k);
       u64 best = ~u64{0};
-      bool hit = false;
-      ForEachOccurrence(m, k, [&](u64 m2, u64 k2) {
-        if (hit) return;
-        const u64 j = Rank(CellIndex(m2, k2)) / p_.items_per_set;
-        if (InWindow(j)) {
-          hit = true;
-        } else {
-          best = std::min(best, Steps(j));
-        }
-      });
+      // The occurrence at the pixel offset that hit last time usually hits again.
+      u64 m2 = 0, k2 = 0;
+      bool hit = OccurrenceAt(m, k, hint_dr_, hint_dc_, &m2, &k2) &&
+                 InWindow(ElementRank(m2, k2) / p_.items_per_set);
+      if (!hit) {
+        ForEachOccurrence(m, k, [&](u64 mo, u64 ko) {
+          if (hit) return;
+          const u64 j = ElementRank(mo, ko) / p_.items_per_set;
+          if (InWindow(j)) {
+            hit = true;
+            hint_dr_ = static_cast<i64>(m / g_.Ew) - static_cast<i64>(mo / g_.Ew);
+            hint_dc_ = static_cast<i64>(m % g_.Ew) - static_cast<i64>(mo % g_.Ew);
+          } else {
+            best = std::min(best, Steps(j));
+          }
+        });
+      }
       if (!hit) Advance(best, cycle, &offset);
     }
     return cycle + offset;
@@ -1225,8 +1260,8 @@ class PositionalUserBuffer {
       *j1 = p1 / p_.items_per_set;
       return true;
     }
-    const u64 a = Rank(SeqIndex(fr, fc, t, static_cast<u64>(lo), pat));
-    const u64 b = Rank(SeqIndex(fr, fc, t, static_cast<u64>(hi), pat) + 1);
+    const u64 a = SeqRank(fr, fc, t, static_cast<u64>(lo), pat);
+    const u64 b = SeqRankAfter(fr, fc, t, static_cast<u64>(hi), pat);
     if (b == a) return false;
     *j0 = a / p_.items_per_set;
     *j1 = (b - 1) / p_.items_per_set;
@@ -1250,8 +1285,8 @@ class PositionalUserBuffer {
       *p1 = CellPosition(row1, col1);
       return true;
     }
-    const u64 a = Rank(SeqIndex(fr, fc, t, static_cast<u64>(lo), pat));
-    const u64 b = Rank(SeqIndex(fr, fc, t, static_cast<u64>(hi), pat) + 1);
+    const u64 a = SeqRank(fr, fc, t, static_cast<u64>(lo), pat);
+    const u64 b = SeqRankAfter(fr, fc, t, static_cast<u64>(hi), pat);
     if (b == a) return false;
     *p0 = a;
     *p1 = b - 1;
@@ -1408,9 +1443,28 @@ class PositionalUserBuffer {
         return;
     }
   }
-  // Sequence index of the prefetch cell holding ifmap element (m, k).
-  u64 CellIndex(u64 m, u64 k) const {
+  // Valid position of ifmap element (m, k) in the prefetch sequence.
+  u64 ElementRank(u64 m, u64 k) const {
     u64 row = 0, col = 0;
+    CellOf(m, k, &row, &col);
+    return inside_ ? CellPosition(row, col) : Rank(IndexOf(row, col));
+  }
+  // Valid position of demand cell (fr, fc, t, c) (which must be valid).
+  u64 SeqRank(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat) const {
+    u64 row = 0, col = 0;
+    Cell(fr, fc, t, c, pat, &row, &col);
+    return inside_ ? CellPosition(row, col) : Rank(IndexOf(row, col));
+  }
+  // Valid cells up to and including demand cell (fr, fc, t, c).
+  u64 SeqRankAfter(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat) const {
+    u64 row = 0, col = 0;
+    Cell(fr, fc, t, c, pat, &row, &col);
+    return inside_ ? CellPosition(row, col) + 1 : Rank(IndexOf(row, col) + 1);
+  }
+  // Prefetch cell holding ifmap element (m, k).
+  void CellOf(u64 m, u64 k, u64* prow, u64* pcol) const {
+    u64& row = *prow;
+    u64& col = *pcol;
     switch (mp_.df) {
       case Dataflow::kOutputStationary:
         row = (m / s_.cols) * s_.block_rows + k;
@@ -1425,7 +1479,26 @@ class PositionalUserBuffer {
         col = m % s_.cols;
         break;
     }
-    return IndexOf(row, col);
+  }
+  // The im2col element holding the same ifmap word as (m, k) at the pixel dr ofmap rows
+  // and dc ofmap columns before it; false when that pixel does not read the word.
+  bool OccurrenceAt(u64 m, u64 k, i64 dr, i64 dc, u64* m2, u64* k2) const {
+    const i64 orow = static_cast<i64>(m / g_.Ew), ocol = static_cast<i64>(m % g_.Ew);
+    const i64 r2 = orow - dr, c2 = ocol - dc;
+    if (r2 < 0 || c2 < 0 || r2 >= static_cast<i64>(g_.Eh) || c2 >= static_cast<i64>(g_.Ew)) {
+      return false;
+    }
+    const u64 crow = k / (g_.Fw * g_.Ch), rem = k % (g_.Fw * g_.Ch);
+    const u64 ccol = rem / g_.Ch, ch = rem % g_.Ch;
+    const i64 y = orow * static_cast<i64>(g_.Sh) + static_cast<i64>(crow);
+    const i64 x = ocol * static_cast<i64>(g_.Sw) + static_cast<i64>(ccol);
+    const i64 cr2 = y - r2 * static_cast<i64>(g_.Sh), cc2 = x - c2 * static_cast<i64>(g_.Sw);
+    if (cr2 < 0 || cc2 < 0 || cr2 >= static_cast<i64>(g_.Fh) || cc2 >= static_cast<i64>(g_.Fw)) {
+      return false;
+    }
+    *m2 = static_cast<u64>(r2) * g_.Ew + static_cast<u64>(c2);
+    *k2 = (static_cast<u64>(cr2) * g_.Fw + static_cast<u64>(cc2)) * g_.Ch + ch;
+    return true;
   }
   // Every im2col element (m2, k2) holding the same ifmap word as (m, k).
   template <class F>
@@ -1461,10 +1534,14 @@ class PositionalUserBuffer {
   u64 Rank(u64 idx) const {
     const u64 w = idx >> 6, b = idx & 63;
     u64 r = rank_[w];
-    if (b != 0) r += static_cast<u64>(__builtin_popcountll(bits_[w] & ((u64{1} << b) - 1)));
+    if (b != 0) r += PopCount(bits_[w] & ((u64{1} << b) - 1));
     return r;
   }
   u64 BuildRank() {
+    // Every window inside the image: the valid cells are the non-padding ones, ranked in
+    // closed form like an injective operand's (CellPosition), no bitmap.
+    inside_ = (g_.Eh - 1) * g_.Sh + g_.Fh <= g_.H && (g_.Ew - 1) * g_.Sw + g_.Fw <= g_.W;
+    if (inside_) return ValidCount(s_);
     bits_.assign(s_.elems / 64 + 1, 0);
     // Validity of im2col element (m, k) from per-pixel and per-window-index factors.
     std::vector<std::uint32_t> irow(g_.M), icol(g_.M), crow(g_.K), ccol(g_.K);
@@ -1513,7 +1590,7 @@ class PositionalUserBuffer {
     }
     rank_.assign(bits_.size() + 1, 0);
     for (std::size_t w = 0; w < bits_.size(); ++w) {
-      rank_[w + 1] = rank_[w] + static_cast<u64>(__builtin_popcountll(bits_[w]));
+      rank_[w + 1] = rank_[w] + PopCount(bits_[w]);
     }
     return rank_.back();
   }
@@ -1564,10 +1641,12 @@ class PositionalUserBuffer {
   int op_;
   PrefetchShape s_;
   bool ranked_;
+  bool inside_ = false;    // ranked, but every im2col element valid (no bitmap)
   std::vector<u64> bits_;  // valid prefetch cells, sequence order (ranked mode)
   std::vector<u64> rank_;  // valid cells before each 64-cell word
   UserBufferParams p_;
   bool started_ = false;
+  i64 hint_dr_ = 0, hint_dc_ = 0;  // pixel offset of the last hit through another occurrence
   u64 window_ = 0;
   u64 moves_ = 0;
   u64 accesses_ = 0;
