@@ -46,10 +46,16 @@ HbmFastModel::HbmFastModel(const HbmConfig& config)
   config_.Validate();
   // Activation server: one ACT per tRRD_S, four per tFAW, one per tRC per bank.
   act_interval_ps_ = std::max({t_.rrd_s, (t_.faw + 3) / 4, t_.rc / config_.BanksPerPc()});
+  all_bank_refresh_ = t_.refresh && !t_.per_bank;
+  per_bank_refresh_ = t_.refresh && t_.per_bank;
   pcs_.resize(config_.NumPcs());
-  for (Pc& pc : pcs_) pc.banks.resize(config_.BanksPerPc());
+  for (Pc& pc : pcs_) {
+    pc.banks.resize(config_.BanksPerPc());
+    pc.refreshed.assign(config_.BanksPerPc(), 0);
+  }
   for (std::uint64_t i = 0; i < pcs_.size(); ++i) {
     refresh_offset_ps_.push_back(RefreshOffsetPs(config_, t_, i));
+    pcs_[i].next_refpb_ps = refresh_offset_ps_[i];
   }
   stats_.busy_ps.assign(pcs_.size(), 0);
 }
@@ -58,7 +64,7 @@ HbmFastModel::HbmFastModel(const HbmConfig& config)
 // caches the span between two window starts it was last asked about, so the usual query
 // is two comparisons; a division happens once per window crossed.
 std::uint64_t HbmFastModel::RefreshesStarted(std::uint64_t pc, std::uint64_t t) {
-  if (!t_.refresh) return 0;
+  if (!all_bank_refresh_) return 0;
   Span& span = pcs_[pc].span;
   if (t >= span.from && t < span.to) return span.started;
   const std::uint64_t off = refresh_offset_ps_[pc];
@@ -80,7 +86,7 @@ std::uint64_t HbmFastModel::AfterBlackout(std::uint64_t pc, std::uint64_t t) {
 // to reopen the row and refill the read pipeline; for activations: nothing).
 std::uint64_t HbmFastModel::Stretch(std::uint64_t pc, std::uint64_t start, std::uint64_t dur,
                                     std::uint64_t reopen) {
-  if (!t_.refresh) return start + dur;
+  if (!all_bank_refresh_) return start + dur;
   const std::uint64_t started = RefreshesStarted(pc, start);
   const Span& span = pcs_[pc].span;
   if (start >= span.quiet_from && start + dur <= span.to) return start + dur;  // no window
@@ -103,6 +109,51 @@ std::uint64_t HbmFastModel::Stretch(std::uint64_t pc, std::uint64_t start, std::
   }
 }
 
+// Per-bank refresh, the reference's rule (hbm_config.h): each REFsb due by `until` takes a bank
+// not yet refreshed in its round, preferring one the coming transfer does not want, then the
+// most recently used; the bank closes and cannot activate until tRFCpb after its PRE.
+void HbmFastModel::RefreshBanks(std::uint64_t pc_index, std::uint64_t until,
+                                std::uint64_t first_bank, std::uint64_t count) {
+  Pc& pc = pcs_[pc_index];
+  const std::uint64_t banks = banks_;
+  const std::uint64_t round_ps = t_.refipb * banks;
+  // Banks ahead of the coming transfer's first bank; ties go to the bank furthest ahead, i.e.
+  // just behind a forward stream, needed again last.
+  auto ahead = [&](std::uint64_t b) { return (b + banks - first_bank) % banks; };
+  while (pc.next_refpb_ps <= until) {
+    if (pc.round_slot == 0 && until >= pc.next_refpb_ps + 2 * round_ps) {
+      // Whole rounds long before `until`: every bank refreshed (closed), nothing to wait for.
+      const std::uint64_t rounds = (until - pc.next_refpb_ps) / round_ps - 1;
+      pc.next_refpb_ps += rounds * round_ps;
+      for (Bank& b : pc.banks) b.open = false;
+    }
+    std::uint64_t pick = banks;
+    for (std::uint64_t i = 0; i < banks; ++i) {
+      if (pc.refreshed[i]) continue;
+      if (pick == banks) {
+        pick = i;
+        continue;
+      }
+      const bool w = ahead(i) < count;
+      const bool pw = ahead(pick) < count;
+      const std::uint64_t u = pc.banks[i].last_use_ps;
+      const std::uint64_t pu = pc.banks[pick].last_use_ps;
+      if (w != pw ? !w : u != pu ? u > pu : ahead(i) > ahead(pick)) pick = i;
+    }
+    Bank& b = pc.banks[pick];
+    const std::uint64_t start =
+        std::max(pc.next_refpb_ps, b.open ? b.pre_ready_ps + t_.rp : b.next_act_ps);
+    b.open = false;
+    b.next_act_ps = std::max(b.next_act_ps, start + t_.rfcpb);
+    pc.refreshed[pick] = 1;
+    if (++pc.round_slot == banks) {
+      pc.round_slot = 0;
+      std::fill(pc.refreshed.begin(), pc.refreshed.end(), 0);
+    }
+    pc.next_refpb_ps += t_.refipb;
+  }
+}
+
 std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, std::uint64_t lo,
                                      std::uint64_t hi, bool is_write) {
   Pc& pc = pcs_[pc_index];
@@ -115,7 +166,8 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
   // No refresh window near [t, t + dur): the common case, two comparisons.
   const Span& span = pc.span;
   auto quiet = [&](std::uint64_t t, std::uint64_t dur) {
-    return !t_.refresh || (t >= span.quiet_from && t + std::max<std::uint64_t>(dur, 1) <= span.to);
+    return !all_bank_refresh_ ||
+           (t >= span.quiet_from && t + std::max<std::uint64_t>(dur, 1) <= span.to);
   };
   const std::uint64_t n = burst_div_.Div(hi + bb - 1) - burst_div_.Div(lo);
   const std::uint64_t first = row_div_.Div(lo);
@@ -127,6 +179,10 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
   const std::uint64_t row0 = banks_div_.Div(first);
   const std::uint64_t b0 = first - row0 * banks;
   const std::uint64_t bg0 = groups_div_.Mod(b0);
+  if (per_bank_refresh_) {
+    const std::uint64_t until = std::max({t0, pc.act_clock_ps, pc.bus_clock_ps});
+    if (until >= pc.next_refpb_ps) RefreshBanks(pc_index, until, b0, std::min(pages, banks));
+  }
   Bank& bank0 = pc.banks[b0];
   const bool hit = bank0.open && bank0.row == row0;
   const std::uint64_t acts = pages - (hit ? 1 : 0);
@@ -195,6 +251,7 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
     Bank& b = pc.banks[bank];
     if (q == first && hit) {
       b.pre_ready_ps = std::max(b.pre_ready_ps, pre_after);
+      b.last_use_ps = std::max(b.last_use_ps, first_col);
     } else {
       const std::uint64_t act = act_base + (q - first - (hit ? 1 : 0)) * act_interval_ps_;
       b.open = true;
@@ -202,6 +259,7 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
       b.col_ready_ps = act + t_.rcd;
       b.pre_ready_ps = std::max(act + t_.ras, pre_after);
       b.next_act_ps = act + t_.rc;
+      b.last_use_ps = act;
     }
     if (++bank == banks) {
       bank = 0;
@@ -216,7 +274,7 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
     pc.read = true;
     pc.last_rd_end_ps = std::max(pc.last_rd_end_ps, done);
   }
-  if (t_.refresh) {
+  if (all_bank_refresh_) {
     const std::uint64_t seen_by_done =
         done >= span.from && done < span.to ? span.started : RefreshesStarted(pc_index, done);
     pc.refreshes_seen = std::max(pc.refreshes_seen, seen_by_done);
@@ -298,7 +356,7 @@ HbmStats HbmFastModel::stats() const {
   for (std::uint64_t i = 0; i < pcs_.size(); ++i) {
     const std::uint64_t off = refresh_offset_ps_[i];
     const std::uint64_t t = pcs_[i].last_done_ps;
-    if (t_.refresh && t > 0 && t >= off) s.refreshes += (t - off) / t_.refi + 1;
+    if (t_.refresh && t > 0 && t >= off) s.refreshes += (t - off) / t_.RefreshIntervalPs() + 1;
   }
   return s;
 }

@@ -30,6 +30,11 @@
 //   inside a transfer costs its data tRP + tRFC + tRCD + tCL (close rows, refresh, reopen,
 //   refill the read pipeline), the activation server tRP + tRFC + tRAS + tRCD (the rows
 //   opened last must stay open tRAS; ACTs within tRCD of it are lost), and closes every row.
+//   Per-bank refresh (hbm.refresh_mode = per_bank, hbm_config.h): before a transfer, the
+//   REFsb due by the PC's current time (max of arrival, activation and bus clocks) each pick a
+//   bank by the reference's rule, "wanted" being the transfer's own banks; the bank closes and
+//   cannot activate before PRE + tRP + tRFCpb. Only a transfer whose first bank is blocked
+//   waits (a REFsb inside a transfer takes a bank the transfer has left: free).
 //   Accesses must lie inside the capacity (else TLM_ADDRESS_ERROR_RESPONSE). TLM streaming
 //   (streaming width < length) re-reads the same `width` bytes. Time is integer ps.
 //
@@ -118,6 +123,7 @@ class HbmFastModel {
     std::uint64_t col_ready_ps = 0;
     std::uint64_t pre_ready_ps = 0;
     std::uint64_t next_act_ps = 0;
+    std::uint64_t last_use_ps = 0;  // last ACT or hit (per-bank refresh picks the latest)
   };
   struct Span {  // [from, to): between two refresh window starts; quiet after quiet_from
     std::uint64_t from = 1, to = 0, quiet_from = 0, started = 0;
@@ -134,6 +140,10 @@ class HbmFastModel {
     std::uint64_t refreshes_seen = 0;
     std::uint64_t last_done_ps = 0;
     std::vector<Bank> banks;
+    // Per-bank refresh: due time of the next REFsb, position in the round, banks done.
+    std::uint64_t next_refpb_ps = 0;
+    std::uint64_t round_slot = 0;
+    std::vector<char> refreshed;
   };
 
   bool InRange(std::uint64_t address, std::uint64_t bytes) const;
@@ -146,12 +156,18 @@ class HbmFastModel {
   std::uint64_t AfterBlackout(std::uint64_t pc, std::uint64_t t);
   std::uint64_t Stretch(std::uint64_t pc, std::uint64_t start, std::uint64_t dur,
                         std::uint64_t reopen_ps);
+  // Issues the per-bank refreshes of a PC due by `until`; the transfer about to start wants
+  // `count` banks from `first_bank` on (cyclically).
+  void RefreshBanks(std::uint64_t pc, std::uint64_t until, std::uint64_t first_bank,
+                    std::uint64_t count);
 
   HbmConfig config_;
   HbmTiming t_;
   std::uint64_t burst_bytes_, banks_;
   Divider burst_div_, row_div_, banks_div_, groups_div_, gran_div_, pcs_div_;
   std::uint64_t act_interval_ps_;
+  bool all_bank_refresh_;  // refresh on, all-bank windows
+  bool per_bank_refresh_;  // refresh on, per-bank REFsb
   std::vector<Pc> pcs_;
   std::vector<std::uint64_t> refresh_offset_ps_;
   HbmStats stats_;

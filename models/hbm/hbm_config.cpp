@@ -52,6 +52,14 @@ HbmConfig Hbm2ePreset() {
   c.tccd_l_ns = 2;
   c.trefi_ns = 3900;  // 3.9 us, the JEDEC all-bank refresh interval below 85 C
   c.trfc_ns = 260;
+  // Per-bank (single-bank, REFSB) refresh: tRFCSB 160 ns and tRREFD 8 ns in Ramulator2's HBM2
+  // and HBM3 timing presets (src/dram/impl/HBM2.cpp, HBM3.cpp: nRFCSB 160, nRREFD 8 at
+  // tCK 1 ns); its tREFISB table (4875 / 2438 x 0.1 ns for 8 / 16 banks) is tREFI / banks,
+  // which is how tREFIpb follows from tREFI here. HBM2E FPGA controllers refresh all banks
+  // by default (Intel HBM2 IP "Controller Refresh All"; AMD PG313 lists single-bank refresh
+  // as an option), so the preset keeps all-bank refresh: 91.5% of peak on a long stream.
+  c.trfcpb_ns = 160;
+  c.refresh_mode = HbmRefreshMode::kAllBank;
   return c;
 }
 
@@ -73,6 +81,13 @@ HbmConfig Hbm3Preset() {
   c.tccd_s_ns = 1.25;  // one BL8 burst at 6.4 Gbit/s
   // tRFC of the denser HBM3 dies: 350 ns (Ramulator2 HBM3 tRFC table, 8 Gb entry).
   c.trfc_ns = 350;
+  // Per-bank refresh: HBM3 controllers schedule single-bank refreshes to keep bandwidth
+  // (e.g. SkyeChip HBM3 controller IP: "dynamic per-bank / all-bank refresh switching,
+  // opportunistic advanced per-bank refresh"); all-bank refresh at this tRFC would cost
+  // (tRP + tRFC + tRCD + tCL) / tREFI = 392 / 3900 = 10% of a busy PC and leave a long
+  // stream at 89% of peak. tRFCpb 160 ns: Ramulator2 HBM3 preset (nRFCSB), see hbm2e.
+  c.trfcpb_ns = 160;
+  c.refresh_mode = HbmRefreshMode::kPerBank;
   return c;
 }
 
@@ -122,6 +137,7 @@ const std::vector<FloatField>& FloatFields() {
       {"hbm.tccd_l_ns", &HbmConfig::tccd_l_ns},
       {"hbm.trefi_ns", &HbmConfig::trefi_ns},
       {"hbm.trfc_ns", &HbmConfig::trfc_ns},
+      {"hbm.trfcpb_ns", &HbmConfig::trfcpb_ns},
   };
   return fields;
 }
@@ -129,6 +145,17 @@ const std::vector<FloatField>& FloatFields() {
 std::uint64_t Ps(double ns) { return static_cast<std::uint64_t>(std::llround(ns * 1000.0)); }
 
 }  // namespace
+
+HbmRefreshMode ParseHbmRefreshMode(const std::string& name) {
+  if (name == "all_bank") return HbmRefreshMode::kAllBank;
+  if (name == "per_bank") return HbmRefreshMode::kPerBank;
+  throw InputError(
+      fmt::format("hbm.refresh_mode = '{}' is invalid: expected one of all_bank, per_bank", name));
+}
+
+const char* HbmRefreshModeName(HbmRefreshMode mode) {
+  return mode == HbmRefreshMode::kPerBank ? "per_bank" : "all_bank";
+}
 
 HbmConfig HbmPreset(const std::string& name) {
   if (name == "hbm2e") return Hbm2ePreset();
@@ -161,8 +188,15 @@ void HbmConfig::Validate() const {
   if (tras_ns < trcd_ns) {
     throw bad(fmt::format("hbm.tras_ns = {} must be at least hbm.trcd_ns = {}", tras_ns, trcd_ns));
   }
-  if (refresh && !(trefi_ns > trfc_ns)) {
+  if (refresh && refresh_mode == HbmRefreshMode::kAllBank && !(trefi_ns > trfc_ns)) {
     throw bad(fmt::format("hbm.trefi_ns = {} must exceed hbm.trfc_ns = {}", trefi_ns, trfc_ns));
+  }
+  if (refresh && refresh_mode == HbmRefreshMode::kPerBank && !(trefi_ns > trfcpb_ns)) {
+    throw bad(fmt::format("hbm.trefi_ns = {} must exceed hbm.trfcpb_ns = {}", trefi_ns, trfcpb_ns));
+  }
+  if (refresh && refresh_mode == HbmRefreshMode::kPerBank &&
+      trefi_ns * 1000.0 < static_cast<double>(BanksPerPc())) {
+    throw bad("hbm.trefi_ns / banks per pseudo-channel must be at least 1 ps");
   }
   const double capacity = static_cast<double>(NumPcs()) * static_cast<double>(BanksPerPc()) *
                           static_cast<double>(rows_per_bank) * static_cast<double>(row_bytes);
@@ -197,6 +231,14 @@ void LoadHbmConfig(ArchConfig& arch) {
     }
   }
   c.refresh = values.at("hbm.refresh") == "true";
+  if (is_default("hbm.refresh_mode")) {
+    if (other_preset) {
+      values["hbm.refresh_mode"] = HbmRefreshModeName(c.refresh_mode);
+      sources["hbm.refresh_mode"] = "preset " + preset_name;
+    }
+  } else {
+    c.refresh_mode = ParseHbmRefreshMode(values.at("hbm.refresh_mode"));
+  }
   c.Validate();
   arch.hbm = c;
 }
@@ -222,7 +264,10 @@ HbmTiming ToTiming(const HbmConfig& c) {
   t.rtw_gap = Ps(2.0 * 2.0 / c.data_rate_gbps);  // 2 tCK, tCK = 2 beats (DDR)
   t.refi = Ps(c.trefi_ns);
   t.rfc = Ps(c.trfc_ns);
+  t.refipb = t.refi / c.BanksPerPc();
+  t.rfcpb = Ps(c.trfcpb_ns);
   t.refresh = c.refresh;
+  t.per_bank = c.refresh_mode == HbmRefreshMode::kPerBank;
   return t;
 }
 
@@ -240,7 +285,7 @@ HbmLocation DecodeHbmAddress(const HbmConfig& c, std::uint64_t address) {
 }
 
 std::uint64_t RefreshOffsetPs(const HbmConfig& c, const HbmTiming& t, std::uint64_t pc) {
-  return t.refi * (pc + 1) / c.NumPcs();
+  return t.RefreshIntervalPs() * (pc + 1) / c.NumPcs();
 }
 
 }  // namespace systole

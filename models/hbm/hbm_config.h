@@ -28,9 +28,22 @@
 //   local space in order, and consecutive pages of a PC land in different bank groups
 //   (activations alternate bank groups: tRRD_S, and tCCD_L is hidden by interleaving).
 //
+// Refresh (hbm.refresh_mode)
+//   all_bank: every tREFI each PC precharges all banks and is blocked for tRFC (REFab).
+//   per_bank: every tREFIpb = tREFI / banks-per-PC each PC refreshes one bank for tRFCpb
+//     (REFsb/REFpb) while the other banks keep serving. REFsb names its bank (JESD235/238;
+//     Ramulator2's REFsb is bank-scoped), so the controller picks it: each bank once per
+//     round of banks-per-PC commands (one tREFI, as LPDDR4/5 per-bank refresh requires),
+//     preferring a bank no queued request wants, the most recently used first (in a
+//     sequential stream the bank just left, which is needed again last). A bank the
+//     traffic never leaves is refreshed in the round's last slot and blocks it.
+//   Refresh commands are staggered over the PCs: PC i's k-th is due at
+//   (i + 1) x interval / num_pcs + k x interval, interval = tREFI or tREFIpb.
+//
 // What it ignores
 //   Stack IDs (SID) of 12/16-high stacks (more banks would only help random access),
-//   per-bank refresh (REFsb), ECC, power-down, temperature-dependent tREFI.
+//   the command slot and tRREFD (8 ns REFsb -> ACT of another bank) of per-bank refresh,
+//   ECC, power-down, temperature-dependent tREFI.
 //
 // Parameters (units in the names): see HbmConfig below and `systole params` (hbm.*).
 #pragma once
@@ -41,6 +54,8 @@
 namespace systole {
 
 struct ArchConfig;
+
+enum class HbmRefreshMode { kAllBank, kPerBank };
 
 struct HbmConfig {
   std::string preset = "hbm2e";  // where the device fields came from
@@ -73,7 +88,9 @@ struct HbmConfig {
   double tccd_l_ns = 2;    // column -> column, same bank group
   double trefi_ns = 3900;  // all-bank refresh interval per PC
   double trfc_ns = 260;    // all-bank refresh cycle
+  double trfcpb_ns = 160;  // per-bank refresh cycle (tRFCpb / tRFCSB)
   bool refresh = true;     // model refresh
+  HbmRefreshMode refresh_mode = HbmRefreshMode::kAllBank;
   // Controller queue entries (bursts) per PC, reference model only. 64 = two rows of 32 B
   // bursts, so two bank groups can interleave and hide tCCD_L (2 ns) > burst (1.25 ns); with
   // 32 a sequential stream stalls on tCCD_L and reaches only 90% of peak.
@@ -92,6 +109,10 @@ struct HbmConfig {
   void Validate() const;
 };
 
+// "all_bank" / "per_bank" (hbm.refresh_mode); throws InputError for anything else.
+HbmRefreshMode ParseHbmRefreshMode(const std::string& name);
+const char* HbmRefreshModeName(HbmRefreshMode mode);
+
 // "hbm2e" or "hbm3"; throws InputError for anything else.
 HbmConfig HbmPreset(const std::string& name);
 
@@ -107,7 +128,11 @@ struct HbmTiming {
   std::uint64_t burst;    // data-bus time of one burst
   std::uint64_t rtw_gap;  // bus turnaround read data -> write data: 2 beats' clocks (2 tCK)
   std::uint64_t refi, rfc;
+  std::uint64_t refipb, rfcpb;  // per-bank: tREFI / banks per PC, tRFCpb
   bool refresh;
+  bool per_bank;  // refresh_mode == per_bank
+  // Spacing of one PC's refresh commands: tREFI (all-bank) or tREFIpb (per-bank).
+  std::uint64_t RefreshIntervalPs() const { return per_bank ? refipb : refi; }
 };
 HbmTiming ToTiming(const HbmConfig& c);
 
@@ -128,8 +153,9 @@ inline std::uint64_t PageBank(const HbmConfig& c, std::uint64_t page) {
 inline std::uint64_t PageRow(const HbmConfig& c, std::uint64_t page) {
   return page / c.BanksPerPc();
 }
-// Offset of the first refresh window of a PC: refreshes are staggered over the PCs, PC i
-// refreshing at (i + 1) * tREFI / num_pcs + k * tREFI, k = 0, 1, ...
+// Due time of a PC's first refresh command: refreshes are staggered over the PCs, PC i
+// refreshing at (i + 1) * interval / num_pcs + k * interval, k = 0, 1, ..., where
+// interval = t.RefreshIntervalPs() (tREFI all-bank, tREFIpb per-bank).
 std::uint64_t RefreshOffsetPs(const HbmConfig& c, const HbmTiming& t, std::uint64_t pc);
 
 }  // namespace systole

@@ -26,9 +26,11 @@ struct Burst {
 struct Bank {
   bool open = false;
   std::uint64_t row = 0;
-  Ps col_ready = kNever;  // ACT + tRCD
-  Ps pre_ready = kNever;  // earliest PRE: tRAS, tRTP, tWR
-  Ps next_act = 0;        // earliest ACT of a closed bank: PRE + tRP, end of refresh
+  Ps col_ready = kNever;    // ACT + tRCD
+  Ps pre_ready = kNever;    // earliest PRE: tRAS, tRTP, tWR
+  Ps next_act = 0;          // earliest ACT of a closed bank: PRE + tRP, end of refresh
+  Ps last_use = kNever;     // last column command (per-bank refresh picks the latest)
+  Ps refresh_end = kNever;  // end of the bank's last per-bank refresh
 };
 
 struct Entry {
@@ -51,7 +53,9 @@ class PcSim {
         last_act_bg_(c.bank_groups, kNever),
         last_col_bg_(c.bank_groups, kNever),
         last_wr_end_bg_(c.bank_groups, kNever),
-        missed_(bursts.size(), 0) {
+        missed_(bursts.size(), 0),
+        refreshed_(c.BanksPerPc(), 0),
+        wanted_(c.BanksPerPc(), 0) {
     faw_.fill(kNever);
     next_ref_due_ = static_cast<Ps>(RefreshOffsetPs(c, t, pc));
   }
@@ -84,21 +88,31 @@ class PcSim {
         const Burst& b = bursts_[e.index];
         if (banks_[b.bank].open && banks_[b.bank].row == b.row) pending[b.bank] = 1;
       }
+      // ACTs are planned in age order and each holds back the next (tRRD, tFAW), so a bank
+      // still under per-bank refresh is skipped while any other burst can go ahead.
       bool refreshed = false;
-      for (std::size_t i = 0; i < considered; ++i) {
-        const Burst& b = bursts_[window[i].index];
-        Bank& bank = banks_[b.bank];
-        if (bank.open && bank.row == b.row) continue;
-        if (pending[b.bank] && !force) continue;
-        const Ps act = ActTime(bank, b.bank_group, window[i].entry);
-        if (t_.refresh && act >= next_ref_due_) {
-          Refresh();
-          refreshed = true;
-          break;
+      for (int pass = t_.per_bank && !force ? 0 : 1; pass < 2 && !refreshed; ++pass) {
+        bool deferred = false;
+        for (std::size_t i = 0; i < considered; ++i) {
+          const Burst& b = bursts_[window[i].index];
+          Bank& bank = banks_[b.bank];
+          if (bank.open && bank.row == b.row) continue;
+          if (pending[b.bank] && !force) continue;
+          if (pass == 0 && !bank.open && bank.refresh_end > now) {
+            deferred = true;
+            continue;
+          }
+          const Ps act = ActTime(bank, b.bank_group, window[i].entry);
+          if (t_.refresh && act >= next_ref_due_) {
+            Refresh(window);
+            refreshed = true;
+            break;
+          }
+          Activate(bank, b, act);
+          missed_[window[i].index] = 1;
+          pending[b.bank] = 1;
         }
-        Activate(bank, b, act);
-        missed_[window[i].index] = 1;
-        pending[b.bank] = 1;
+        if (pass == 0 && (!deferred || AnyOpenRowBurst(window, considered))) break;
       }
       if (refreshed) continue;
 
@@ -117,7 +131,7 @@ class PcSim {
       }
       if (best == window.size()) throw std::logic_error("HbmReference: no ready burst");
       if (t_.refresh && best_t >= next_ref_due_) {
-        Refresh();
+        Refresh(window);
         continue;
       }
       Issue(bursts_[window[best].index], best_t);
@@ -131,6 +145,14 @@ class PcSim {
   }
 
  private:
+  bool AnyOpenRowBurst(const std::vector<Entry>& window, std::size_t considered) const {
+    for (std::size_t i = 0; i < considered; ++i) {
+      const Burst& b = bursts_[window[i].index];
+      if (banks_[b.bank].open && banks_[b.bank].row == b.row) return true;
+    }
+    return false;
+  }
+
   Ps ActTime(const Bank& bank, std::uint32_t bank_group, Ps not_before) const {
     Ps ready = bank.open ? std::max(bank.pre_ready, not_before) + P(t_.rp)
                          : std::max(bank.next_act, not_before);
@@ -174,6 +196,7 @@ class PcSim {
     bus_free_ = data_end;
     last_col_ = col;
     last_col_bg_[b.bank_group] = col;
+    bank.last_use = col;
     if (b.write) {
       last_wr_end_ = std::max(last_wr_end_, data_end);
       last_wr_end_bg_[b.bank_group] = std::max(last_wr_end_bg_[b.bank_group], data_end);
@@ -188,8 +211,56 @@ class PcSim {
     stats_.busy_ps[pc_] += t_.burst;
   }
 
+  void Refresh(const std::vector<Entry>& window) {
+    if (t_.per_bank) {
+      RefreshBank(window);
+    } else {
+      RefreshAll();
+    }
+  }
+
+  // Per-bank refresh (REFsb): one bank not yet refreshed in this round of banks-per-PC
+  // commands, preferring one no queued burst wants, then the most recently used (in a
+  // stream, the bank just left), then the one furthest ahead of the oldest queued burst's;
+  // it precharges and is blocked for tRFCpb, the others go on.
+  void RefreshBank(const std::vector<Entry>& window) {
+    std::fill(wanted_.begin(), wanted_.end(), 0);
+    for (const Entry& e : window) wanted_[bursts_[e.index].bank] = 1;
+    // Ties (e.g. banks never used) go to the bank furthest ahead of the oldest burst's.
+    const std::size_t n = banks_.size();
+    const std::size_t base = window.empty() ? 0 : bursts_[window.front().index].bank;
+    auto ahead = [&](std::size_t b) { return (b + n - base) % n; };
+    std::size_t pick = n;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (refreshed_[i]) continue;
+      if (pick == n) {
+        pick = i;
+        continue;
+      }
+      const Ps u = banks_[i].last_use;
+      const Ps pu = banks_[pick].last_use;
+      if (wanted_[i] != wanted_[pick] ? wanted_[i] < wanted_[pick]
+          : u != pu                   ? u > pu
+                                      : ahead(i) > ahead(pick)) {
+        pick = i;
+      }
+    }
+    Bank& bank = banks_[pick];
+    const Ps start = std::max(next_ref_due_, bank.open ? bank.pre_ready + P(t_.rp) : bank.next_act);
+    bank.open = false;
+    bank.next_act = start + P(t_.rfcpb);
+    bank.refresh_end = bank.next_act;
+    refreshed_[pick] = 1;
+    if (++round_slot_ == banks_.size()) {
+      round_slot_ = 0;
+      std::fill(refreshed_.begin(), refreshed_.end(), 0);
+    }
+    next_ref_due_ += P(t_.refipb);
+    ++stats_.refreshes;
+  }
+
   // All-bank refresh: precharge every open bank, then block the PC for tRFC.
-  void Refresh() {
+  void RefreshAll() {
     Ps start = next_ref_due_;
     for (const Bank& bank : banks_) {
       start = std::max(start, bank.open ? bank.pre_ready + P(t_.rp) : bank.next_act);
@@ -223,6 +294,9 @@ class PcSim {
   std::vector<Ps> last_wr_end_bg_;
   Ps next_ref_due_ = 0;
   std::vector<char> missed_;
+  std::vector<char> refreshed_;  // per-bank refresh: banks done in this round
+  std::vector<char> wanted_;     // scratch: banks some queued burst wants
+  std::size_t round_slot_ = 0;
 };
 
 }  // namespace

@@ -19,13 +19,17 @@
 //     - an oldest burst bypassed 4 x queue_depth times is served next (no starvation).
 //   Rows stay open until a conflict or a refresh (open-page policy). All-bank refresh:
 //   PC i is due at (i + 1) x tREFI / num_pcs + k x tREFI; when the next command would pass
-//   the due time, all banks precharge and the PC is blocked for tRFC.
+//   the due time, all banks precharge and the PC is blocked for tRFC. Per-bank refresh
+//   (hbm_config.h): due every tREFIpb = tREFI / banks the same way; one bank (not yet
+//   refreshed this round; no queued burst wants it, else the most recently used, else the
+//   one furthest ahead of the oldest burst's) precharges and is blocked for tRFCpb; ACTs for
+//   a bank still refreshing are not planned while another burst can go ahead.
 //   A request completes when its last burst's data has crossed the bus (reads and writes).
 //
 // What it ignores
 //   Data values, command-bus slot conflicts (one ACT and one RD/WR per clock on separate
-//   buses are assumed free), per-bank refresh, power-down, the PHY/controller pipeline
-//   latency outside the DRAM timings (add it in the initiator), write buffering.
+//   buses are assumed free), REFsb's command slot and tRREFD, power-down, the PHY/controller
+//   pipeline latency outside the DRAM timings (add it in the initiator), write buffering.
 //
 // Closed forms it is tested against (hbm_reference_test.cpp)
 //   - closed-bank read: ACT at arrival, RD at +tRCD, data at +tCL, done after one burst:
@@ -34,6 +38,8 @@
 //   - random 64 B reads are activation-bound: per PC at most 4 ACTs per tFAW, one per
 //     tRRD_S, one per tRC per bank, so bandwidth <= 64 B / max(tFAW/4, tRRD_S, tRC/banks);
 //   - refresh costs about (tRFC + tRP + tRCD + tCL) / tREFI of a busy PC's time;
+//   - per-bank refresh costs a stream over all banks nothing, and a stream that never leaves
+//     one bank tRTP + tRP + tRFCpb + tRCD per tREFI (the bank goes last in each round);
 //   - a read right after a write to the same bank group waits tWTR_L after write data.
 //
 // Cost: O(bursts x queue_depth) time, plain C++ (no SystemC). Parameters: HbmConfig.

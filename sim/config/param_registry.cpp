@@ -170,7 +170,10 @@ std::vector<ParamSpec> BuildTable() {
       Float("hbm.tccd_l_ns", "ns", "2", 0, 1000, "tCCD_L: column to column, same group"),
       Float("hbm.trefi_ns", "ns", "3900", 1, 1e7, "tREFI: all-bank refresh interval"),
       Float("hbm.trfc_ns", "ns", "260", 0, 1e6, "tRFC: all-bank refresh cycle time"),
+      Float("hbm.trfcpb_ns", "ns", "160", 0, 1e6, "tRFCpb: per-bank refresh cycle time"),
       Bool("hbm.refresh", true, "Model refresh (off: no refresh windows)"),
+      Choice("hbm.refresh_mode", "all_bank", {"all_bank", "per_bank"},
+             "all_bank: REFab every tREFI; per_bank: one bank every tREFI / banks"),
       Integer("hbm.queue_depth", "bursts", 64, 1, 4096,
               "Controller queue per pseudo-channel (detailed reference model)"),
   };

@@ -91,6 +91,23 @@ TEST(HbmConfig, PresetKeySetsDeviceFieldsAndExplicitKeysWin) {
   EXPECT_EQ(arch.values.at("hbm.data_rate_gbps"), "6.4");
   EXPECT_EQ(arch.sources.at("hbm.data_rate_gbps"), "preset hbm3");
   EXPECT_EQ(arch.sources.at("hbm.trcd_ns"), "-p");
+  EXPECT_EQ(arch.hbm.refresh_mode, HbmRefreshMode::kPerBank);  // HBM3 refreshes per bank
+  EXPECT_EQ(arch.sources.at("hbm.refresh_mode"), "preset hbm3");
+  EXPECT_EQ(LoadArchConfig("").hbm.refresh_mode, HbmRefreshMode::kAllBank);
+  const ArchConfig all = LoadArchConfig("", {"hbm.preset=hbm3", "hbm.refresh_mode=all_bank"});
+  EXPECT_EQ(all.hbm.refresh_mode, HbmRefreshMode::kAllBank);  // -p wins
+}
+
+TEST(HbmConfig, PerBankRefreshTiming) {
+  HbmConfig c = HbmPreset("hbm3");
+  const HbmTiming t = ToTiming(c);
+  EXPECT_TRUE(t.per_bank);
+  EXPECT_EQ(t.rfcpb, 160000u);
+  EXPECT_EQ(t.refipb, 243750u);  // tREFI 3900 ns / 16 banks per PC
+  EXPECT_EQ(t.RefreshIntervalPs(), 243750u);
+  EXPECT_EQ(RefreshOffsetPs(c, t, 63), 243750u);  // PC 63 of 64: (63 + 1) x tREFIpb / 64
+  c.refresh_mode = HbmRefreshMode::kAllBank;
+  EXPECT_EQ(ToTiming(c).RefreshIntervalPs(), 3900000u);
 }
 
 TEST(HbmConfig, InconsistentValuesAreRejectedWithTheKey) {
@@ -109,6 +126,9 @@ TEST(HbmConfig, InconsistentValuesAreRejectedWithTheKey) {
   EXPECT_EQ(error({"hbm.tras_ns=10"}), "hbm: hbm.tras_ns = 10 must be at least hbm.trcd_ns = 14");
   EXPECT_EQ(error({"hbm.trfc_ns=5000"}), "hbm: hbm.trefi_ns = 3900 must exceed hbm.trfc_ns = 5000");
   EXPECT_EQ(error({"hbm.refresh=false", "hbm.trfc_ns=5000"}), "<no error>");
+  EXPECT_EQ(error({"hbm.refresh_mode=per_bank", "hbm.trfc_ns=5000"}), "<no error>");
+  EXPECT_EQ(error({"hbm.refresh_mode=per_bank", "hbm.trfcpb_ns=4000"}),
+            "hbm: hbm.trefi_ns = 3900 must exceed hbm.trfcpb_ns = 4000");
   EXPECT_EQ(error({"hbm.preset=ddr4"}),
             "-p: hbm.preset = 'ddr4' is invalid: expected one of hbm2e, hbm3");
 }
