@@ -163,11 +163,13 @@ TEST(ScaleSimFast, EqualsReferenceOnRepeatedConvolutionStreams) {
   }
 }
 
-// CALC ifmaps of targeted convolution shapes: OS with overlapping windows goes through the
+// Ifmaps of targeted convolution shapes. CALC: OS with overlapping windows goes through the
 // per-location closed form (at most one epoch per fold, epochs completing inside folds,
 // repetitions over column folds), repeat-free windows with out-of-image holes through the
-// closed-form per-fold valid counts (all dataflows).
-TEST(ScaleSimFast, EqualsReferenceOnCalcConvolutionWindows) {
+// closed-form per-fold valid counts (all dataflows). USER: overlapping windows all inside
+// the image use closed-form positions, the others the rank bitmap; hits through other
+// occurrences of a word.
+TEST(ScaleSimFast, EqualsReferenceOnConvolutionWindows) {
   struct Shape {
     std::uint64_t h, w, fh, fw, sh, sw;
   };
@@ -190,7 +192,7 @@ TEST(ScaleSimFast, EqualsReferenceOnCalcConvolutionWindows) {
     for (const std::uint64_t ch : {1, 3, 8}) {
       for (const std::uint64_t array : {3, 8, 16}) {
         for (const std::uint64_t kb : {1, 2}) {
-          for (int df = 0; df < 3; ++df) {
+          for (int df = 0; df < 6; ++df) {
             Config cfg;
             cfg.run_name = "w";
             cfg.array_rows = array;
@@ -201,8 +203,9 @@ TEST(ScaleSimFast, EqualsReferenceOnCalcConvolutionWindows) {
             cfg.ifmap_offset = 0;
             cfg.filter_offset = 10000000;
             cfg.ofmap_offset = 20000000;
-            cfg.dataflow = static_cast<Dataflow>(df);
-            cfg.mode = BandwidthMode::kCalc;
+            cfg.dataflow = static_cast<Dataflow>(df % 3);
+            cfg.mode = df < 3 ? BandwidthMode::kCalc : BandwidthMode::kUser;
+            if (df >= 3) cfg.bandwidths = {array == 3 ? 2u : 10u};
             Layer l;
             l.name = "w";
             l.ifmap_h = s.h;
@@ -222,7 +225,7 @@ TEST(ScaleSimFast, EqualsReferenceOnCalcConvolutionWindows) {
       }
     }
   }
-  EXPECT_EQ(cases, 12 * 3 * 3 * 2 * 3);
+  EXPECT_EQ(cases, 12 * 3 * 3 * 2 * 6);
 }
 
 // USER-mode GEMMs large enough for long runs of full demand rows between window moves (the
