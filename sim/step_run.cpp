@@ -56,7 +56,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
       r.repeats = ph.repeats;
       r.flops = op.flops;
       r.matmul_flops = op.matmul_flops;
-      r.bytes = op.bytes_read + op.bytes_written;
+      r.bytes = op.hbm_bytes_read() + op.hbm_bytes_written();  // 0 when fused
       for (const KernelCall& call : LowerOp(arch, step.graph, op, step.compute_dtype)) {
         const std::string key = call.Key();
         auto it = cache.find(key);
@@ -120,6 +120,10 @@ std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
       "bound          {:.0f}% of the time in compute-bound ops, {:.0f}% in "
       "memory-bound ops\n",
       100.0 * compute_bound_ns / r.step_ns, 100.0 * (1.0 - compute_bound_ns / r.step_ns));
+  out += step.fusion
+             ? fmt::format("fusion         on: {} element-wise ops run in matmul epilogues\n",
+                           step.fused_ops)
+             : std::string("fusion         off\n");
   const Footprint& f = step.footprint;
   out += fmt::format("HBM            footprint {} of {} (states {}, activations {})\n",
                      FormatBytes(f.total_bytes), FormatBytes(arch.hbm.CapacityBytes()),
@@ -149,7 +153,8 @@ std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
 
 std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, const StepReport& r) {
   nlohmann::ordered_json j;
-  j["schema"] = "systole.step/1";
+  // Version 2: fusion, fused_ops, hbm_bytes_per_step; ops.csv gained fused_into.
+  j["schema"] = "systole.step/2";
   j["workload"] = step.config.model.name;
   j["arch"] = arch.name;
   j["cores"] = arch.cores;
@@ -163,6 +168,13 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
       {"forward", r.phase_ns[0]}, {"backward", r.phase_ns[1]}, {"optimizer", r.phase_ns[2]}};
   j["parameters"] = step.parameters;
   j["flops_per_step"] = step.flops_per_step;
+  double hbm_bytes = 0;
+  for (const OpReport& o : r.ops) {
+    hbm_bytes += static_cast<double>(o.bytes) * static_cast<double>(o.repeats);
+  }
+  j["hbm_bytes_per_step"] = static_cast<std::uint64_t>(hbm_bytes);
+  j["fusion"] = step.fusion;
+  j["fused_ops"] = step.fused_ops;
   const Footprint& f = step.footprint;
   j["footprint_bytes"] = {{"weights", f.weights_bytes},
                           {"gradients", f.gradients_bytes},
@@ -181,15 +193,20 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
 std::string OpsCsv(const TrainingStep& step, const StepReport& r) {
   std::string out =
       "op,phase,role,kind,repeats,time_ns,flops,matmul_flops,hbm_bytes,achieved_tflops,"
-      "achieved_gbps,roofline_ns,bound\n";
+      "achieved_gbps,roofline_ns,bound,fused_into\n";
   for (const OpReport& o : r.ops) {
     const GraphOp& op = step.graph.op(o.op);
-    const double t = std::max(o.time_ns, 1e-9);
-    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{}\n", op.name,
+    // Fused ops (time 0): no rates of their own, bound "fused".
+    const double t = o.time_ns > 0 ? o.time_ns : 1e300;
+    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{},{}\n", op.name,
                        PhaseName(o.phase), OpRoleName(op.role), OpKindName(op.kind), o.repeats,
                        o.time_ns, o.flops, o.matmul_flops, o.bytes,
                        static_cast<double>(o.flops) / t / 1000.0, static_cast<double>(o.bytes) / t,
-                       o.roofline_ns, o.compute_bound ? "compute" : "memory");
+                       o.roofline_ns,
+                       op.fused()        ? "fused"
+                       : o.compute_bound ? "compute"
+                                         : "memory",
+                       op.fused() ? step.graph.op(op.fused_into).name : "");
   }
   return out;
 }

@@ -63,7 +63,8 @@ struct RunOptions {
   ArchOptions arch;
   std::string workload = "gpt2-small";
   std::vector<std::string> workload_overrides;
-  std::string onnx;  // ONNX model to train (training settings from `workload`)
+  std::string onnx;           // ONNX model to train (training settings from `workload`)
+  std::string fusion = "on";  // fold element-wise ops into their matmul producers
   bool json = false;
   std::string out_dir;
 };
@@ -108,10 +109,10 @@ int RunStep(const RunOptions& o) {
   WorkloadConfig config = LoadWorkloadConfig(path, o.workload_overrides);
   TrainingStep step;
   if (o.onnx.empty()) {
-    step = BuildTrainingStep(config);
+    step = BuildTrainingStep(config, o.fusion == "on");
   } else {
     config.model.name = std::filesystem::path(o.onnx).stem().string();
-    step = BuildTrainingStep(ImportOnnx(o.onnx, config), config);
+    step = BuildTrainingStep(ImportOnnx(o.onnx, config), config, o.fusion == "on");
   }
   CheckFootprintFits(step, arch.hbm.CapacityBytes());
   StepReport report;
@@ -158,6 +159,12 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   run_cmd->add_option("--onnx", run->onnx,
                       "Train this ONNX model instead, with --workload's [training] settings "
                       "(default: the mlp preset's)");
+  run_cmd
+      ->add_option("--fusion", run->fusion,
+                   "on (default): bias, activations, residual adds and activation gradients run "
+                   "in the epilogue of the matmul producing their input; off: every op its own "
+                   "kernel")
+      ->check(CLI::IsMember({"on", "off"}));
   run_cmd->add_flag("--json", run->json, "Print report.json to stdout");
   run_cmd->add_option("--out", run->out_dir,
                       "Write report.json, ops.csv, trace.json and config.resolved.toml here");

@@ -87,6 +87,21 @@ TEST(Cli, BadInputExitsWithTwoAndOneLine) {
   }
 }
 
+TEST(Cli, FusionSwitchAndMatmulEpilogue) {
+  // mlp: 3 layers: bias + relu, bias + relu, bias forward, 2 relu gradients backward.
+  Result on = RunSystole("run -w mlp");
+  ASSERT_EQ(on.exit_code, 0) << on.output;
+  EXPECT_THAT(on.output, testing::HasSubstr("fusion         on: 7 element-wise ops"));
+  Result off = RunSystole("run -w mlp --fusion off");
+  ASSERT_EQ(off.exit_code, 0) << off.output;
+  EXPECT_THAT(off.output, testing::HasSubstr("fusion         off"));
+  Result k = RunSystole("kernel matmul --M 256 --K 256 --N 256 --epilogue bias,gelu,residual");
+  ASSERT_EQ(k.exit_code, 0) << k.output;
+  EXPECT_THAT(k.output, testing::HasSubstr("epilogue bias,gelu,residual"));
+  Result bad = RunSystole("kernel matmul --M 256 --K 256 --N 256 --epilogue softmax");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
 TEST(Cli, ParamsListsEveryKey) {
   Result r = RunSystole("params");
   EXPECT_EQ(r.exit_code, 0);

@@ -77,10 +77,55 @@ TEST(StepRun, ReplicationEqualsFullSimulationOnASmallModel) {
   const TrainingStep step =
       Step("gpt2-small", {"model.layers=2", "training.sequence=128", "training.micro_batch=1",
                           "training.grad_accum_steps=2"});
+  ASSERT_GT(step.fused_ops, 0u);  // fusion is on by default
   const StepReport fast = RunTrainingStep(arch, step, {}, true);
   const StepReport full = RunTrainingStep(arch, step, {}, false);
   EXPECT_EQ(fast.step_ns, full.step_ns);
   EXPECT_LT(fast.simulated_instructions, full.simulated_instructions);
+}
+
+TEST(StepRun, FusionIsFasterNeverBeatsTheRooflineAndKeepsFlops) {
+  const ArchConfig arch = LoadArchConfig("");
+  const WorkloadConfig c =
+      LoadWorkloadConfig(WorkloadPresetPath("gpt2-small"),
+                         {"model.layers=2", "training.sequence=256", "training.micro_batch=2"});
+  const TrainingStep fused_step = BuildTrainingStep(c, true);
+  const TrainingStep plain_step = BuildTrainingStep(c, false);
+  const StepReport fused = RunTrainingStep(arch, fused_step);
+  const StepReport plain = RunTrainingStep(arch, plain_step);
+  EXPECT_LT(fused.step_ns, plain.step_ns);
+  double roofline = 0;
+  std::uint64_t flops = 0, plain_flops = 0, bytes = 0, plain_bytes = 0;
+  for (const OpReport& o : fused.ops) {
+    const GraphOp& op = fused_step.graph.op(o.op);
+    EXPECT_GE(o.time_ns, o.roofline_ns * (1 - 1e-9)) << op.name;
+    if (op.fused()) {
+      EXPECT_EQ(o.time_ns, 0.0) << op.name;
+      EXPECT_EQ(o.bytes, 0u) << op.name;
+    }
+    roofline += o.roofline_ns * static_cast<double>(o.repeats);
+    flops += o.flops * o.repeats;
+    bytes += o.bytes * o.repeats;
+  }
+  for (const OpReport& o : plain.ops) {
+    plain_flops += o.flops * o.repeats;
+    plain_bytes += o.bytes * o.repeats;
+  }
+  EXPECT_GE(fused.step_ns, roofline);
+  EXPECT_EQ(flops, plain_flops);
+  EXPECT_EQ(flops, fused_step.flops_per_step);
+  EXPECT_LT(bytes, plain_bytes);
+  // MFU counts the same model FLOPs in less time.
+  EXPECT_NEAR(fused.mfu / plain.mfu, plain.step_ns / fused.step_ns, 1e-9);
+  // ops.csv names the producer of every fused op; report.json carries the switch.
+  const std::string csv = OpsCsv(fused_step, fused);
+  EXPECT_NE(csv.find(",fused,h0.fc\n"), std::string::npos);
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(arch, fused_step, fused));
+  EXPECT_EQ(j["schema"], "systole.step/2");
+  EXPECT_EQ(j["fusion"], true);
+  EXPECT_EQ(j["fused_ops"], fused_step.fused_ops);
+  EXPECT_EQ(j["hbm_bytes_per_step"].get<std::uint64_t>(), bytes);
+  EXPECT_EQ(nlohmann::json::parse(StepReportJson(arch, plain_step, plain))["fusion"], false);
 }
 
 TEST(StepRun, ReportsAreByteIdentical) {
@@ -89,6 +134,9 @@ TEST(StepRun, ReportsAreByteIdentical) {
   EXPECT_EQ(StepReportJson(arch, step, RunTrainingStep(arch, step)),
             StepReportJson(arch, step, RunTrainingStep(arch, step)));
   EXPECT_EQ(OpsCsv(step, RunTrainingStep(arch, step)), OpsCsv(step, RunTrainingStep(arch, step)));
+  const TrainingStep plain = BuildTrainingStep(step.config, false);
+  EXPECT_EQ(OpsCsv(plain, RunTrainingStep(arch, plain)),
+            OpsCsv(plain, RunTrainingStep(arch, plain)));
 }
 
 TEST(StepRun, TraceLaysOpsEndToEnd) {

@@ -367,6 +367,12 @@ Graph Graph::Prefix(std::size_t tensors, std::size_t ops) const {
   Graph g;
   g.tensors_.assign(tensors_.begin(), tensors_.begin() + static_cast<std::ptrdiff_t>(tensors));
   g.ops_.assign(ops_.begin(), ops_.begin() + static_cast<std::ptrdiff_t>(ops));
+  for (GraphOp& op : g.ops_) {  // fusion belongs to a step, not to its forward graph
+    op.fused_into = kNoOp;
+    op.fused_input_stored = false;
+    op.epilogue.clear();
+    op.fused_bytes_read = op.fused_bytes_written = 0;
+  }
   return g;
 }
 

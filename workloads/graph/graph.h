@@ -30,6 +30,7 @@ namespace systole {
 using TensorId = std::uint32_t;
 using OpId = std::uint32_t;
 inline constexpr TensorId kNoTensor = 0xffffffffu;
+inline constexpr OpId kNoOp = 0xffffffffu;
 
 enum class TensorKind : std::uint8_t {
   kInput,           // data fed to the step: token ids, images, labels (no gradient)
@@ -148,12 +149,30 @@ struct GraphOp {
   // result (gradient accumulation across micro-batches, fan-in of a gradient).
   std::vector<bool> accumulate;
   OpId forward_op = 0xffffffffu;  // backward and recompute ops: the forward op they derive from
+  // Producer fusion (set after the step is built, workloads/training/fusion.h). A fused
+  // element-wise op runs in the epilogue of the matmul that produces its input: it keeps
+  // its FLOPs but has no kernel and no HBM traffic of its own. The producer lists its
+  // epilogue ops in order and carries the whole group's HBM traffic.
+  OpId fused_into = kNoOp;          // fused op: its producer
+  bool fused_input_stored = false;  // fused op: its input is also written to HBM (read
+                                    // by an op outside the group, e.g. saved for backward)
+  std::vector<OpId> epilogue;       // producer: the ops fused into it, in order
+  std::uint64_t fused_bytes_read = 0, fused_bytes_written = 0;  // producer: of the group
   // Filled by Graph::AddOp from the fields above.
   std::uint64_t flops = 0;         // all work, 2 per MAC plus per-element costs
   std::uint64_t matmul_flops = 0;  // the part done as multiply-accumulates (tensor engine)
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   bool is_matmul() const;  // matmul, convolutions and fused attention: tensor-engine work
+  bool fused() const { return fused_into != kNoOp; }
+  // HBM traffic as executed: the op's own bytes, its group's when it has an epilogue, 0
+  // when it is fused into a producer.
+  std::uint64_t hbm_bytes_read() const {
+    return fused() ? 0 : epilogue.empty() ? bytes_read : fused_bytes_read;
+  }
+  std::uint64_t hbm_bytes_written() const {
+    return fused() ? 0 : epilogue.empty() ? bytes_written : fused_bytes_written;
+  }
   bool Accumulates(std::size_t output) const {
     return output < accumulate.size() && accumulate[output];
   }
@@ -172,6 +191,8 @@ class Graph {
   const GraphTensor& tensor(TensorId id) const { return tensors_.at(id); }
   GraphTensor& mutable_tensor(TensorId id) { return tensors_.at(id); }
   const GraphOp& op(OpId id) const { return ops_.at(id); }
+  // For passes over a built graph (fusion); must not change what AddOp derived.
+  GraphOp& mutable_op(OpId id) { return ops_.at(id); }
   const std::vector<GraphTensor>& tensors() const { return tensors_; }
   const std::vector<GraphOp>& ops() const { return ops_; }
 
@@ -182,7 +203,7 @@ class Graph {
   std::uint64_t TotalFlops() const;
   std::uint64_t MatmulFlops() const;
   // The first `tensors` tensors and `ops` ops (a forward graph inside a training step).
-  Graph Prefix(std::size_t tensors, std::size_t ops) const;
+  Graph Prefix(std::size_t tensors, std::size_t ops) const;  // without fusion marks
 
  private:
   std::vector<GraphTensor> tensors_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <initializer_list>
 #include <vector>
 
@@ -189,14 +190,16 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   for (std::uint64_t i = 0; i < bm * bn; ++i) {
     acc.push_back(k.Accumulator(fmt::format("acc{}", i), tm32, tn));
   }
-  // Output row blocks [tm x bn*tn], double-buffered: one store per M tile row.
-  std::vector<Tile> out;
-  for (int i = 0; i < 2; ++i) {
+  // Output row blocks [tm x bn*tn], one store per M tile row: double-buffered, triple with
+  // an epilogue (its steps lengthen the time from evacuation to store).
+  const std::vector<EpilogueStep>& epi = o.epilogue;
+  const int out_buffers = epi.empty() ? 2 : 3;
+  std::vector<Tile> out, post, epi_tmp;
+  for (int i = 0; i < out_buffers; ++i) {
     out.push_back(k.Scratchpad(fmt::format("out{}", i), tm32, bn * tn, o.dtype));
   }
   // Epilogue: its HBM tensors and tiles (see the header). Step i's side input (residual,
   // saved x of a gradient) or extra output (store) is side[i] / stored[i].
-  const std::vector<EpilogueStep>& epi = o.epilogue;
   auto has = [&](std::initializer_list<EpilogueStep> steps) {
     for (EpilogueStep s : epi) {
       for (EpilogueStep t : steps) {
@@ -210,13 +213,21 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
            s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad;
   };
   HbmTensor bias_hbm;
-  Tile bias_tile, epi_tmp;
+  std::vector<Tile> bias_tiles;  // double-buffered over M x N blocks
   if (has({EpilogueStep::kBias})) {
     bias_hbm = k.Hbm("bias", tm, o.n, o.dtype);  // pre-broadcast over tm rows
-    bias_tile = k.Scratchpad("bias", tm32, bn * tn, o.dtype);
+    for (int i = 0; i < 2; ++i) {
+      bias_tiles.push_back(k.Scratchpad(fmt::format("bias{}", i), tm32, bn * tn, o.dtype));
+    }
   }
-  if (has({EpilogueStep::kGeluGrad, EpilogueStep::kSiluGrad})) {
-    epi_tmp = k.Scratchpad("epilogue_tmp", tm32, bn * tn, o.dtype);
+  int bias_phase = 0;
+  for (int i = 0; i < out_buffers; ++i) {
+    if (has({EpilogueStep::kGeluGrad, EpilogueStep::kSiluGrad})) {
+      epi_tmp.push_back(k.Scratchpad(fmt::format("epilogue_tmp{}", i), tm32, bn * tn, o.dtype));
+    }
+    if (has({EpilogueStep::kStore})) {
+      post.push_back(k.Scratchpad(fmt::format("post{}", i), tm32, bn * tn, o.dtype));
+    }
   }
   std::vector<HbmTensor> side_hbm(epi.size()), stored_hbm(epi.size());
   std::vector<std::vector<Tile>> side(epi.size());
@@ -224,7 +235,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
     if (loads_side(epi[i])) {
       side_hbm[i] =
           k.Hbm(fmt::format("epilogue{}_{}", i, EpilogueStepName(epi[i])), o.m, o.n, o.dtype);
-      for (int b = 0; b < 2; ++b) {
+      for (int b = 0; b < out_buffers; ++b) {
         side[i].push_back(
             k.Scratchpad(fmt::format("epilogue{}_in{}", i, b), tm32, bn * tn, o.dtype));
       }
@@ -282,14 +293,15 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
       const std::uint64_t block_cols = std::min(ncount * tn, o.n - n0 * tn);
       if (bias_hbm.cols) {
         const std::uint64_t rows = std::min(tm, o.m - m0 * tm);
-        SplitLoad(k, plan, bias_tile, 0, bias_hbm, 0, rows, n0 * tn, block_cols, o.dma_rows,
-                  "load_bias");
+        bias_phase ^= 1;
+        SplitLoad(k, plan, bias_tiles[bias_phase], 0, bias_hbm, 0, rows, n0 * tn, block_cols,
+                  o.dma_rows, "load_bias");
       }
       for (std::uint64_t mi = 0; mi < mcount; ++mi) {
         const std::uint64_t ms = std::min(tm, o.m - (m0 + mi) * tm);
         const std::uint64_t row0 = (m0 + mi) * tm;
         const auto ms32 = static_cast<std::uint32_t>(ms);
-        out_phase ^= 1;
+        out_phase = (out_phase + 1) % out_buffers;
         std::uint64_t row_cols = 0;
         for (std::uint64_t ni = 0; ni < ncount; ++ni) {
           const std::uint64_t ns = std::min(tn, o.n - (n0 + ni) * tn);
@@ -297,7 +309,18 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
                    acc[mi * bn + ni].Slice(0, ms32, 0, ns), "evacuate_acc");
           row_cols += ns;
         }
-        const TileView ov = out[out_phase].Slice(0, ms32, 0, row_cols);
+        // The row block lives in out[] until a store step; later steps then write to
+        // post[] (and back), so they need not wait for that store to drain.
+        bool in_out = true, stored = false;
+        auto view = [&](bool o_tile) {
+          return (o_tile ? out : post)[out_phase].Slice(0, ms32, 0, row_cols);
+        };
+        auto step = [&](const std::function<void(const TileView&, const TileView&)>& emit) {
+          const bool dst_out = stored ? !in_out : in_out;
+          emit(view(dst_out), view(in_out));
+          in_out = dst_out;
+          stored = false;
+        };
         for (std::size_t i = 0; i < epi.size(); ++i) {
           TileView sv;
           if (loads_side(epi[i])) {
@@ -306,53 +329,66 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
             sv = side[i][out_phase].Slice(0, ms32, 0, row_cols);
           }
           const std::string label = fmt::format("epilogue_{}", EpilogueStepName(epi[i]));
+          auto vector1 = [&](VectorOp op) {
+            step([&](const TileView& d, const TileView& x) { k.Vector(op, d, x, label); });
+          };
+          auto vector2 = [&](VectorOp op, const TileView& y) {
+            step([&](const TileView& d, const TileView& x) { k.Vector(op, d, x, y, label); });
+          };
+          auto activation = [&](ActivationFn fn) {
+            step([&](const TileView& d, const TileView& x) { k.Activation(fn, d, x, label); });
+          };
           switch (epi[i]) {
             case EpilogueStep::kBias:
-              k.Vector(VectorOp::kAdd, ov, ov, bias_tile.Slice(0, ms32, 0, row_cols), label);
+              vector2(VectorOp::kAdd, bias_tiles[bias_phase].Slice(0, ms32, 0, row_cols));
               break;
             case EpilogueStep::kRelu:
-              k.Vector(VectorOp::kRelu, ov, ov, label);
+              vector1(VectorOp::kRelu);
               break;
             case EpilogueStep::kScale:
-              k.Vector(VectorOp::kScale, ov, ov, label);
+              vector1(VectorOp::kScale);
               break;
             case EpilogueStep::kGelu:
-              k.Activation(ActivationFn::kGelu, ov, ov, label);
+              activation(ActivationFn::kGelu);
               break;
             case EpilogueStep::kSilu:
-              k.Activation(ActivationFn::kSilu, ov, ov, label);
+              activation(ActivationFn::kSilu);
               break;
             case EpilogueStep::kResidual:
+              vector2(VectorOp::kAdd, sv);
+              break;
             case EpilogueStep::kReluGrad:
-              k.Vector(epi[i] == EpilogueStep::kResidual ? VectorOp::kAdd : VectorOp::kMul, ov, ov,
-                       sv, label);
+              vector2(VectorOp::kMul, sv);
               break;
             case EpilogueStep::kGeluGrad:
             case EpilogueStep::kSiluGrad: {
-              const TileView tv = epi_tmp.Slice(0, ms32, 0, row_cols);
+              const TileView tv = epi_tmp[out_phase].Slice(0, ms32, 0, row_cols);
               k.Activation(
                   epi[i] == EpilogueStep::kGeluGrad ? ActivationFn::kGelu : ActivationFn::kSilu, tv,
                   sv, label + "_derivative");
-              k.Vector(VectorOp::kMul, ov, ov, tv, label);
+              vector2(VectorOp::kMul, tv);
               break;
             }
             case EpilogueStep::kStore:
               for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
                 const std::uint64_t nr = std::min(o.dma_rows, ms - r);
-                k.DmaStore(Block(stored_hbm[i], row0 + r, nr, n0 * tn, row_cols),
-                           out[out_phase].Slice(static_cast<std::uint32_t>(r),
-                                                static_cast<std::uint32_t>(nr), 0, row_cols),
-                           label, plan.Store());
+                k.DmaStore(
+                    Block(stored_hbm[i], row0 + r, nr, n0 * tn, row_cols),
+                    (in_out ? out : post)[out_phase].Slice(
+                        static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(nr), 0, row_cols),
+                    label, plan.Store());
               }
+              stored = true;
               break;
           }
         }
         for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
           const std::uint64_t nr = std::min(o.dma_rows, ms - r);
-          k.DmaStore(Block(c, row0 + r, nr, n0 * tn, row_cols),
-                     out[out_phase].Slice(static_cast<std::uint32_t>(r),
-                                          static_cast<std::uint32_t>(nr), 0, row_cols),
-                     "store_C", plan.Store());
+          k.DmaStore(
+              Block(c, row0 + r, nr, n0 * tn, row_cols),
+              (in_out ? out : post)[out_phase].Slice(static_cast<std::uint32_t>(r),
+                                                     static_cast<std::uint32_t>(nr), 0, row_cols),
+              "store_C", plan.Store());
         }
       }
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "sim/common/checked_math.h"
 
@@ -91,24 +92,67 @@ KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t r
   return c;
 }
 
+// The epilogue steps of a producer's fused ops (fusion.h): a store of the chain tensor
+// where it is read elsewhere, then the op's own step.
+std::vector<EpilogueStep> Epilogue(const Graph& graph, const GraphOp& op) {
+  std::vector<EpilogueStep> steps;
+  for (OpId id : op.epilogue) {
+    const GraphOp& e = graph.op(id);
+    if (e.fused_input_stored) steps.push_back(EpilogueStep::kStore);
+    switch (e.kind) {
+      case OpKind::kBiasAdd:
+        steps.push_back(EpilogueStep::kBias);
+        break;
+      case OpKind::kRelu:
+        steps.push_back(EpilogueStep::kRelu);
+        break;
+      case OpKind::kGelu:
+        steps.push_back(EpilogueStep::kGelu);
+        break;
+      case OpKind::kSilu:
+        steps.push_back(EpilogueStep::kSilu);
+        break;
+      case OpKind::kAdd:
+        steps.push_back(EpilogueStep::kResidual);
+        break;
+      case OpKind::kReluGrad:
+        steps.push_back(EpilogueStep::kReluGrad);
+        break;
+      case OpKind::kGeluGrad:
+        steps.push_back(EpilogueStep::kGeluGrad);
+        break;
+      case OpKind::kSiluGrad:
+        steps.push_back(EpilogueStep::kSiluGrad);
+        break;
+      default:
+        throw std::logic_error(std::string("no epilogue step for fused op kind ") +
+                               OpKindName(e.kind));
+    }
+  }
+  return steps;
+}
+
 }  // namespace
 
 std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, const GraphOp& op,
                                 Dtype dtype) {
-  (void)graph;
   std::vector<KernelCall> out;
+  if (op.fused()) return out;  // runs in its producer's epilogue
   const MatmulDims& mm = op.matmul;
   const ConvDims& cv = op.conv;
   switch (op.kind) {
     case OpKind::kMatmul:
       out.push_back(Matmul(mm.m, mm.k, mm.n, dtype, mm.batch));
+      out.back().mm.epilogue = Epilogue(graph, op);
       return out;
     case OpKind::kConv2d:
       out.push_back(
           Matmul(cv.n * cv.h_out * cv.w_out, cv.c_in * cv.kh * cv.kw, cv.c_out, dtype, 1));
+      out.back().mm.epilogue = Epilogue(graph, op);
       return out;
     case OpKind::kConv2dGradInput:
       out.push_back(Matmul(cv.n * cv.h_in * cv.w_in, cv.c_out * cv.kh * cv.kw, cv.c_in, dtype, 1));
+      out.back().mm.epilogue = Epilogue(graph, op);
       return out;
     case OpKind::kConv2dGradWeight:
       out.push_back(

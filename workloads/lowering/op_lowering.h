@@ -14,14 +14,22 @@
 //                                      rows capped to whole 128-row tiles and cols to what a
 //                                      tile holds, repeated to cover the op; optimizer ops
 //                                      run over their parameter elements in fp32
+//   Producer fusion (workloads/training/fusion.h): an element-wise op fused into a matmul
+//   or convolution lowers to no kernel (time 0); its producer's matmul kernel carries an
+//   epilogue with one step per fused op (bias, relu/gelu/silu, residual add, activation
+//   gradient), preceded by a store step where the chain tensor is also read elsewhere, so
+//   the fused work costs the vector/scalar engines' closed form on each output row block
+//   plus the DMA of the side inputs, overlapped with the matmul.
 //   A kernel's time is scaled up when the op moves more HBM bytes than the kernel does
 //   (e.g. AdamW reads and writes four fp32 streams): such ops are memory-bound.
-//   Identical kernels are simulated once and replicated (KernelKey).
+//   Identical kernels are simulated once and replicated (KernelKey, which includes the
+//   epilogue).
 //
 // What it ignores
-//   Fusion of element-wise work into its producer (every op is its own kernel), layout
-//   transposes (a transposed operand is assumed stored in the layout the engine wants),
-//   overlap between consecutive ops.
+//   Fusion of anything but element-wise consumers into matmul producers (no fusion of
+//   element-wise chains among themselves, nor of reductions such as softmax, norms or the
+//   bias gradient), layout transposes (a transposed operand is assumed stored in the
+//   layout the engine wants), overlap between consecutive ops.
 #pragma once
 
 #include <cstdint>

@@ -55,6 +55,8 @@ nlohmann::json TrainingStepToJson(const TrainingStep& step, bool with_ops) {
   j["tokens_per_step"] = step.tokens_per_step;
   j["flops_per_step"] = step.flops_per_step;
   j["matmul_flops_per_step"] = step.matmul_flops_per_step;
+  j["fusion"] = step.fusion;
+  j["fused_ops"] = step.fused_ops;
   nlohmann::json phases = nlohmann::json::array();
   for (const PhaseWork& p : step.phases) {
     phases.push_back({{"phase", PhaseName(p.phase)},
@@ -87,8 +89,9 @@ nlohmann::json TrainingStepToJson(const TrainingStep& step, bool with_ops) {
                        {"layer", op.layer},
                        {"flops", op.flops},
                        {"matmul_flops", op.matmul_flops},
-                       {"read_bytes", op.bytes_read},
-                       {"written_bytes", op.bytes_written}});
+                       {"read_bytes", op.hbm_bytes_read()},
+                       {"written_bytes", op.hbm_bytes_written()},
+                       {"fused_into", op.fused() ? step.graph.op(op.fused_into).name : ""}});
       }
     }
     j["ops"] = ops;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sim/common/checked_math.h"
+#include "workloads/training/fusion.h"
 #include "workloads/zoo/zoo.h"
 
 namespace systole {
@@ -384,21 +385,21 @@ PhaseWork Summarise(const Graph& g, Phase phase, std::vector<OpId> ops, std::uin
     const GraphOp& op = g.op(id);
     w.flops = CheckedAdd(w.flops, op.flops, "phase FLOPs");
     w.matmul_flops = CheckedAdd(w.matmul_flops, op.matmul_flops, "phase FLOPs");
-    w.bytes_read = CheckedAdd(w.bytes_read, op.bytes_read, "phase bytes");
-    w.bytes_written = CheckedAdd(w.bytes_written, op.bytes_written, "phase bytes");
+    w.bytes_read = CheckedAdd(w.bytes_read, op.hbm_bytes_read(), "phase bytes");
+    w.bytes_written = CheckedAdd(w.bytes_written, op.hbm_bytes_written(), "phase bytes");
   }
   return w;
 }
 
 }  // namespace
 
-TrainingStep BuildTrainingStep(const WorkloadConfig& config) {
-  TrainingStep step = BuildTrainingStep(BuildForwardGraph(config), config);
+TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion) {
+  TrainingStep step = BuildTrainingStep(BuildForwardGraph(config), config, fusion);
   step.from_zoo = true;
   return step;
 }
 
-TrainingStep BuildTrainingStep(ForwardGraph fg, const WorkloadConfig& config) {
+TrainingStep BuildTrainingStep(ForwardGraph fg, const WorkloadConfig& config, bool fusion) {
   TrainingStep step;
   step.config = config;
   step.losses = fg.losses;
@@ -423,6 +424,8 @@ TrainingStep BuildTrainingStep(ForwardGraph fg, const WorkloadConfig& config) {
   for (OpId i = 0; i < forward_ops; ++i) forward[i] = i;
   std::vector<OpId> order = forward;
   order.insert(order.end(), backward_ops.begin(), backward_ops.end());
+  step.fusion = fusion;
+  if (fusion) step.fused_ops = FuseIntoProducers(g, {forward, backward_ops, optimizer_ops});
 
   step.phases.push_back(Summarise(g, Phase::kForward, std::move(forward), step.micro_batches));
   step.phases.push_back(
@@ -480,6 +483,12 @@ std::string OpSignature(const Graph& graph, const GraphOp& op) {
   };
   tensors(op.inputs);
   tensors(op.outputs);
+  // Fusion: where the op runs and what its epilogue does.
+  key += fmt::format("|{}{}", op.fused() ? "fused" : "", op.fused_input_stored ? ",stored" : "");
+  for (OpId e : op.epilogue) {
+    const GraphOp& f = graph.op(e);
+    key += fmt::format(";{}{}", OpKindName(f.kind), f.fused_input_stored ? "+store" : "");
+  }
   return key;
 }
 

@@ -22,11 +22,14 @@
 //   accumulation  forward and backward run `micro_batches` times per step, weight
 //              gradients accumulating; the optimizer runs once (the 1/micro_batches scale is
 //              folded into it).
-// Figures: FLOPs per phase per repeat; per-step totals multiply forward and backward by
-// micro_batches. Tokens per step = micro_batch x sequence x grad_accum_steps (samples for
-// ResNet and MLP).
-// What it ignores: loss scaling (bf16 needs none), gradient clipping, dropout, data
-// loading, communication.
+//   fusion     (on by default) element-wise ops folded into the matmul producing their
+//              input (fusion.h): they keep their FLOPs, the producer runs them in its
+//              epilogue and the intermediate tensors' HBM traffic disappears.
+// Figures: FLOPs per phase per repeat; bytes per phase are HBM traffic as executed (with
+// fusion, a group's outside inputs and its stored outputs once); per-step totals multiply forward
+// and backward by micro_batches. Tokens per step = micro_batch x sequence x grad_accum_steps
+// (samples for ResNet and MLP). What it ignores: loss scaling (bf16 needs none), gradient clipping,
+// dropout, data loading, communication.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +77,8 @@ struct TrainingStep {
   // so a lowering may time that block once and replicate it. Identical GPT or Llama layers
   // all map to 0; ResNet blocks to the first block of their shape in their stage.
   std::vector<int> representative_layer;
+  bool fusion = false;        // built with producer fusion
+  std::size_t fused_ops = 0;  // ops folded into a producer's epilogue
 
   const PhaseWork& phase(Phase p) const { return phases.at(static_cast<std::size_t>(p)); }
 };
@@ -82,13 +87,15 @@ struct TrainingStep {
 // not tensor ids); equal keys mean interchangeable ops.
 std::string OpSignature(const Graph& graph, const GraphOp& op);
 
-// A zoo model: BuildForwardGraph(config), then trained with config.training.
-TrainingStep BuildTrainingStep(const WorkloadConfig& config);
+// A zoo model: BuildForwardGraph(config), then trained with config.training. `fusion`:
+// fold element-wise ops into their producers (fusion.h).
+TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion = true);
 // Any forward graph (an importer's, a hand-built one): `settings.training` gives the
 // micro-batches, precision, optimizer and recomputation (micro_batch and sequence are
 // already in the graph's shapes); `settings.model.name` labels it. `from_zoo` false.
 // Full recomputation re-runs ops with layer >= 0, so an importer should number its
 // repeated blocks; selective recomputation re-runs ops marked attention_core.
-TrainingStep BuildTrainingStep(ForwardGraph forward, const WorkloadConfig& settings);
+TrainingStep BuildTrainingStep(ForwardGraph forward, const WorkloadConfig& settings,
+                               bool fusion = true);
 
 }  // namespace systole
