@@ -1232,8 +1232,24 @@ class PositionalUserBuffer {
       u64 best = ~u64{0};
       // The occurrence at the pixel offset that hit last time usually hits again.
       u64 m2 = 0, k2 = 0;
-      bool hit = OccurrenceAt(m, k, hint_dr_, hint_dc_, &m2, &k2) &&
-                 InWindow(ElementRank(m2, k2) / p_.items_per_set);
+      bool hit = false;
+      if (OccurrenceAt(m, k, hint_dr_, hint_dc_, &m2, &k2)) {
+        const u64 r2 = ElementRank(m2, k2);
+        u64 reach2 = 0;
+        hit = WindowReach(r2 / E, &reach2);
+        if (hit && inside_ && mp_.df == Dataflow::kOutputStationary) {
+          // OS: the next cells of the row are (m+1, k-1); while k stays in the same window
+          // offset (same channel group), both pixels in their ofmap rows and m2 in its
+          // prefetch block, their occurrences at the same pixel offset are the next cells of
+          // one anti-diagonal, i.e. ranks r2+1, r2+2, ...: hits while inside the window.
+          u64 run = std::min<u64>(static_cast<u64>(hi - c) + 1, k % g_.Ch + 1);
+          run = std::min(run, g_.Ew - m % g_.Ew);
+          run = std::min(run, g_.Ew - m2 % g_.Ew);
+          run = std::min(run, s_.cols - m2 % s_.cols);
+          if (reach2 != ~u64{0}) run = std::min(run, (reach2 + 1) * E - r2);
+          c += static_cast<i64>(run) - 1;
+        }
+      }
       if (!hit) {
         ForEachOccurrence(m, k, [&](u64 mo, u64 ko) {
           if (hit) return;
