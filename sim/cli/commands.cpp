@@ -252,9 +252,10 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_option("--hoist", kc->mm.hoist, "matmul: 1 = keep stationary tiles resident");
   kernel_cmd->add_option("--buffers", kc->mm.buffers, "matmul: 1 or 2 operand buffers");
   kernel_cmd->add_option("--dma-rows", kc->mm.dma_rows, "matmul: rows per DMA of block loads");
-  kernel_cmd->add_option("--epilogue", kc->epilogue,
-                         "matmul: element-wise steps fused on the output, e.g. bias,gelu,residual "
-                         "(also relu, silu, scale, relu_grad, gelu_grad, silu_grad, store)");
+  kernel_cmd->add_option(
+      "--epilogue", kc->epilogue,
+      "matmul: element-wise steps fused on the output, e.g. bias,gelu,residual "
+      "(also relu, silu, scale, relu_grad, gelu_grad, silu_grad, swiglu, store)");
   kernel_cmd->add_option("--dtype", kc->dtype, "Datatype: bf16, fp16, fp8, fp32");
   kernel_cmd->add_option("--shape", kc->shape, "Element-wise kernels: ROWSxCOLS");
   kernel_cmd->add_option("--hbm", kc->hbm, "HBM fidelity: bandwidth or banked")

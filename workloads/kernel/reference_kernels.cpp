@@ -73,6 +73,8 @@ const char* EpilogueStepName(EpilogueStep step) {
       return "gelu_grad";
     case EpilogueStep::kSiluGrad:
       return "silu_grad";
+    case EpilogueStep::kSwiglu:
+      return "swiglu";
     case EpilogueStep::kStore:
       return "store";
   }
@@ -80,11 +82,11 @@ const char* EpilogueStepName(EpilogueStep step) {
 }
 
 std::vector<EpilogueStep> ParseEpilogue(const std::string& list) {
-  constexpr EpilogueStep kAll[] = {EpilogueStep::kBias,     EpilogueStep::kRelu,
-                                   EpilogueStep::kGelu,     EpilogueStep::kSilu,
-                                   EpilogueStep::kScale,    EpilogueStep::kResidual,
-                                   EpilogueStep::kReluGrad, EpilogueStep::kGeluGrad,
-                                   EpilogueStep::kSiluGrad, EpilogueStep::kStore};
+  constexpr EpilogueStep kAll[] = {
+      EpilogueStep::kBias,     EpilogueStep::kRelu,     EpilogueStep::kGelu,
+      EpilogueStep::kSilu,     EpilogueStep::kScale,    EpilogueStep::kResidual,
+      EpilogueStep::kReluGrad, EpilogueStep::kGeluGrad, EpilogueStep::kSiluGrad,
+      EpilogueStep::kSwiglu,   EpilogueStep::kStore};
   std::vector<EpilogueStep> out;
   std::size_t start = 0;
   while (start < list.size()) {
@@ -101,7 +103,7 @@ std::vector<EpilogueStep> ParseEpilogue(const std::string& list) {
     if (!found) {
       throw InputError("--epilogue '" + list + "': unknown step '" + name +
                        "': expected bias, relu, gelu, silu, scale, residual, relu_grad, "
-                       "gelu_grad, silu_grad or store");
+                       "gelu_grad, silu_grad, swiglu or store");
     }
     start = end + 1;
   }
@@ -210,7 +212,8 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   };
   auto loads_side = [](EpilogueStep s) {
     return s == EpilogueStep::kResidual || s == EpilogueStep::kReluGrad ||
-           s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad;
+           s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad ||
+           s == EpilogueStep::kSwiglu;
   };
   HbmTensor bias_hbm;
   std::vector<Tile> bias_tiles;  // double-buffered over M x N blocks
@@ -222,7 +225,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   }
   int bias_phase = 0;
   for (int i = 0; i < out_buffers; ++i) {
-    if (has({EpilogueStep::kGeluGrad, EpilogueStep::kSiluGrad})) {
+    if (has({EpilogueStep::kGeluGrad, EpilogueStep::kSiluGrad, EpilogueStep::kSwiglu})) {
       epi_tmp.push_back(k.Scratchpad(fmt::format("epilogue_tmp{}", i), tm32, bn * tn, o.dtype));
     }
     if (has({EpilogueStep::kStore})) {
@@ -361,11 +364,12 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
               vector2(VectorOp::kMul, sv);
               break;
             case EpilogueStep::kGeluGrad:
-            case EpilogueStep::kSiluGrad: {
+            case EpilogueStep::kSiluGrad:
+            case EpilogueStep::kSwiglu: {
               const TileView tv = epi_tmp[out_phase].Slice(0, ms32, 0, row_cols);
               k.Activation(
                   epi[i] == EpilogueStep::kGeluGrad ? ActivationFn::kGelu : ActivationFn::kSilu, tv,
-                  sv, label + "_derivative");
+                  sv, label + (epi[i] == EpilogueStep::kSwiglu ? "_silu" : "_derivative"));
               vector2(VectorOp::kMul, tv);
               break;
             }

@@ -28,16 +28,22 @@
 //              ([rows of the block's first M tile x the block's columns]); vector add
 //   relu | scale          one unary vector op
 //   gelu | silu           one scalar-engine activation
-//   residual   + another [M x N] tensor, each row block DMA-loaded (double-buffered) and
-//              added (vector add of two full tiles)
+//   residual   + another [M x N] tensor, each row block DMA-loaded and added (vector add
+//              of two full tiles)
 //   gelu_grad | silu_grad   dy (the tile) x f'(x): x [M x N] loaded like the residual, the
 //              derivative on the scalar engine (costed as the function itself) into a
 //              temporary, a vector multiply
 //   relu_grad  dy x (y > 0): the saved output loaded like the residual, one vector multiply
+//   swiglu     up (the tile) x silu(gate): gate [M x N] loaded like the residual, silu on
+//              the scalar engine into a temporary, a vector multiply
 //   store      the row block as it stands is also stored to its own [M x N] tensor (an
-//              intermediate that is needed elsewhere, e.g. saved for the backward pass)
-// Extra HBM bytes: bias (sum over M blocks of rows x N) + M x N per residual, *_grad and
-// store step, each x dtype bytes.
+//              intermediate that is needed elsewhere, e.g. saved for the backward pass);
+//              the next step writes a second tile, so it need not wait for the store
+// With an epilogue the output row blocks (and side-input tiles) are triple-buffered and
+// the bias blocks double-buffered, so the epilogue of one block overlaps the next block's
+// matmuls; a compute-bound matmul then pays little more than the last block's epilogue.
+// Extra HBM bytes: bias (sum over M blocks of rows x N) + M x N per residual, *_grad,
+// swiglu and store step, each x dtype bytes.
 // Element-wise kernels work on a [rows x cols] tensor in row tiles of up to 128
 // partitions, double-buffered:
 //   add (x + y), gelu, softmax (along cols), layernorm, rmsnorm (along cols, with gain).
@@ -62,6 +68,7 @@ enum class EpilogueStep : std::uint8_t {
   kReluGrad,
   kGeluGrad,
   kSiluGrad,
+  kSwiglu,
   kStore
 };
 const char* EpilogueStepName(EpilogueStep step);

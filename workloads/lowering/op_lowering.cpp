@@ -124,6 +124,9 @@ std::vector<EpilogueStep> Epilogue(const Graph& graph, const GraphOp& op) {
       case OpKind::kSiluGrad:
         steps.push_back(EpilogueStep::kSiluGrad);
         break;
+      case OpKind::kSwiglu:
+        steps.push_back(EpilogueStep::kSwiglu);
+        break;
       default:
         throw std::logic_error(std::string("no epilogue step for fused op kind ") +
                                OpKindName(e.kind));

@@ -17,7 +17,7 @@
 //   Producer fusion (workloads/training/fusion.h): an element-wise op fused into a matmul
 //   or convolution lowers to no kernel (time 0); its producer's matmul kernel carries an
 //   epilogue with one step per fused op (bias, relu/gelu/silu, residual add, activation
-//   gradient), preceded by a store step where the chain tensor is also read elsewhere, so
+//   gradient, swiglu), preceded by a store step where the chain tensor is also read elsewhere, so
 //   the fused work costs the vector/scalar engines' closed form on each output row block
 //   plus the DMA of the side inputs, overlapped with the matmul.
 //   A kernel's time is scaled up when the op moves more HBM bytes than the kernel does

@@ -38,6 +38,9 @@ int ChainInput(const Graph& g, const GraphOp& e, TensorId t, bool matmul_produce
     case OpKind::kSiluGrad:
       if (in.size() != 2 || in[0] != t || in[1] == t) return -1;
       return g.tensor(in[1]).elements() == elements ? 0 : -1;
+    case OpKind::kSwiglu:  // silu(gate) x up: continues the chain of `up`, gate loaded
+      if (in.size() != 2 || in[1] != t || in[0] == t) return -1;
+      return g.tensor(in[0]).elements() == elements ? 1 : -1;
     default:
       return -1;
   }

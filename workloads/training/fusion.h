@@ -12,7 +12,8 @@
 //              the activation gradients relu_grad / gelu_grad / silu_grad whose incoming
 //              gradient dy is the chain tensor (backward: the activation gradient fuses into
 //              the input-gradient matmul of the next layer, which produces its dy; the saved
-//              x or y is loaded like a residual)
+//              x or y is loaded like a residual), and swiglu into the `up` matmul (the
+//              gate, computed before, is loaded; silu(gate) x up in the epilogue)
 //   A consumer joins the chain when it is the only fusable reader of the chain tensor, the
 //   chain tensor has no other writer, its output (same element count) does not accumulate
 //   and nothing before it touches that output, its other inputs (bias, residual, saved
@@ -25,13 +26,17 @@
 //   softmax, layer/RMS/batch norm, cross-entropy: they need a reduction along the full
 //     row, which an output row block of the matmul does not hold;
 //   bias gradient: a column sum over all rows of dy (a reduction across partitions);
-//   swiglu: it needs two matmul outputs (gate and up), rotary: needs its sin/cos tables
-//     and pairs of columns, accumulating adds (gradient fan-in): they read the buffer;
+//   swiglu into the gate matmul (up is computed after it), swiglu_grad (two outputs, the
+//     epilogue has one), rotary: needs its sin/cos tables and pairs of columns,
+//     accumulating adds (gradient fan-in): they read the buffer;
 //   attention (already one fused op), embeddings, pooling, optimizer ops.
 // Fused ops keep their FLOPs (totals stay exact) and are marked with fused_into; the
 // producer carries the group's HBM traffic: every tensor read from outside the group
 // once, every tensor written that some op outside the group reads (or that outlives the
 // step) once.
+// What it ignores: the footprint (an intermediate that is no longer materialised still
+// counts as workspace: conservative), fusion of element-wise ops among themselves, fusing
+// into attention or embedding producers.
 #pragma once
 
 #include <cstddef>

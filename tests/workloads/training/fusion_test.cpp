@@ -113,12 +113,18 @@ TEST(Fusion, RecomputedOpsFuseLikeTheForwardAndFlopsStayExact) {
   }
 }
 
-TEST(Fusion, LlamaFusesResidualsButNotSwiglu) {
+TEST(Fusion, LlamaFusesResidualsAndSwigluIntoUp) {
+  // Llama has no biases; rms norms need full rows.
   const TrainingStep s = Step(
       "llama3-8b", {"model.layers=1", "training.sequence=128", "training.micro_batch=1"}, true);
   EXPECT_EQ(FusedInto(s, "layers0.residual1"), "layers0.o");
   EXPECT_EQ(FusedInto(s, "layers0.residual2"), "layers0.down");
-  EXPECT_EQ(FusedInto(s, "layers0.swiglu"), "");  // needs both gate and up
+  // silu(gate) x up in the epilogue of up (gate is computed first and loaded); up is
+  // saved for swiglu_grad, so it is stored too. swiglu_grad has two outputs: not fused.
+  EXPECT_EQ(FusedInto(s, "layers0.swiglu"), "layers0.up");
+  EXPECT_TRUE(Op(s, "layers0.swiglu").fused_input_stored);
+  EXPECT_EQ(FusedInto(s, "layers0.swiglu.grad"), "");
+  EXPECT_EQ(s.fused_ops, 3u);                     // residual1, swiglu, residual2
   EXPECT_EQ(FusedInto(s, "layers0.rope_q"), "");  // needs its sin/cos tables
 }
 
