@@ -289,9 +289,8 @@ std::uint64_t HbmFastModel::PcAccess(std::uint64_t pc_index, std::uint64_t t0, s
   return done;
 }
 
-std::uint64_t HbmFastModel::Range(std::uint64_t arrival_ps, std::uint64_t address,
-                                  std::uint64_t bytes, bool is_write) {
-  if (bytes == 0) return arrival_ps;
+template <typename Fn>
+void HbmFastModel::ForEachPcRange(std::uint64_t address, std::uint64_t bytes, Fn&& fn) const {
   const std::uint64_t gran = config_.interleave_bytes;
   const std::uint64_t pcs = pcs_.size();
   const std::uint64_t end = address + bytes - 1;  // last byte
@@ -303,7 +302,6 @@ std::uint64_t HbmFastModel::Range(std::uint64_t arrival_ps, std::uint64_t addres
   const std::uint64_t local1 = pcs_div_.Div(g1);
   const std::uint64_t pc1 = g1 - local1 * pcs;
   const std::uint64_t touched = std::min(pcs, g1 - g0 + 1);
-  std::uint64_t done = arrival_ps;
   std::uint64_t pc = pc0;
   std::uint64_t first_local = local0;  // this PC's first granule in the range
   for (std::uint64_t k = 0; k < touched; ++k) {
@@ -311,14 +309,88 @@ std::uint64_t HbmFastModel::Range(std::uint64_t arrival_ps, std::uint64_t addres
     const std::uint64_t lo = first_local * gran + (k == 0 ? gran_div_.Mod(address) : 0);
     const std::uint64_t hi =
         last_local * gran + (last_local == local1 && pc == pc1 ? gran_div_.Mod(end) + 1 : gran);
-    done = std::max(done, PcAccess(pc, arrival_ps, lo, hi, is_write));
+    fn(pc, lo, hi);
     if (++pc == pcs) {
       pc = 0;
       ++first_local;
     }
   }
+}
+
+std::uint64_t HbmFastModel::Range(std::uint64_t arrival_ps, std::uint64_t address,
+                                  std::uint64_t bytes, bool is_write) {
+  if (bytes == 0) return arrival_ps;
+  std::uint64_t done = arrival_ps;
+  ForEachPcRange(address, bytes, [&](std::uint64_t pc, std::uint64_t lo, std::uint64_t hi) {
+    done = std::max(done, PcAccess(pc, arrival_ps, lo, hi, is_write));
+  });
   (is_write ? stats_.bytes_written : stats_.bytes_read) += bytes;
   return done;
+}
+
+bool HbmFastModel::PcHitRun(std::uint64_t pc_index, std::uint64_t t0, const std::uint64_t* bursts,
+                            std::uint64_t count, std::uint64_t page, bool is_write,
+                            std::uint64_t& done) {
+  Pc& pc = pcs_[pc_index];
+  const std::uint64_t b = banks_div_.Mod(page);
+  Bank& bank = pc.banks[b];
+  if (!bank.open || bank.row != banks_div_.Div(page)) return false;
+  // PcAccess on a hit: the column command, hence first data FD, is the same for every call
+  // (col_ready and the other direction's data end do not change), the bus clock advances
+  // from max(bus, FD) by each call's bursts, and a call ends at max(bus, FD + own).
+  const std::uint64_t lat = is_write ? t_.cwl : t_.cl;
+  std::uint64_t first_col = std::max(t0, bank.col_ready_ps);
+  if (is_write && pc.read) {
+    const std::uint64_t rd = pc.last_rd_end_ps + t_.rtw_gap;
+    first_col = std::max(first_col, rd > t_.cwl ? rd - t_.cwl : 0);
+  } else if (!is_write && pc.wrote) {
+    first_col = std::max(
+        first_col,
+        pc.last_wr_end_ps + (pc.last_wr_bank_group == groups_div_.Mod(b) ? t_.wtr_l : t_.wtr_s));
+  }
+  const std::uint64_t first_data = first_col + lat;
+  std::uint64_t n_total = 0;
+  std::uint64_t n_max = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    n_total += bursts[i];
+    n_max = std::max(n_max, bursts[i]);
+  }
+  const std::uint64_t data_start = std::max(pc.bus_clock_ps, first_data);
+  const std::uint64_t bus_end = data_start + n_total * t_.burst;
+  const std::uint64_t own_end = first_data + t_.burst + (n_max - 1) * std::max(t_.burst, t_.ccd_l);
+  // No refresh may act: no all-bank window in either interval, no REFsb due before the end.
+  if (all_bank_refresh_) {
+    RefreshesStarted(pc_index, data_start);
+    if (data_start < pc.span.quiet_from || bus_end > pc.span.to) return false;
+    RefreshesStarted(pc_index, first_data);
+    if (first_data < pc.span.quiet_from || own_end > pc.span.to) return false;
+  }
+  if (per_bank_refresh_ && std::max({t0, pc.act_clock_ps, bus_end}) >= pc.next_refpb_ps) {
+    return false;
+  }
+  done = std::max(bus_end, own_end);
+  pc.bus_clock_ps = bus_end;
+  const std::uint64_t pre_after =
+      is_write ? done + t_.wr
+               : std::max<std::uint64_t>(done, lat + t_.burst) - lat - t_.burst + t_.rtp;
+  bank.pre_ready_ps = std::max(bank.pre_ready_ps, pre_after);
+  bank.last_use_ps = std::max(bank.last_use_ps, first_col);
+  if (is_write) {
+    pc.wrote = true;
+    pc.last_wr_end_ps = std::max(pc.last_wr_end_ps, done);
+    pc.last_wr_bank_group = groups_div_.Mod(b);
+  } else {
+    pc.read = true;
+    pc.last_rd_end_ps = std::max(pc.last_rd_end_ps, done);
+  }
+  if (all_bank_refresh_) {
+    pc.refreshes_seen = std::max(pc.refreshes_seen, RefreshesStarted(pc_index, done));
+  }
+  pc.last_done_ps = std::max(pc.last_done_ps, done);
+  stats_.bursts += n_total;
+  stats_.row_hits += n_total;
+  stats_.busy_ps[pc_index] += n_total * t_.burst;
+  return true;
 }
 
 bool HbmFastModel::InRange(std::uint64_t address, std::uint64_t bytes) const {
@@ -344,9 +416,56 @@ std::uint64_t HbmFastModel::AccessChunks(std::uint64_t arrival_ps,
     if (!InRange(c.address, c.bytes)) throw std::out_of_range("HBM access beyond capacity");
   }
   std::uint64_t done = arrival_ps;
-  for (const HbmChunk& c : chunks) {
-    done = std::max(done, Range(arrival_ps, c.address, c.bytes, is_write));
+  if (chunks.size() <= 1) {
+    for (const HbmChunk& c : chunks) {
+      done = std::max(done, Range(arrival_ps, c.address, c.bytes, is_write));
+    }
+    return Finish(arrival_ps, done);
   }
+  // PCs share no state, so each PC's share of every chunk is taken in chunk order, one PC
+  // after the other: the same PcAccess calls as chunk by chunk. On a PC, a run of
+  // single-page reads of the page the previous call left open (the rows of a strided tile
+  // narrower than a page) is one O(1) PcHitRun instead of a PcAccess per chunk.
+  if (per_pc_.empty()) per_pc_.resize(pcs_.size());
+  touched_pcs_.clear();
+  std::uint64_t bytes = 0;
+  for (const HbmChunk& c : chunks) {
+    if (c.bytes == 0) continue;
+    bytes += c.bytes;
+    ForEachPcRange(c.address, c.bytes, [&](std::uint64_t pc, std::uint64_t lo, std::uint64_t hi) {
+      if (per_pc_[pc].empty()) touched_pcs_.push_back(pc);
+      per_pc_[pc].emplace_back(lo, hi);
+    });
+  }
+  const std::uint64_t bb = burst_bytes_;
+  for (const std::uint64_t pc : touched_pcs_) {
+    auto& ranges = per_pc_[pc];
+    for (std::size_t i = 0; i < ranges.size();) {
+      done = std::max(done, PcAccess(pc, arrival_ps, ranges[i].first, ranges[i].second, is_write));
+      const std::uint64_t page = row_div_.Div(ranges[i].second - 1);  // left open
+      std::size_t j = i + 1;
+      run_bursts_.clear();
+      while (j < ranges.size() && row_div_.Div(ranges[j].first) == page &&
+             row_div_.Div(ranges[j].second - 1) == page) {
+        run_bursts_.push_back(burst_div_.Div(ranges[j].second + bb - 1) -
+                              burst_div_.Div(ranges[j].first));
+        ++j;
+      }
+      std::uint64_t run_done = 0;
+      if (!run_bursts_.empty() && PcHitRun(pc, arrival_ps, run_bursts_.data(), run_bursts_.size(),
+                                           page, is_write, run_done)) {
+        done = std::max(done, run_done);
+      } else {
+        for (std::size_t k = i + 1; k < j; ++k) {
+          done =
+              std::max(done, PcAccess(pc, arrival_ps, ranges[k].first, ranges[k].second, is_write));
+        }
+      }
+      i = j;
+    }
+    ranges.clear();
+  }
+  (is_write ? stats_.bytes_written : stats_.bytes_read) += bytes;
   return Finish(arrival_ps, done);
 }
 
@@ -380,9 +499,11 @@ void Hbm::BTransport(int /*initiator*/, tlm::tlm_generic_payload& trans, sc_core
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   const auto now_ps = static_cast<std::uint64_t>(std::llround(now / kPs));
   const std::uint64_t arrival_ps = now_ps + static_cast<std::uint64_t>(std::llround(delay / kPs));
-  std::vector<HbmChunk> chunks;
+  std::vector<HbmChunk>& chunks = chunks_scratch_;  // no copy of an extension's list
+  const std::vector<HbmChunk>* list = &chunks;
+  chunks.clear();
   if (const auto* ext = trans.get_extension<HbmChunksExtension>()) {
-    chunks = ext->chunks;
+    list = &ext->chunks;
   } else {
     const std::uint64_t length = trans.get_data_length();
     const std::uint64_t width = trans.get_streaming_width();
@@ -396,7 +517,7 @@ void Hbm::BTransport(int /*initiator*/, tlm::tlm_generic_payload& trans, sc_core
   }
   std::uint64_t done_ps = arrival_ps;
   try {
-    done_ps = model_.AccessChunks(arrival_ps, chunks, is_write);
+    done_ps = model_.AccessChunks(arrival_ps, *list, is_write);
   } catch (const std::out_of_range&) {
     trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;

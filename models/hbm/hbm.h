@@ -6,7 +6,9 @@
 //   is one DMA descriptor: a contiguous range, or a list of chunks (HbmChunksExtension,
 //   e.g. the rows of a strided 2-D tile). The call returns at once with `delay` advanced to
 //   the completion time; cost is O(pseudo-channels touched x min(pages, banks)) per chunk,
-//   independent of the bytes moved.
+//   independent of the bytes moved. In a chunk list, chunks that only re-read the page the
+//   previous chunk on their PC left open (rows of a tile narrower than a page) are folded
+//   into one O(1) step per run (PcHitRun), with exactly the chunk-by-chunk result.
 //
 //   HbmFastModel keeps, per pseudo-channel (PC):
 //     - per bank: open row, earliest column (ACT + tRCD), earliest PRE (tRAS, tRTP, tWR)
@@ -150,6 +152,14 @@ class HbmFastModel {
   std::uint64_t Finish(std::uint64_t arrival_ps, std::uint64_t done);
   std::uint64_t Range(std::uint64_t arrival_ps, std::uint64_t address, std::uint64_t bytes,
                       bool is_write);
+  // Calls fn(pc, lo, hi) for each PC a byte range touches, in Range's order.
+  template <typename Fn>
+  void ForEachPcRange(std::uint64_t address, std::uint64_t bytes, Fn&& fn) const;
+  // Same result as PcAccess on each of hits[0..count), all single-page row hits on the open
+  // page of one bank arriving at t0, in O(1); false (nothing changed) when a refresh could
+  // act within them.
+  bool PcHitRun(std::uint64_t pc, std::uint64_t t0, const std::uint64_t* bursts,
+                std::uint64_t count, std::uint64_t page, bool is_write, std::uint64_t& done);
   std::uint64_t PcAccess(std::uint64_t pc, std::uint64_t t0, std::uint64_t lo, std::uint64_t hi,
                          bool is_write);
   std::uint64_t RefreshesStarted(std::uint64_t pc, std::uint64_t t);
@@ -171,6 +181,10 @@ class HbmFastModel {
   std::vector<Pc> pcs_;
   std::vector<std::uint64_t> refresh_offset_ps_;
   HbmStats stats_;
+  // AccessChunks scratch: each PC's (lo, hi) ranges in chunk order, the PCs touched.
+  std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> per_pc_;
+  std::vector<std::uint64_t> touched_pcs_;
+  std::vector<std::uint64_t> run_bursts_;
 };
 
 class Hbm : public sc_core::sc_module {
@@ -189,6 +203,7 @@ class Hbm : public sc_core::sc_module {
   unsigned int TransportDbg(int initiator, tlm::tlm_generic_payload& trans);
 
   HbmFastModel model_;
+  std::vector<HbmChunk> chunks_scratch_;  // BTransport: the chunks of a plain range
 };
 
 }  // namespace systole
