@@ -17,9 +17,9 @@
 //   Producer fusion (workloads/training/fusion.h): an element-wise op fused into a matmul
 //   or convolution lowers to no kernel (time 0); its producer's matmul kernel carries an
 //   epilogue with one step per fused op (bias, relu/gelu/silu, residual add, activation
-//   gradient, swiglu), preceded by a store step where the chain tensor is also read elsewhere, so
-//   the fused work costs the vector/scalar engines' closed form on each output row block
-//   plus the DMA of the side inputs, overlapped with the matmul.
+//   gradient, swiglu), preceded by a store step where the chain tensor is also read
+//   elsewhere, so the fused work costs the vector/scalar engines' closed form on each
+//   output row block plus the DMA of the side inputs, overlapped with the matmul.
 //   A kernel's time is scaled up when the op moves more HBM bytes than the kernel does
 //   (e.g. AdamW reads and writes four fp32 streams): such ops are memory-bound.
 //   Identical kernels are simulated once and replicated (KernelKey, which includes the
