@@ -4,36 +4,53 @@
 // What it models:
 //   tensors    float initializers consumed as weights (MatMul/Gemm B and C, Conv W and B,
 //              LayerNormalization / BatchNormalization scale and bias, Gather tables, the
-//              broadcast vector of an Add or Mul) become parameters; other initializers and
-//              Constant nodes become constant inputs (no gradient); graph inputs become
-//              inputs, a symbolic (or <= 0) first dimension taking training.micro_batch and
-//              a symbolic second dimension training.sequence. Integer inputs (token ids) are
-//              4-byte ids as in the zoo; every float tensor is in the compute dtype
-//              (training.precision), whatever the file's element type says.
-//   ops        MatMul (initializer B: a linear layer; two activations: a batched matmul,
-//              marked as attention core so selective recomputation re-runs it), Gemm
-//              (transA / transB, C as bias), Conv (equal strides, symmetric pads, no
-//              dilation, group 1; its bias as a bias add), Add / Sub, Mul, Relu, Gelu,
-//              Sigmoid followed by Mul with its own input (silu), Softmax, LayerNormalization,
-//              BatchNormalization, x * 0.5 * (1 + Erf(x / sqrt 2)) (gelu, as PyTorch exports
-//              it before opset 20), Gather on an initializer table (embedding), MaxPool,
-//              AveragePool, GlobalAveragePool, SoftmaxCrossEntropyLoss (the loss); Reshape
-//              (constant shape), Transpose, Flatten, Squeeze, Unsqueeze, Identity, Cast and
-//              Dropout are layout (free, as in the graph IR).
+//              broadcast vector of an Add or Mul) become parameters, created in the file's
+//              initializer order; other constants become constant inputs (no gradient);
+//              graph inputs become inputs, a symbolic (or <= 0) first dimension taking
+//              training.micro_batch and a symbolic second dimension training.sequence.
+//              Integer inputs (token ids) are 4-byte ids as in the zoo; every float tensor is
+//              in the compute dtype (training.precision), whatever the file's element type.
+//   constants  shape computations are folded: Constant, ConstantOfShape, Shape, Size, and
+//              Gather, Concat, Slice, Split, Range, Expand, Where, Equal / Less / Greater,
+//              Not / And / Or, Add / Sub / Mul / Div / Mod / Pow / Max / Min, Neg / Abs /
+//              Sqrt / Floor / Ceil and the layout ops on constants, with integer values kept
+//              (up to 65536 elements), so Reshape targets computed at runtime (PyTorch's
+//              Shape -> Gather -> Unsqueeze -> Concat chains) resolve to static shapes.
+//   ops        MatMul (initializer B: a linear layer, a transposed initializer such as a tied
+//              LM head read as stored with transpose_b; two activations: a batched matmul,
+//              marked as attention core so selective recomputation re-runs it, an operand
+//              read through a transposing view (K^T) being a transposed operand, its output
+//              stored in the layout its reader sees: heads merged, as in the zoo), Gemm
+//              (transA / transB, C as bias unless beta = 0, alpha a free scale), Conv (equal
+//              strides, symmetric pads; its bias as a bias add), Add / Sub, Mul, Div by a
+//              constant, Relu, Gelu, Sigmoid followed by Mul with its own input (silu),
+//              Softmax (any axis: rows x cols = the other dims x the axis; before opset 13
+//              the dims from axis on), LayerNormalization (over the dims from axis on),
+//              BatchNormalization, x * 0.5 * (1 + Erf(x / sqrt 2)) and 0.5 * x * (1 +
+//              Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) (gelu, as PyTorch exports them
+//              before opset 20), Gather on a float initializer table (embedding; ids may be
+//              computed constants), MaxPool, AveragePool, GlobalAveragePool,
+//              SoftmaxCrossEntropyLoss (the loss); Reshape, Transpose, Flatten, Squeeze,
+//              Unsqueeze, Identity, Cast and Dropout are layout (free, as in the graph IR), and
+//              so are Expand and Slice that keep every element. Attention scores (QK^T of two
+//              activations) scaled by a constant (Div / Mul), masked by Add of a constant or
+//              Where(constant condition, scores, constant) are the softmax's input: kSoftmax
+//              fuses scale and causal mask, as in the zoo.
 //   loss       a SoftmaxCrossEntropyLoss node is the loss; a model without one (an inference
 //              export) gets a cross-entropy loss on its first output, with a labels input of
 //              the output's shape without its last dimension.
 //   layers     ops whose node name has a block component ("layers.3", "h.3", "blocks.3",
 //              "layer1.0") get GraphOp::layer, numbered in order of first appearance, so full
 //              recomputation and block replication work; other ops have layer -1.
-// What it ignores: data values, alpha / beta of Gemm (scales are free), ceil_mode of
-//   pooling, the layout of transposed operands (a MatMul after a Transpose reads it as
-//   stored), Softmax's axis (always the last), opset versions and domains (ops are matched
-//   by type name).
+// What it ignores: data values (float constants keep only their dims), ceil_mode of pooling,
+//   opset versions (but Softmax's default axis) and domains (ops are matched by type name).
+// Not expressible in the graph IR, so rejected naming the node and attribute: grouped and
+//   depthwise Conv (group != 1; ConvDims has no groups), dilated Conv and pooling.
 // Errors (InputError, one line, naming the file): a missing or unreadable file, a file that
 //   is not an ONNX ModelProto, a graph without nodes, every unsupported op type at once
-//   with its count ("unsupported ONNX ops: NonMaxSuppression x2, TopK x1"), and shapes the
-//   importer cannot follow (naming the node).
+//   with its count ("unsupported ONNX ops: NonMaxSuppression x2, TopK x1"), shapes the
+//   importer cannot follow and Reshape targets (or axes, starts ...) that do not resolve
+//   statically (naming the node), shape-only ops applied to activations (naming the node).
 #pragma once
 
 #include <string>

@@ -674,6 +674,142 @@ TEST(OnnxImport, GptFromOnnxWithRecomputeAndAccumulationMatchesTheZoo) {
   }
 }
 
+// A Reshape target computed by the less common folded ops: ConstantOfShape, Equal, Where,
+// Expand, Split, Range, Mul and Concat on constants and shapes.
+TEST(OnnxImport, ShapeComputationsFoldToStaticReshapeTargets) {
+  ModelBuilder m;
+  m.Input("x", {-1, 64});
+  m.Init("w", {16, 8});
+  m.Node("Shape", {"x"}, {"shape"}, "shape");  // [b, 64]
+  // Split [b, 64] into [b] and [64]; 64 / 4 = 16 via Div, and -1 from Where(Equal(...)).
+  ModelBuilder::Int(m.Node("Split", {"shape"}, {"b", "c"}, "split"), "axis", 0);
+  m.Node("Div", {"c", m.ConstInts("four", {1}, {4})}, {"c4"}, "div");
+  m.Node("ConstantOfShape", {m.ConstInts("one", {1}, {1})}, {"zeros"}, "zeros");  // float [0]
+  m.Node("Range",
+         {m.ConstInts("r0", {}, {0}), m.ConstInts("r1", {}, {2}), m.ConstInts("r2", {}, {1})},
+         {"range"}, "range");                                                     // [0, 1]
+  m.Node("Equal", {"range", m.ConstInts("zero", {1}, {0})}, {"first"}, "equal");  // [1, 0]
+  m.Node("Where", {"first", m.ConstInts("minus1", {1}, {-1}), "c4"}, {"lead"}, "where");
+  m.Node("Expand", {"c4", m.ConstInts("one_dim", {1}, {1})}, {"c4e"}, "expand");
+  ModelBuilder::Int(m.Node("Concat", {"lead", "c4e"}, {"target"}, "concat"), "axis", 0);
+  // target = [-1, 16, 16]: x [b, 64] -> [4b, 16] (the -1 slot and the 16 after it).
+  m.Node("Slice", {"target", m.ConstInts("s0", {1}, {1}), m.ConstInts("s1", {1}, {3})}, {"tail"},
+         "slice");                                                                   // [16, 16]
+  m.Node("Mul", {"tail", m.ConstInts("zero_one", {2}, {0, 1})}, {"tail01"}, "mul");  // [0, 16]
+  m.Node("Sub", {"tail01", m.ConstInts("fix", {2}, {1, 0})}, {"shape2"}, "sub");     // [-1, 16]
+  m.Node("Reshape", {"x", "shape2"}, {"rows"}, "reshape");
+  m.Node("MatMul", {"rows", "w"}, {"y"}, "mm");
+  m.Output("y");
+  const WorkloadConfig config =
+      LoadWorkloadConfig(WorkloadPresetPath("mlp"), {"training.micro_batch=8"});
+  const ForwardGraph fg = ImportOnnx(m.Write("folding.onnx"), config);
+  ASSERT_EQ(fg.graph.ops().size(), 2u);  // matmul and the appended loss
+  const GraphOp& mm = fg.graph.op(0);
+  EXPECT_EQ(mm.matmul.m, 32u);  // 8 x 64 elements as rows of 16
+  EXPECT_EQ(mm.matmul.k, 16u);
+  EXPECT_EQ(mm.matmul.n, 8u);
+}
+
+// Position ids computed in the graph (Range over the sequence length, Unsqueeze): an
+// embedding of constant ids, [1, s] rows, added by broadcast.
+TEST(OnnxImport, ComputedPositionIdsAreAnEmbeddingOfConstantIds) {
+  ModelBuilder m;
+  m.Input("ids", {-1, -1}, onnx::TensorProto::INT64);
+  m.Init("wte", {100, 32});
+  m.Init("wpe", {16, 32});
+  m.Node("Shape", {"ids"}, {"shape"}, "shape");
+  m.Node("Gather", {"shape", m.ConstInts("one", {}, {1})}, {"seq"}, "seq");
+  m.Node("Range", {m.ConstInts("zero", {}, {0}), "seq", m.ConstInts("step", {}, {1})}, {"pos"},
+         "range");
+  m.Node("Unsqueeze", {"pos", m.ConstInts("axis", {1}, {0})}, {"pos2"}, "unsqueeze");
+  m.Node("Gather", {"wte", "ids"}, {"tok"}, "wte");
+  m.Node("Gather", {"wpe", "pos2"}, {"pe"}, "wpe");
+  m.Node("Add", {"tok", "pe"}, {"h"}, "add");
+  m.Output("h");
+  const WorkloadConfig config = LoadWorkloadConfig(
+      WorkloadPresetPath("gpt2-small"), {"training.micro_batch=4", "training.sequence=16"});
+  const ForwardGraph fg = ImportOnnx(m.Write("positions.onnx"), config);
+  ASSERT_GE(fg.graph.ops().size(), 3u);
+  EXPECT_EQ(fg.graph.op(0).rows, 64u);  // 4 x 16 token ids
+  EXPECT_EQ(fg.graph.op(1).kind, OpKind::kEmbedding);
+  EXPECT_EQ(fg.graph.op(1).rows, 16u);  // one row per position, shared by the batch
+  EXPECT_EQ(fg.graph.ParameterCount(), 100u * 32 + 16 * 32);
+}
+
+TEST(OnnxImport, GemmAttributesAndSoftmaxAxis) {
+  ModelBuilder m;
+  m.Input("x", {8, 32});
+  m.Init("w", {16, 32});  // [N, K]: transB
+  m.Init("c", {16});
+  m.Init("w2", {16, 4});
+  onnx::NodeProto* g1 = m.Node("Gemm", {"x", "w", "c"}, {"y1"}, "gemm_tb");
+  ModelBuilder::Int(g1, "transB", 1);
+  onnx::AttributeProto* alpha = g1->add_attribute();
+  alpha->set_name("alpha");
+  alpha->set_type(onnx::AttributeProto::FLOAT);
+  alpha->set_f(0.5f);                         // a free scale
+  m.Node("Transpose", {"y1"}, {"y1t"}, "t");  // [16, 8], read by transA
+  onnx::NodeProto* g2 = m.Node("Gemm", {"y1t", "w2", "c"}, {"y2"}, "gemm_ta_beta0");
+  ModelBuilder::Int(g2, "transA", 1);
+  onnx::AttributeProto* beta = g2->add_attribute();
+  beta->set_name("beta");
+  beta->set_type(onnx::AttributeProto::FLOAT);
+  beta->set_f(0.0f);  // C dropped
+  ModelBuilder::Int(m.Node("Softmax", {"y2"}, {"p"}, "softmax_axis0"), "axis", 0);
+  m.Output("p");
+  const ForwardGraph fg =
+      ImportOnnx(m.Write("gemm.onnx"), LoadWorkloadConfig(WorkloadPresetPath("mlp")));
+  std::vector<OpKind> kinds;
+  for (const GraphOp& op : fg.graph.ops()) kinds.push_back(op.kind);
+  EXPECT_EQ(kinds, (std::vector<OpKind>{OpKind::kMatmul, OpKind::kBiasAdd, OpKind::kMatmul,
+                                        OpKind::kSoftmax, OpKind::kCrossEntropy}));
+  const MatmulDims& d1 = fg.graph.op(0).matmul;
+  EXPECT_EQ(d1.m, 8u);
+  EXPECT_EQ(d1.k, 32u);
+  EXPECT_EQ(d1.n, 16u);
+  EXPECT_TRUE(d1.transpose_b);
+  // transA of the transposed view [16, 8] of y1 [8, 16]: y1 read as stored, no transpose.
+  const MatmulDims& d2 = fg.graph.op(2).matmul;
+  EXPECT_EQ(d2.m, 8u);
+  EXPECT_EQ(d2.k, 16u);
+  EXPECT_EQ(d2.n, 4u);
+  EXPECT_FALSE(d2.transpose_a);
+  // Softmax over axis 0 of [8, 4]: 4 rows of 8.
+  EXPECT_EQ(fg.graph.op(3).rows, 4u);
+  EXPECT_EQ(fg.graph.op(3).cols, 8u);
+}
+
+TEST(OnnxImport, ConvGroupsDilationsAndUnresolvedReshapesNameTheNode) {
+  const WorkloadConfig config = LoadWorkloadConfig(WorkloadPresetPath("mlp"));
+  for (const char* attr : {"group", "dilations"}) {
+    ModelBuilder m;
+    m.Input("images", {1, 8, 16, 16});
+    const bool group = std::string(attr) == "group";
+    m.Init("w", {8, group ? 1 : 8, 3, 3});
+    onnx::NodeProto* c = m.Node("Conv", {"images", "w"}, {"y"}, "depthwise");
+    if (group) {
+      ModelBuilder::Int(c, "group", 8);
+    } else {
+      ModelBuilder::Ints(c, "dilations", {2, 2});
+    }
+    m.Output("y");
+    EXPECT_THAT([&] { ImportOnnx(m.Write(std::string(attr) + ".onnx"), config); },
+                ::testing::ThrowsMessage<InputError>(
+                    HasSubstr(group ? "node 'depthwise' (Conv): attribute group=8"
+                                    : "node 'depthwise' (Conv): attribute dilations=[2,2]")));
+  }
+  // A Reshape target read from a data input cannot be resolved statically.
+  ModelBuilder m;
+  m.Input("x", {4, 8});
+  m.Input("target", {2}, onnx::TensorProto::INT64);
+  m.Node("Reshape", {"x", "target"}, {"y"}, "dynamic_reshape");
+  m.Output("y");
+  EXPECT_THAT([&] { ImportOnnx(m.Write("dynamic.onnx"), config); },
+              ::testing::ThrowsMessage<InputError>(
+                  HasSubstr("node 'dynamic_reshape' (Reshape): its target shape 'target' cannot "
+                            "be resolved statically")));
+}
+
 TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
   ModelBuilder m;
   m.Input("boxes", {1, 100, 4});
