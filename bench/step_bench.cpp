@@ -9,12 +9,13 @@
 
 namespace {
 
-void BM_TrainingStep(benchmark::State& state, const char* preset, const char* hbm_rows) {
+void BM_TrainingStep(benchmark::State& state, const char* preset, const char* hbm_rows,
+                     bool fusion) {
   const systole::ArchConfig arch =
       systole::LoadArchConfig("", {std::string("hbm.rows_per_bank=") + hbm_rows});
   for (auto _ : state) {
     const systole::TrainingStep step = systole::BuildTrainingStep(
-        systole::LoadWorkloadConfig(systole::WorkloadPresetPath(preset)));
+        systole::LoadWorkloadConfig(systole::WorkloadPresetPath(preset)), fusion);
     const systole::StepReport r = systole::RunTrainingStep(arch, step);
     benchmark::DoNotOptimize(r.step_ns);
     state.counters["step_ms"] = r.step_ns / 1e6;
@@ -24,10 +25,14 @@ void BM_TrainingStep(benchmark::State& state, const char* preset, const char* hb
   }
 }
 
-BENCHMARK_CAPTURE(BM_TrainingStep, gpt2_small, "gpt2-small", "32768")
+BENCHMARK_CAPTURE(BM_TrainingStep, gpt2_small, "gpt2-small", "32768", true)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
-BENCHMARK_CAPTURE(BM_TrainingStep, llama3_8b, "llama3-8b", "524288")
+BENCHMARK_CAPTURE(BM_TrainingStep, llama3_8b, "llama3-8b", "524288", true)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+// Without producer fusion (every op its own kernel), for comparison.
+BENCHMARK_CAPTURE(BM_TrainingStep, llama3_8b_unfused, "llama3-8b", "524288", false)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
