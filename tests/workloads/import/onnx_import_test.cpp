@@ -878,5 +878,33 @@ TEST(OnnxImport, CliRunsAnOnnxModelAndRejectsUnsupportedOps) {
   EXPECT_THAT(bad.output, HasSubstr("unsupported ONNX ops: Erf x1"));
 }
 
+// systole run --onnx on the GPT export prints the zoo's step time, split and footprint.
+TEST(OnnxImport, CliRunsTheGptExportLikeTheZoo) {
+  const std::string toml = testing::TempDir() + "onnx_" + std::to_string(getpid()) + "_gpt.toml";
+  std::ofstream(toml) << "[model]\nfamily = \"gpt\"\nvocab = 512\nhidden = 128\nlayers = 2\n"
+                         "heads = 4\nffn = 512\nmax_positions = 64\ntie_embeddings = true\n"
+                         "[training]\nmicro_batch = 2\nsequence = 64\n";
+  const CliResult zoo = RunSystole("run --workload " + toml);
+  const CliResult onnx =
+      RunSystole("run --onnx " + GptOnnx({}, true, "gpt_cli.onnx") + " --workload " + toml);
+  ASSERT_EQ(zoo.exit_code, 0) << zoo.output;
+  ASSERT_EQ(onnx.exit_code, 0) << onnx.output;
+  // Every summary line but the first (the model's name) and the top ops (op names).
+  auto summary = [](const std::string& out) {
+    std::string kept;
+    std::size_t start = out.find('\n') + 1;
+    while (start < out.size()) {
+      const std::size_t end = out.find('\n', start);
+      const std::string line = out.substr(start, end - start);
+      if (line.rfind("top ops", 0) != 0 && line.rfind("simulated", 0) != 0) kept += line + "\n";
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    return kept;
+  };
+  EXPECT_THAT(summary(onnx.output), HasSubstr("step time"));
+  EXPECT_EQ(summary(onnx.output), summary(zoo.output));
+}
+
 }  // namespace
 }  // namespace systole
