@@ -269,7 +269,8 @@ class Importer {
     throw InputError(fmt::format(
         "{}: unsupported ONNX ops: {} (supported: {}; Sigmoid only as x * Sigmoid(x), Erf only "
         "as x * 0.5 * (1 + Erf(x / sqrt(2))), Tanh only as 0.5 * x * (1 + Tanh(sqrt(2 / pi) * "
-        "(x + 0.044715 * Pow(x, 3)))))",
+        "(x + 0.044715 * Pow(x, 3)))), ReduceMean only in (x - mean) / Sqrt(var + eps) * gain "
+        "+ bias (LayerNorm))",
         path_, list, supported));
   }
 
@@ -283,6 +284,7 @@ class Importer {
     std::map<std::string, std::vector<int>> consumers;
     std::set<std::string> constants;
     for (const onnx::TensorProto& t : g_.initializer()) constants.insert(t.name());
+    const std::set<std::string> initializers = constants;
     std::map<std::string, int> producer;
     for (int i = 0; i < g_.node_size(); ++i) {
       const onnx::NodeProto& n = g_.node(i);
@@ -392,6 +394,48 @@ class Importer {
         if (last < 0) continue;
         skip_.insert(nodes.begin(), nodes.end());
         fused_[last] = {OpKind::kGelu, x};
+      } else if (n.op_type() == "ReduceMean") {
+        // LayerNorm as exported before opset 17: mean = ReduceMean(x), d = x - mean,
+        // d / Sqrt(ReduceMean(Pow(d, 2)) + eps) * gain + bias.
+        const std::vector<std::int64_t> axes = IntsAttr(n, "axes", {});
+        if (axes.size() != 1 || n.input_size() != 1) continue;
+        const std::string& x = n.input(0);
+        auto single = [&](const std::string& value, const char* type) -> int {
+          const std::vector<int>& users = consumers[value];
+          return users.size() == 1 && g_.node(users[0]).op_type() == type &&
+                         g_.node(users[0]).output_size() >= 1
+                     ? users[0]
+                     : -1;
+        };
+        const int sub = single(n.output(0), "Sub");
+        if (sub < 0 || g_.node(sub).input_size() != 2 || g_.node(sub).input(0) != x) continue;
+        const std::string& d = g_.node(sub).output(0);
+        int pow = -1, div = -1;
+        for (int u : consumers[d]) {
+          const onnx::NodeProto& m = g_.node(u);
+          if (m.input_size() != 2 || m.input(0) != d || m.output_size() < 1) continue;
+          if (m.op_type() == "Pow" && is_const(m.input(1))) pow = u;
+          if (m.op_type() == "Div") div = u;
+        }
+        if (pow < 0 || div < 0 || consumers[d].size() != 2) continue;
+        const int var = single(g_.node(pow).output(0), "ReduceMean");
+        if (var < 0) continue;
+        const int eps = only_user(g_.node(var).output(0), "Add");
+        if (eps < 0 || !is_const(other_input(g_.node(eps), g_.node(var).output(0)))) continue;
+        const int sqrt = single(g_.node(eps).output(0), "Sqrt");
+        if (sqrt < 0 || single(g_.node(sqrt).output(0), "Div") != div ||
+            g_.node(div).input(1) != g_.node(sqrt).output(0)) {
+          continue;
+        }
+        const int mul = only_user(g_.node(div).output(0), "Mul");
+        if (mul < 0) continue;
+        const std::string gain = other_input(g_.node(mul), g_.node(div).output(0));
+        const int add = only_user(g_.node(mul).output(0), "Add");
+        if (add < 0) continue;
+        const std::string bias = other_input(g_.node(add), g_.node(mul).output(0));
+        if (initializers.count(gain) == 0 || initializers.count(bias) == 0) continue;
+        skip_.insert({i, sub, pow, var, eps, sqrt, div, mul});
+        norms_[add] = {x, gain, bias, axes[0]};
       }
     }
   }
@@ -1245,12 +1289,41 @@ class Importer {
     values_[node.output(0)] = x;
   }
 
+  // LayerNorm (over the dims from `axis` on) or BatchNorm of x with gain and bias (none: a
+  // constant stand-in without gradient).
+  void Norm(const onnx::NodeProto& node, const std::string& name, bool ln, const std::string& xn,
+            const std::string& gain_name, const std::string& bias_name, std::int64_t axis) {
+    const Value x = Get(node, xn);
+    const Value gain = Weight(node, gain_name);
+    Value bias;
+    if (!bias_name.empty()) {
+      bias = Weight(node, bias_name);
+    } else {
+      bias.id = fg_.graph.AddTensor(name + ".no_bias", gain.shape, dtype_, TensorKind::kInput);
+    }
+    if (!ln && x.shape.size() < 2) Fail(node, "expected an NC... input");
+    GraphOp op = Elementwise(name, ln ? OpKind::kLayerNorm : OpKind::kBatchNorm, x.shape,
+                             {x.id, gain.id, bias.id});
+    if (ln) {
+      const auto ax = static_cast<std::size_t>(Axis(node, axis, x.shape.size(), *this));
+      op.cols = Product(x.shape, ax);
+      op.rows = Product(x.shape, 0, ax);
+    }
+    const Shape stats = ln ? Shape{op.rows, 2} : Shape{x.shape[1], 2};
+    Emit(node, op, x.shape, dtype_, {stats});
+  }
+
   void ImportNode(int index) {
     if (skip_.count(index)) return;
     const onnx::NodeProto& node = g_.node(index);
     const std::string& type = node.op_type();
     const std::string name = OpName(node, index);
     layer_ = LayerOf(node);
+    auto norm = norms_.find(index);
+    if (norm != norms_.end()) {
+      const NormPattern& p = norm->second;
+      return Norm(node, name, true, p.x, p.gain, p.bias, p.axis);
+    }
     if (Folds(node)) return Fold(node);
     if (LayoutOps().count(type)) return Layout(node);
     if (type == "Expand" || type == "Slice") return ActivationView(node);
@@ -1380,28 +1453,9 @@ class Importer {
       return;
     }
     if (type == "LayerNormalization" || type == "BatchNormalization") {
-      const Value x = Get(node, node.input(0));
       if (node.input_size() < 2) Fail(node, "missing scale");
-      const Value gain = Weight(node, node.input(1));
-      Value bias;
-      if (node.input_size() > 2 && !node.input(2).empty()) {
-        bias = Weight(node, node.input(2));
-      } else {  // no bias: a constant stand-in without gradient
-        bias.id = fg_.graph.AddTensor(name + ".no_bias", gain.shape, dtype_, TensorKind::kInput);
-      }
-      const bool ln = type == "LayerNormalization";
-      if (!ln && x.shape.size() < 2) Fail(node, "expected an NC... input");
-      GraphOp op = Elementwise(name, ln ? OpKind::kLayerNorm : OpKind::kBatchNorm, x.shape,
-                               {x.id, gain.id, bias.id});
-      if (ln) {  // normalized over the dims from `axis` (default the last) on
-        const auto ax =
-            static_cast<std::size_t>(Axis(node, IntAttr(node, "axis", -1), x.shape.size(), *this));
-        op.cols = Product(x.shape, ax);
-        op.rows = Product(x.shape, 0, ax);
-      }
-      const Shape stats = ln ? Shape{op.rows, 2} : Shape{x.shape[1], 2};
-      Emit(node, op, x.shape, dtype_, {stats});
-      return;
+      return Norm(node, name, type == "LayerNormalization", node.input(0), node.input(1),
+                  HasInput(node, 2) ? node.input(2) : "", IntAttr(node, "axis", -1));
     }
     if (type == "Gather") {
       // Ids may be an input, an activation or a constant (computed position ids).
@@ -1454,6 +1508,9 @@ class Importer {
       if (op.kind == OpKind::kAvgPool) {
         op.rows = c.n * c.c_in * c.h_out * c.w_out;  // one window sum per output
         op.cols = c.kh * c.kw;
+      } else {  // as GraphBuilder::MaxPool: one max per window element of each output
+        op.rows = CheckedMul(c.n * c.c_out, c.h_out, "pooling rows");
+        op.cols = CheckedMul(c.w_out, c.kh * c.kw, "pooling cols");
       }
       Emit(node, op, {c.n, c.c_out, c.h_out, c.w_out}, dtype_);
       return;
@@ -1520,8 +1577,14 @@ class Importer {
   std::map<std::string, TensorId> params_;
   std::map<std::string, int> layers_;
   std::set<TensorId> fresh_;  // activation x activation matmul outputs not yet read by an op
-  std::map<int, std::pair<OpKind, std::string>> fused_;  // last node of a pattern -> op, x
-  std::set<int> skip_;                                   // the other nodes of patterns
+  std::map<int, std::pair<OpKind, std::string>> fused_;
+  struct NormPattern {
+    std::string x, gain, bias;
+    std::int64_t axis = -1;
+  };
+  std::map<int, NormPattern>
+      norms_;           // last node of a decomposed LayerNorm  // last node of a pattern -> op, x
+  std::set<int> skip_;  // the other nodes of patterns
   int layer_ = -1;
   std::uint64_t samples_ = 1, sequence_ = 1;
 };

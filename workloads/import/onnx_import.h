@@ -26,14 +26,15 @@
 //              constant, Relu, Gelu, Sigmoid followed by Mul with its own input (silu),
 //              Softmax (any axis: rows x cols = the other dims x the axis; before opset 13
 //              the dims from axis on), LayerNormalization (over the dims from axis on),
-//              BatchNormalization, x * 0.5 * (1 + Erf(x / sqrt 2)) and 0.5 * x * (1 +
-//              Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) (gelu, as PyTorch exports them
-//              before opset 20), Gather on a float initializer table (embedding; ids may be
-//              computed constants), MaxPool, AveragePool, GlobalAveragePool,
-//              SoftmaxCrossEntropyLoss (the loss); Reshape, Transpose, Flatten, Squeeze,
-//              Unsqueeze, Identity, Cast and Dropout are layout (free, as in the graph IR), and
-//              so are Expand and Slice that keep every element. Attention scores (QK^T of two
-//              activations) scaled by a constant (Div / Mul), masked by Add of a constant or
+//              BatchNormalization, (x - ReduceMean(x)) / Sqrt(ReduceMean(Pow(x - mean, 2)) +
+//              eps) * gain + bias (LayerNorm as exported before opset 17), x * 0.5 * (1 +
+//              Erf(x / sqrt 2)) and 0.5 * x * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 *
+//              x^3))) (gelu, as PyTorch exports them before opset 20), Gather on a float
+//              initializer table (embedding; ids may be computed constants), MaxPool, AveragePool,
+//              GlobalAveragePool, SoftmaxCrossEntropyLoss (the loss); Reshape, Transpose, Flatten,
+//              Squeeze, Unsqueeze, Identity, Cast and Dropout are layout (free, as in the graph
+//              IR), and so are Expand and Slice that keep every element. Attention scores (QK^T of
+//              two activations) scaled by a constant (Div / Mul), masked by Add of a constant or
 //              Where(constant condition, scores, constant) are the softmax's input: kSoftmax
 //              fuses scale and causal mask, as in the zoo.
 //   loss       a SoftmaxCrossEntropyLoss node is the loss; a model without one (an inference

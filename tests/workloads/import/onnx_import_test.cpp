@@ -420,8 +420,11 @@ struct GptDims {
   std::int64_t vocab = 512, hidden = 128, layers = 2, heads = 4, ffn = 512, positions = 64;
 };
 
-std::string GptOnnx(const GptDims& d, bool tied, const std::string& file) {
+// Before opset 17 (no LayerNormalization), LayerNorm is exported as ReduceMean, Sub, Pow,
+// ReduceMean, Add, Sqrt, Div, Mul, Add.
+std::string GptOnnx(const GptDims& d, bool tied, const std::string& file, int opset = 17) {
   ModelBuilder m;
+  m.model.mutable_opset_import(0)->set_version(opset);
   const std::int64_t hd = d.hidden / d.heads;
   m.Input("input_ids", {-1, -1}, onnx::TensorProto::INT64);
   m.Input("position_ids", {-1, -1}, onnx::TensorProto::INT64);
@@ -454,9 +457,23 @@ std::string GptOnnx(const GptDims& d, bool tied, const std::string& file) {
   auto layer_norm = [&](const std::string& p, const std::string& w, const std::string& in) {
     m.Init(w + ".weight", {d.hidden});
     m.Init(w + ".bias", {d.hidden});
-    ModelBuilder::Int(m.Node("LayerNormalization", {in, w + ".weight", w + ".bias"}, {p + "_out"},
-                             p + "/LayerNormalization"),
-                      "axis", -1);
+    if (opset >= 17) {
+      ModelBuilder::Int(m.Node("LayerNormalization", {in, w + ".weight", w + ".bias"}, {p + "_out"},
+                               p + "/LayerNormalization"),
+                        "axis", -1);
+      return p + "_out";
+    }
+    ModelBuilder::Ints(m.Node("ReduceMean", {in}, {p + "/mean"}, p + "/ReduceMean"), "axes", {-1});
+    m.Node("Sub", {in, p + "/mean"}, {p + "/d"}, p + "/Sub");
+    m.Node("Pow", {p + "/d", m.ConstFloat(p + "/Constant", 2.0f)}, {p + "/sq"}, p + "/Pow");
+    ModelBuilder::Ints(m.Node("ReduceMean", {p + "/sq"}, {p + "/var"}, p + "/ReduceMean_1"), "axes",
+                       {-1});
+    m.Node("Add", {p + "/var", m.ConstFloat(p + "/Constant_1", 1e-5f)}, {p + "/var_eps"},
+           p + "/Add");
+    m.Node("Sqrt", {p + "/var_eps"}, {p + "/std"}, p + "/Sqrt");
+    m.Node("Div", {p + "/d", p + "/std"}, {p + "/norm"}, p + "/Div");
+    m.Node("Mul", {p + "/norm", w + ".weight"}, {p + "/scaled"}, p + "/Mul");
+    m.Node("Add", {p + "/scaled", w + ".bias"}, {p + "_out"}, p + "/Add_1");
     return p + "_out";
   };
   auto linear = [&](const std::string& p, const std::string& w, const std::string& in,
@@ -658,6 +675,14 @@ TEST(OnnxImport, GptFromOnnxGivesTheZooStep) {
     ExpectSameStep(onnx, zoo);
     EXPECT_EQ(RunTrainingStep(arch, onnx).step_ns, RunTrainingStep(arch, zoo).step_ns);
   }
+}
+
+TEST(OnnxImport, GptExportedBeforeOpset17WithDecomposedLayerNormGivesTheZooStep) {
+  const WorkloadConfig config = SmallGpt({});
+  const TrainingStep zoo = BuildTrainingStep(config);
+  const TrainingStep onnx =
+      BuildTrainingStep(ImportOnnx(GptOnnx({}, true, "gpt_opset14.onnx", 14), config), config);
+  ExpectSameStep(onnx, zoo);
 }
 
 TEST(OnnxImport, GptFromOnnxWithRecomputeAndAccumulationMatchesTheZoo) {
