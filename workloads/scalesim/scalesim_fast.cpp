@@ -1917,7 +1917,13 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
           if (reach != ~u64{0}) {  // closed form where row ends advance `cols` positions a row
             const u64 a = t + ((reach + 1) * E - p1 + cols - 1) / cols;
             if (rd[op].LastPosLinear(fr, fc, t, std::min(a, pat.LastRow()), pat)) {
-              return a <= pat.LastRow() ? a : mp.P;
+              if (a > pat.LastRow()) return mp.P;
+              if (a + 1 <= pat.pre + pat.len) {  // row a starts at column 0 as row t does:
+                known_row[op] = a;               // its first position advances alike
+                known_pos[op][0] = p0 + (a - t) * cols;
+                known_pos[op][1] = p1 + (a - t) * cols;
+              }
+              return a;
             }
           }
           // First row with j1 > reach; rows advance `cols` positions (exact away from fold
