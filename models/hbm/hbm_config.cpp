@@ -82,10 +82,11 @@ HbmConfig Hbm3Preset() {
   // tRFC of the denser HBM3 dies: 350 ns (Ramulator2 HBM3 tRFC table, 8 Gb entry).
   c.trfc_ns = 350;
   // Per-bank refresh: HBM3 controllers schedule single-bank refreshes to keep bandwidth
-  // (e.g. SkyeChip HBM3 controller IP: "dynamic per-bank / all-bank refresh switching,
-  // opportunistic advanced per-bank refresh"); all-bank refresh at this tRFC would cost
-  // (tRP + tRFC + tRCD + tCL) / tREFI = 392 / 3900 = 10% of a busy PC and leave a long
-  // stream at 89% of peak. tRFCpb 160 ns: Ramulator2 HBM3 preset (nRFCSB), see hbm2e.
+  // (e.g. an HBM3 memory controller in the ai-pim.org IP catalogue: "dynamic per-bank /
+  // all-bank refresh switching, opportunistic advanced per-bank refresh"); all-bank refresh
+  // at this tRFC would cost (tRP + tRFC + tRCD + tCL) / tREFI = 392 / 3900 = 10% of a busy
+  // PC and leave a long stream at 89% of peak. tRFCpb 160 ns: Ramulator2 HBM3 preset
+  // (nRFCSB), see hbm2e; no public JEDEC JESD238 figure was found, so it is an estimate.
   c.trfcpb_ns = 160;
   c.refresh_mode = HbmRefreshMode::kPerBank;
   return c;
