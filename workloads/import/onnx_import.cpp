@@ -206,22 +206,40 @@ std::vector<std::int64_t> BroadcastTo(const Const& c, const Shape& out) {
   return v;
 }
 
+// A fused projection split into parts: its MatMul node and initializers.
+struct SplitPattern {
+  int matmul = -1;
+  std::string weight, bias;  // bias "" when none
+};
+
 class Importer {
  public:
-  // `weights`: initializers to create as parameters up front, in this order.
+  // `weights`: parameters to create up front, in this order.
+  using Weights = std::vector<std::pair<std::string, Shape>>;
   Importer(const std::string& path, const onnx::GraphProto& graph, const WorkloadConfig& settings,
-           std::int64_t opset, std::vector<std::string> weights = {})
+           std::int64_t opset, Weights weights = {})
       : path_(path), g_(graph), settings_(settings), opset_(opset), weights_(std::move(weights)) {
     fg_.compute_dtype =
         settings.training.precision == Precision::kFp32 ? Dtype::kFp32 : Dtype::kBf16;
     dtype_ = fg_.compute_dtype;
   }
 
-  // The initializers that became parameters, in the order the file lists them.
-  std::vector<std::string> Weights() const {
-    std::vector<std::string> out;
+  // The parameters, in the order the file lists their initializers (a split projection's
+  // parts each weight then bias, as separate projections).
+  Weights Parameters() const {
+    Weights out;
     for (const onnx::TensorProto& t : g_.initializer()) {
-      if (params_.count(t.name())) out.push_back(t.name());
+      const std::string& w = t.name();
+      if (params_.count(w)) out.emplace_back(w, param_shapes_.at(w));
+      auto bias = split_bias_.find(w);
+      if (bias == split_bias_.end()) continue;
+      for (int i = 0; params_.count(fmt::format("{}#{}", w, i)); ++i) {
+        const std::string part = fmt::format("{}#{}", w, i);
+        out.emplace_back(part, param_shapes_.at(part));
+        if (bias->second.empty()) continue;
+        const std::string bpart = fmt::format("{}#{}", bias->second, i);
+        out.emplace_back(bpart, param_shapes_.at(bpart));
+      }
     }
     return out;
   }
@@ -232,11 +250,7 @@ class Importer {
     for (const onnx::TensorProto& t : g_.initializer())
       consts_[t.name()] = ConstFromTensor(t.name(), t);
     ImportInputs();
-    for (const std::string& w : weights_) {
-      Shape shape = consts_.at(w).dims.empty() ? Shape{1} : consts_.at(w).dims;
-      for (std::uint64_t& d : shape) d = std::max<std::uint64_t>(d, 1);
-      params_[w] = fg_.graph.AddTensor(w, shape, dtype_, TensorKind::kParameter);
-    }
+    for (const auto& [w, shape] : weights_) NewParam(w, shape);
     for (int i = 0; i < g_.node_size(); ++i) ImportNode(i);
     if (fg_.losses.empty()) AppendLoss();
     fg_.samples = samples_;
@@ -394,6 +408,35 @@ class Importer {
         if (last < 0) continue;
         skip_.insert(nodes.begin(), nodes.end());
         fused_[last] = {OpKind::kGelu, x};
+      } else if (n.op_type() == "Split") {
+        // A fused projection split into parts (GPT-2's c_attn into q, k, v): MatMul by a 2-D
+        // initializer, optionally Add of an initializer bias, read only by the Split.
+        std::string value = n.input(0), bias;
+        auto p = producer.find(value);
+        if (p == producer.end() || consumers[value].size() != 1) continue;
+        int add = -1;
+        if (g_.node(p->second).op_type() == "Add" && g_.node(p->second).input_size() == 2) {
+          add = p->second;
+          const onnx::NodeProto& a = g_.node(add);
+          const int side = initializers.count(a.input(1))   ? 1
+                           : initializers.count(a.input(0)) ? 0
+                                                            : -1;
+          if (side < 0) continue;
+          bias = a.input(side);
+          value = a.input(1 - side);
+          p = producer.find(value);
+          if (p == producer.end() || consumers[value].size() != 1) continue;
+        }
+        const onnx::NodeProto& mm = g_.node(p->second);
+        if (mm.op_type() != "MatMul" || mm.input_size() != 2 ||
+            initializers.count(mm.input(1)) == 0 || consumers[mm.input(1)].size() != 1 ||
+            (!bias.empty() && consumers[bias].size() != 1)) {
+          continue;
+        }
+        splits_[i] = {p->second, mm.input(1), bias};
+        split_bias_[mm.input(1)] = bias;
+        skip_.insert(p->second);
+        if (add >= 0) skip_.insert(add);
       } else if (n.op_type() == "ReduceMean") {
         // LayerNorm as exported before opset 17: mean = ReduceMean(x), d = x - mean,
         // d / Sqrt(ReduceMean(Pow(d, 2)) + eps) * gain + bias.
@@ -534,6 +577,12 @@ class Importer {
     return v;
   }
 
+  TensorId NewParam(const std::string& name, Shape shape) {
+    for (std::uint64_t& d : shape) d = std::max<std::uint64_t>(d, 1);
+    param_shapes_[name] = shape;
+    return params_[name] = fg_.graph.AddTensor(name, shape, dtype_, TensorKind::kParameter);
+  }
+
   // A weight: a float initializer becomes a parameter (once); other constants are constant
   // inputs and activations are returned as they are.
   Value Weight(const onnx::NodeProto& node, const std::string& name) {
@@ -547,10 +596,8 @@ class Importer {
       v.id = p->second;
     } else {
       Shape shape = c->second.dims.empty() ? Shape{1} : c->second.dims;
-      for (std::uint64_t& d : shape) d = std::max<std::uint64_t>(d, 1);
       if (c->second.transposed && shape.size() == 2) std::swap(shape[0], shape[1]);
-      v.id = fg_.graph.AddTensor(c->second.source, shape, dtype_, TensorKind::kParameter);
-      params_[c->second.source] = v.id;
+      v.id = NewParam(c->second.source, shape);
     }
     v.shape = c->second.dims.empty() ? Shape{1} : c->second.dims;
     v.transposed = c->second.transposed;
@@ -1313,6 +1360,59 @@ class Importer {
     Emit(node, op, x.shape, dtype_, {stats});
   }
 
+  // A projection split into parts along its output features: one projection per part, each
+  // with its slice of the weight (and bias) as a parameter "<weight>#<part>".
+  void SplitProjection(const onnx::NodeProto& node, const SplitPattern& p) {
+    const onnx::NodeProto& mm = g_.node(p.matmul);
+    const Value x = Get(mm, mm.input(0));
+    const Const& w = consts_.at(p.weight);
+    if (w.dims.size() != 2 || w.transposed || x.shape.empty() || ShapeCols(x.shape) != w.dims[0]) {
+      Fail(mm, "expected an activation times a 2-D [K, N] weight");
+    }
+    const std::int64_t axis = Axis(node, IntAttr(node, "axis", 0), x.shape.size(), *this);
+    if (static_cast<std::size_t>(axis) + 1 != x.shape.size()) {
+      Fail(node, "a projection can be split only along its output features (the last axis)");
+    }
+    std::vector<std::int64_t> sizes =
+        HasInput(node, 1) ? ConstInts(node, 1, "split") : IntsAttr(node, "split", {});
+    const auto parts = static_cast<std::uint64_t>(node.output_size());
+    if (sizes.empty()) {
+      if (parts == 0 || w.dims[1] % parts != 0) Fail(node, "the features do not split evenly");
+      sizes.assign(parts, static_cast<std::int64_t>(w.dims[1] / parts));
+    }
+    std::uint64_t total = 0;
+    for (std::int64_t n : sizes) total += n > 0 ? static_cast<std::uint64_t>(n) : 0;
+    if (sizes.size() != parts || total != w.dims[1]) {
+      Fail(node, fmt::format("split sizes [{}] do not cover the {} features", fmt::join(sizes, ","),
+                             w.dims[1]));
+    }
+    std::vector<Value> outs;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      const auto n = static_cast<std::uint64_t>(sizes[i]);
+      const std::string part = fmt::format("{}#{}", p.weight, i);
+      auto have = params_.find(part);
+      const TensorId wid = have != params_.end() ? have->second : NewParam(part, {w.dims[0], n});
+      GraphOp op;
+      op.name = fmt::format("{}#{}", OpName(mm, p.matmul), i);
+      op.kind = OpKind::kMatmul;
+      op.matmul = {1, ShapeRows(x.shape), w.dims[0], n, false, false};
+      op.inputs = {x.id, wid};
+      Shape shape = x.shape;
+      shape.back() = n;
+      Value y = Emit(node, op, shape, dtype_);
+      if (!p.bias.empty()) {
+        const std::string bpart = fmt::format("{}#{}", p.bias, i);
+        auto hb = params_.find(bpart);
+        const TensorId bid = hb != params_.end() ? hb->second : NewParam(bpart, {n});
+        y = Emit(node, Elementwise(op.name + ".bias_add", OpKind::kBiasAdd, shape, {y.id, bid}),
+                 shape, dtype_);
+      }
+      outs.push_back(y);
+    }
+    for (std::size_t i = 0; i < outs.size(); ++i)
+      values_[node.output(static_cast<int>(i))] = outs[i];
+  }
+
   void ImportNode(int index) {
     if (skip_.count(index)) return;
     const onnx::NodeProto& node = g_.node(index);
@@ -1324,6 +1424,8 @@ class Importer {
       const NormPattern& p = norm->second;
       return Norm(node, name, true, p.x, p.gain, p.bias, p.axis);
     }
+    auto split = splits_.find(index);
+    if (split != splits_.end()) return SplitProjection(node, split->second);
     if (Folds(node)) return Fold(node);
     if (LayoutOps().count(type)) return Layout(node);
     if (type == "Expand" || type == "Slice") return ActivationView(node);
@@ -1569,7 +1671,10 @@ class Importer {
   const onnx::GraphProto& g_;
   const WorkloadConfig& settings_;
   std::int64_t opset_ = 17;  // of the default domain
-  std::vector<std::string> weights_;
+  Weights weights_;
+  std::map<std::string, Shape> param_shapes_;
+  std::map<int, SplitPattern> splits_;             // Split node -> its projection
+  std::map<std::string, std::string> split_bias_;  // split weight -> its bias ("" none)
   ForwardGraph fg_;
   Dtype dtype_ = Dtype::kBf16;
   std::map<std::string, Value> values_;
@@ -1611,7 +1716,7 @@ ForwardGraph ImportOnnx(const std::string& path, const WorkloadConfig& settings)
   // parameter order), not in order of first use: a first pass finds which they are.
   Importer first(path, model.graph(), settings, opset);
   first.Run();
-  return Importer(path, model.graph(), settings, opset, first.Weights()).Run();
+  return Importer(path, model.graph(), settings, opset, first.Parameters()).Run();
 }
 
 }  // namespace systole

@@ -31,7 +31,10 @@
 //              Erf(x / sqrt 2)) and 0.5 * x * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 *
 //              x^3))) (gelu, as PyTorch exports them before opset 20), Gather on a float
 //              initializer table (embedding; ids may be computed constants), MaxPool, AveragePool,
-//              GlobalAveragePool, SoftmaxCrossEntropyLoss (the loss); Reshape, Transpose, Flatten,
+//              GlobalAveragePool, SoftmaxCrossEntropyLoss (the loss), a MatMul by an
+//              initializer (+ Add of an initializer bias) read only by a Split along the
+//              features (GPT-2's c_attn into q, k, v): one projection per part, its weight and
+//              bias slices the parameters "<weight>#<part>"; Reshape, Transpose, Flatten,
 //              Squeeze, Unsqueeze, Identity, Cast and Dropout are layout (free, as in the graph
 //              IR), and so are Expand and Slice that keep every element. Attention scores (QK^T of
 //              two activations) scaled by a constant (Div / Mul), masked by Add of a constant or

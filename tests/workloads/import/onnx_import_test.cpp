@@ -422,7 +422,10 @@ struct GptDims {
 
 // Before opset 17 (no LayerNormalization), LayerNorm is exported as ReduceMean, Sub, Pow,
 // ReduceMean, Add, Sqrt, Div, Mul, Add.
-std::string GptOnnx(const GptDims& d, bool tied, const std::string& file, int opset = 17) {
+// `fused_qkv`: one c_attn projection [hidden, 3 x hidden] + bias, Split into q, k, v (as
+// Hugging Face's GPT-2 exports), instead of three projections.
+std::string GptOnnx(const GptDims& d, bool tied, const std::string& file, int opset = 17,
+                    bool fused_qkv = false) {
   ModelBuilder m;
   m.model.mutable_opset_import(0)->set_version(opset);
   const std::int64_t hd = d.hidden / d.heads;
@@ -490,9 +493,19 @@ std::string GptOnnx(const GptDims& d, bool tied, const std::string& file, int op
     const std::string a = p + "/attn";
     const std::string ln1 = layer_norm(p + "/ln_1", w + ".ln_1", x);
     std::map<std::string, std::string> heads;  // q, k, v as [b, heads, s, hd]
+    if (fused_qkv) {
+      const std::string qkv =
+          linear(a + "/c_attn", w + ".attn.c_attn", ln1, d.hidden, 3 * d.hidden);
+      ModelBuilder::Int(
+          m.Node("Split",
+                 {qkv, m.ConstInts(a + "/Constant_split", {3}, {d.hidden, d.hidden, d.hidden})},
+                 {a + "/q", a + "/k", a + "/v"}, a + "/Split"),
+          "axis", 2);
+    }
     for (const std::string t : {"q", "k", "v"}) {
       const std::string tp = a + "/" + t + "_proj";
-      const std::string y = linear(tp, w + ".attn." + t + "_proj", ln1, d.hidden, d.hidden);
+      const std::string y =
+          fused_qkv ? a + "/" + t : linear(tp, w + ".attn." + t + "_proj", ln1, d.hidden, d.hidden);
       m.Node("Shape", {y}, {tp + "/Shape_output_0"}, tp + "/Shape");
       std::string target = tp + "/Concat_output_0";
       if (t == "v") {  // x.size()[:-1] + (heads, hd)
@@ -683,6 +696,18 @@ TEST(OnnxImport, GptExportedBeforeOpset17WithDecomposedLayerNormGivesTheZooStep)
   const TrainingStep onnx =
       BuildTrainingStep(ImportOnnx(GptOnnx({}, true, "gpt_opset14.onnx", 14), config), config);
   ExpectSameStep(onnx, zoo);
+}
+
+// GPT-2's fused c_attn split into q, k, v: three projections with their slices of the weight
+// and bias, as the zoo's separate q, k, v.
+TEST(OnnxImport, GptWithFusedQkvSplitGivesTheZooStep) {
+  const WorkloadConfig config = SmallGpt({});
+  const TrainingStep zoo = BuildTrainingStep(config);
+  const TrainingStep onnx =
+      BuildTrainingStep(ImportOnnx(GptOnnx({}, true, "gpt_c_attn.onnx", 17, true), config), config);
+  ExpectSameStep(onnx, zoo);
+  const ArchConfig arch = LoadArchConfig("");
+  EXPECT_EQ(RunTrainingStep(arch, onnx).step_ns, RunTrainingStep(arch, zoo).step_ns);
 }
 
 TEST(OnnxImport, GptFromOnnxWithRecomputeAndAccumulationMatchesTheZoo) {
