@@ -1338,6 +1338,11 @@ class PositionalUserBuffer {
     const u64 d = row + col;
     return d + 1 >= s_.cols && d + (x - t) + 1 <= s_.rows;
   }
+  // Whether the rows of a block pattern are whole prefetch rows of a row-major matrix
+  // without padding: row t+1 starts exactly prefetch_cols() positions before row t.
+  bool BlockLinear(const Pattern& pat) const {
+    return !ranked_ && !pat.skewed && !s_.antidiag && s_.last_used == s_.cols;
+  }
   u64 items_per_set() const { return p_.items_per_set; }
   u64 prefetch_cols() const { return s_.cols; }
   u64 moves() const { return moves_; }  // window moves so far
@@ -1904,6 +1909,14 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
             // First row with j0 < reach; rows step back `cols` positions (exact away from
             // fold edges). Rows without valid addresses stop the run (conservative).
             const u64 guess = (p0 - reach * E) / cols;
+            if (rd[op].BlockLinear(pat)) {  // row starts step back exactly `cols` a row
+              const u64 a = t + guess + 1;
+              if (a > pat.LastRow()) return mp.P;
+              known_row[op] = a;
+              known_pos[op][0] = p0 - (a - t) * cols;
+              known_pos[op][1] = p1 - (a - t) * cols;
+              return a;
+            }
             const u64 a = FirstTrue(t + 1, pat.LastRow() + 1, guess, [&](u64 x) {
               pat.Cols(x, &lo, &hi);
               u64 q0 = 0;
