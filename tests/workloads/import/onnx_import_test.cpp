@@ -860,6 +860,20 @@ TEST(OnnxImport, ConvGroupsDilationsAndUnresolvedReshapesNameTheNode) {
                             "be resolved statically")));
 }
 
+// Shape-computation ops on activations (outside the recognised patterns) name the node.
+TEST(OnnxImport, ShapeOnlyOpsOnActivationsNameTheNode) {
+  ModelBuilder m;
+  m.Input("x", {4, 8});
+  m.Node("Relu", {"x"}, {"r"}, "relu");
+  ModelBuilder::Int(m.Node("Split", {"r"}, {"a", "b"}, "split_activation"), "axis", 1);
+  m.Node("Add", {"a", "b"}, {"y"}, "add");
+  m.Output("y");
+  EXPECT_THAT(
+      [&] { ImportOnnx(m.Write("split_act.onnx"), LoadWorkloadConfig(WorkloadPresetPath("mlp"))); },
+      ::testing::ThrowsMessage<InputError>(
+          HasSubstr("node 'split_activation' (Split): supported only in shape computations")));
+}
+
 TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
   ModelBuilder m;
   m.Input("boxes", {1, 100, 4});
