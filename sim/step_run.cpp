@@ -107,8 +107,11 @@ std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
   std::string out =
       fmt::format("{} training step on {} ({} core{}, {:.1f} TFLOP/s peak)\n", w.model.name,
                   arch.name, arch.cores, arch.cores > 1 ? "s" : "", r.peak_flops_per_ns / 1000.0);
-  out += fmt::format("step time      {:.3f} ms   {:.0f} tokens/s   MFU {:.1f}%   HFU {:.1f}%\n",
-                     r.step_ns / 1e6, r.tokens_per_s, 100.0 * r.mfu, 100.0 * r.hfu);
+  // Models without a sequence (ResNet, the MLP) count samples, one "token" each.
+  const bool per_sample = step.tokens_per_step == step.samples_per_step;
+  out += fmt::format("step time      {:.3f} ms   {:.0f} {}/s   MFU {:.1f}%   HFU {:.1f}%\n",
+                     r.step_ns / 1e6, r.tokens_per_s, per_sample ? "samples" : "tokens",
+                     100.0 * r.mfu, 100.0 * r.hfu);
   out += fmt::format("split          forward {:.1f}%  backward {:.1f}%  optimizer {:.1f}%\n",
                      100.0 * r.phase_ns[0] / r.step_ns, 100.0 * r.phase_ns[1] / r.step_ns,
                      100.0 * r.phase_ns[2] / r.step_ns);

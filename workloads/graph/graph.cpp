@@ -566,8 +566,15 @@ TensorId GraphBuilder::BatchNorm(const std::string& name, TensorId x, TensorId g
   GraphOp op;
   op.name = name;
   op.kind = OpKind::kBatchNorm;
-  op.rows = Rows(xt);
-  op.cols = Cols(xt);
+  // Channels on rows, N*H*W along each row: the per-channel statistics are row reductions
+  // (the channel-major layout an accelerator compiler gives convolution activations).
+  if (xt.shape.size() == 4) {
+    op.rows = xt.shape[1];
+    op.cols = CheckedMul(xt.shape[0], xt.shape[2] * xt.shape[3], "batch norm cols");
+  } else {
+    op.rows = Rows(xt);
+    op.cols = Cols(xt);
+  }
   op.inputs = {x, gain, bias};
   // Stats: mean and 1/stddev per channel, fp32.
   op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype),
@@ -676,6 +683,9 @@ TensorId GraphBuilder::MaxPool(const std::string& name, TensorId x, std::uint64_
   op.name = name;
   op.kind = OpKind::kMaxPool;
   op.conv = c;
+  // Element-wise view: one max per window element of each output (rows x cols).
+  op.rows = CheckedMul(c.n * c.c_out, c.h_out, "pooling rows");
+  op.cols = CheckedMul(c.w_out, c.kh * c.kw, "pooling cols");
   op.inputs = {x};
   op.outputs = {NewActivation(name + ".out", {c.n, c.c_out, c.h_out, c.w_out}, xt.dtype)};
   Emit(op);

@@ -66,7 +66,10 @@ const char* ElementwiseKind(OpKind kind) {
 
 // The element-wise kernel over `elements` laid out as rows x cols, clamped to tile limits:
 // cols at most `max_cols` (what the kernel's tiles hold), rows a whole number of 128-row
-// tiles up to 8 of them; the rest becomes the repeat count.
+// tiles up to 8 of them; the rest becomes the repeat count. Kinds that work on each
+// element alone ("add", "gelu") ignore the op's row structure: the elements are viewed
+// as wide rows (up to max_cols, as a compiler would tile a contiguous tensor), so a
+// narrow view (a conv weight's [c_out*c_in*kh, kw]) does not become 2-byte DMA chunks.
 KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t rows,
                        std::uint64_t cols, Dtype dtype) {
   rows = std::max<std::uint64_t>(1, rows);
@@ -75,10 +78,23 @@ KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t r
   // gain): keep them within half of a scratchpad partition.
   const std::uint64_t max_cols =
       std::max<std::uint64_t>(64, arch.core.scratchpad.partition_bytes / 2 / 7 / DtypeBytes(dtype));
+  const std::uint64_t tile_rows = std::min(arch.core.scratchpad.partitions, arch.core.vector.lanes);
+  const std::string k(kind);
+  if (k == "add" || k == "gelu") {
+    const std::uint64_t elements = CheckedMul(rows, cols, "element-wise op elements");
+    // Whole tiles of tile_rows rows, each row as wide as the elements need (<= max_cols).
+    rows =
+        elements <= tile_rows
+            ? elements
+            : tile_rows * CeilDiv(elements, CheckedMul(tile_rows, max_cols, "element-wise tile"));
+    cols = CeilDiv(elements, rows);
+  }
   std::uint64_t chunks_per_row = CeilDiv(cols, max_cols);
   std::uint64_t kcols = CeilDiv(cols, chunks_per_row);
-  const std::uint64_t tile_rows = std::min(arch.core.scratchpad.partitions, arch.core.vector.lanes);
-  const std::uint64_t krows = std::min(rows, 8 * tile_rows);
+  // A row wider than max_cols is cut into pieces that sit on separate partitions (row
+  // reductions then combine a few partial results per row, which is not charged).
+  const std::uint64_t pieces = CheckedMul(rows, chunks_per_row, "element-wise pieces");
+  const std::uint64_t krows = std::min(pieces, 8 * tile_rows);
   KernelCall c;
   c.matmul = false;
   c.ew.kind = kind;
@@ -86,7 +102,7 @@ KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t r
   c.ew.cols = kcols;
   c.ew.dtype = dtype;
   // Repeats cover rows x cols; the last partial repeat is charged in proportion.
-  const double total = static_cast<double>(rows) * static_cast<double>(chunks_per_row);
+  const double total = static_cast<double>(pieces);
   c.repeat = 1;
   c.scale = total / static_cast<double>(krows);
   return c;
@@ -143,6 +159,12 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
   if (op.fused()) return out;  // runs in its producer's epilogue
   const MatmulDims& mm = op.matmul;
   const ConvDims& cv = op.conv;
+  if (!op.is_matmul() && (op.rows == 0 || op.cols == 0)) {
+    // Element-wise ops are timed over their rows x cols view; a missing view would time a
+    // 1x1 kernel scaled by the op's bytes.
+    throw std::logic_error("op '" + op.name + "' (" + OpKindName(op.kind) +
+                           ") has no rows x cols view to lower");
+  }
   switch (op.kind) {
     case OpKind::kMatmul:
       out.push_back(Matmul(mm.m, mm.k, mm.n, dtype, mm.batch));

@@ -13,7 +13,13 @@
 //                                      gelu, softmax, layernorm, rmsnorm) over rows x cols,
 //                                      rows capped to whole 128-row tiles and cols to what a
 //                                      tile holds, repeated to cover the op; optimizer ops
-//                                      run over their parameter elements in fp32
+//                                      run over their parameter elements in fp32. Purely
+//                                      element-wise kinds ignore the op's row structure and
+//                                      use whole 128-row tiles of wide rows; rows wider than
+//                                      a tile are cut into pieces on separate partitions
+//                                      (the partial row reductions' combine is not charged).
+//                                      Batch norm is viewed as channels x N*H*W, max
+//                                      pooling as one compare per window element.
 //   Producer fusion (workloads/training/fusion.h): an element-wise op fused into a matmul
 //   or convolution lowers to no kernel (time 0); its producer's matmul kernel carries an
 //   epilogue with one step per fused op (bias, relu/gelu/silu, residual add, activation
