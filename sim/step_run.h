@@ -38,7 +38,9 @@ struct StepReport {
   double hfu = 0;  // executed matmul FLOPs (with recompute) / (step time x peak)
   double peak_flops_per_ns = 0;
   std::uint64_t distinct_kernels = 0;
-  std::uint64_t simulated_instructions = 0;    // instructions simulated individually
+  // Kernel calls (per op, not per repeat) that ran faster transposed (op_lowering.h).
+  std::uint64_t transposed_kernels = 0;
+  std::uint64_t simulated_instructions = 0;    // simulated, rejected orientations too
   std::uint64_t represented_instructions = 0;  // instructions the step would execute
   double wall_seconds = 0;
 };

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/core/core.h"
+#include "workloads/kernel/reference_kernels.h"
 #include "workloads/zoo/workload_config.h"
 
 namespace systole {
@@ -61,6 +63,23 @@ TEST(StepRun, Resnet50ElementwiseOpsStayNearTheirRooflines) {
   }
   const OpReport& pool = Find(step, r, "maxpool");
   EXPECT_LT(pool.time_ns, 0.05 * r.step_ns);
+
+  // Convolutions run in the faster orientation: conv1 is the im2col GEMM [32*112*112 x
+  // 3*7*7] x [147 x 64] or its transpose [64 x 147] x [147 x 401408] (channel-major).
+  auto time_ns = [&](std::uint64_t m, std::uint64_t n) {
+    MatmulKernelOptions o;
+    o.m = m;
+    o.k = 147;
+    o.n = n;
+    o.level = "block3";
+    return RunCores(arch, BuildMatmulKernelForChip(arch, o), {}).front().time_ns;
+  };
+  const double pixel_major = time_ns(401408, 64), channel_major = time_ns(64, 401408);
+  // A 64-column output stores 128-byte rows (charged as 2 KiB chunks); transposed, the
+  // output rows are 401408 pixels long.
+  EXPECT_LT(channel_major, 0.5 * pixel_major);
+  EXPECT_DOUBLE_EQ(Find(step, r, "conv1").time_ns, std::min(pixel_major, channel_major));
+  EXPECT_GT(r.transposed_kernels, 0u);
 }
 
 TEST(StepRun, BackwardMatmulsTakeAboutTwiceTheForward) {

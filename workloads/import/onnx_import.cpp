@@ -1355,6 +1355,9 @@ class Importer {
       const auto ax = static_cast<std::size_t>(Axis(node, axis, x.shape.size(), *this));
       op.cols = Product(x.shape, ax);
       op.rows = Product(x.shape, 0, ax);
+    } else if (x.shape.size() == 4) {  // as GraphBuilder::BatchNorm: channels x N*H*W
+      op.rows = x.shape[1];
+      op.cols = CheckedMul(x.shape[0], x.shape[2] * x.shape[3], "batch norm cols");
     }
     const Shape stats = ln ? Shape{op.rows, 2} : Shape{x.shape[1], 2};
     Emit(node, op, x.shape, dtype_, {stats});

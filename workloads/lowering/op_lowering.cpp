@@ -18,6 +18,15 @@ std::string KernelCall::Key() const {
   return fmt::format("{} {}x{} {}", ew.kind, ew.rows, ew.cols, DtypeName(ew.dtype));
 }
 
+KernelCall Transposed(const KernelCall& call) {
+  KernelCall t = call;
+  std::swap(t.mm.m, t.mm.n);
+  std::swap(t.mm.tile_m, t.mm.tile_n);
+  std::swap(t.mm.block_m, t.mm.block_n);
+  t.try_transposed = false;
+  return t;
+}
+
 namespace {
 
 KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype,
@@ -170,18 +179,23 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
       out.push_back(Matmul(mm.m, mm.k, mm.n, dtype, mm.batch));
       out.back().mm.epilogue = Epilogue(graph, op);
       return out;
+    // Convolutions may keep activations pixel-major ([pixels x channels]) or channel-major
+    // ([channels x pixels]); the product is tried in both orientations.
     case OpKind::kConv2d:
       out.push_back(
           Matmul(cv.n * cv.h_out * cv.w_out, cv.c_in * cv.kh * cv.kw, cv.c_out, dtype, 1));
       out.back().mm.epilogue = Epilogue(graph, op);
+      out.back().try_transposed = true;
       return out;
     case OpKind::kConv2dGradInput:
       out.push_back(Matmul(cv.n * cv.h_in * cv.w_in, cv.c_out * cv.kh * cv.kw, cv.c_in, dtype, 1));
       out.back().mm.epilogue = Epilogue(graph, op);
+      out.back().try_transposed = true;
       return out;
     case OpKind::kConv2dGradWeight:
       out.push_back(
           Matmul(cv.c_in * cv.kh * cv.kw, cv.n * cv.h_out * cv.w_out, cv.c_out, dtype, 1));
+      out.back().try_transposed = true;
       return out;
     case OpKind::kAttention:
     case OpKind::kAttentionGrad: {

@@ -5,7 +5,9 @@
 //   reference_kernels.h), each with a repeat count:
 //     matmul [batch, m, k, n]          matmul kernel m x k x n, blocked (block3), x batch
 //     convolution (and its gradients) the im2col GEMM (M = output pixels, K = window,
-//                                      N = filters; gradients swap the roles), x 1
+//                                      N = filters; gradients swap the roles), x 1, in
+//                                      the faster of two orientations: C or C^T (output
+//                                      pixel-major or channel-major), each simulated
 //     fused attention (and gradient)   Q K^T and A V matmul kernels x batch and a softmax
 //                                      over the scores; the backward runs as many
 //                                      score-sized matmuls as its FLOPs imply
@@ -35,7 +37,8 @@
 //   Fusion of anything but element-wise consumers into matmul producers (no fusion of
 //   element-wise chains among themselves, nor of reductions such as softmax, norms or the
 //   bias gradient), layout transposes (a transposed operand is assumed stored in the
-//   layout the engine wants), overlap between consecutive ops.
+//   layout the engine wants; each convolution picks its orientation alone, without a
+//   layout change between ops of different orientations), overlap between consecutive ops.
 #pragma once
 
 #include <cstdint>
@@ -54,8 +57,14 @@ struct KernelCall {
   ElementwiseKernelOptions ew;
   std::uint64_t repeat = 1;  // times this kernel runs for the op
   double scale = 1.0;        // time multiplier (memory-bound ops moving more bytes)
-  std::string Key() const;   // identical keys give identical programs
+  // Matmul only: the product may also run transposed (C^T = B^T A^T: m and n swapped,
+  // the same operand storage, the output in the other layout); the faster one is used.
+  bool try_transposed = false;
+  std::string Key() const;  // identical keys give identical programs
 };
+
+// `call` with m and n swapped (the transposed orientation of a matmul call).
+KernelCall Transposed(const KernelCall& call);
 
 // The kernels that time one op on `arch` (dtype: the step's compute dtype).
 std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, const GraphOp& op,
