@@ -54,8 +54,10 @@ ForwardGraph BuildGpt(const WorkloadConfig& cfg, ForwardGraph fg) {
   const TensorId labels = gb.Input("labels", {c.b, c.s}, kIdDtype);
   const TensorId wte = gb.Parameter("wte", {m.vocab, h});
   const TensorId wpe = gb.Parameter("wpe", {m.max_positions, h});
-  TensorId x = gb.Add("embed.add", gb.Embedding("embed.tokens", ids, wte),
-                      gb.Embedding("embed.positions", pos_ids, wpe));
+  // One statement each: the order of a call's arguments is unspecified in C++.
+  const TensorId tokens = gb.Embedding("embed.tokens", ids, wte);
+  const TensorId positions = gb.Embedding("embed.positions", pos_ids, wpe);
+  TensorId x = gb.Add("embed.add", tokens, positions);
   for (std::uint64_t l = 0; l < m.layers; ++l) {
     gb.set_layer(static_cast<int>(l));
     const std::string p = fmt::format("h{}", l);
@@ -127,8 +129,9 @@ ForwardGraph BuildBert(const WorkloadConfig& cfg, ForwardGraph fg) {
   const TensorId wte = gb.Parameter("word_embeddings", {m.vocab, h});
   const TensorId wpe = gb.Parameter("position_embeddings", {m.max_positions, h});
   const TensorId wtt = gb.Parameter("token_type_embeddings", {m.type_vocab, h});
-  TensorId x = gb.Add("embed.add1", gb.Embedding("embed.words", ids, wte),
-                      gb.Embedding("embed.positions", pos_ids, wpe));
+  const TensorId words = gb.Embedding("embed.words", ids, wte);
+  const TensorId positions = gb.Embedding("embed.positions", pos_ids, wpe);
+  TensorId x = gb.Add("embed.add1", words, positions);
   x = gb.Add("embed.add2", x, gb.Embedding("embed.types", type_ids, wtt));
   x = LayerNormP(gb, "embed.ln", x, h);
   for (std::uint64_t l = 0; l < m.layers; ++l) {

@@ -449,12 +449,11 @@ std::string GptOnnx(const GptDims& d, bool tied, const std::string& file, int op
          "/transformer/Reshape");
   m.Node("Reshape", {"position_ids", "/transformer/Concat_output_0"}, {"/transformer/pos"},
          "/transformer/Reshape_1");
-  // Position embedding first: the zoo's BuildGpt emits it first (GCC evaluates the
-  // arguments of its embedding Add right to left).
-  m.Node("Gather", {"transformer.wpe.weight", "/transformer/pos"}, {"/transformer/wpe"},
-         "/transformer/wpe/Gather");
+  // Token embedding first, as the zoo's BuildGpt emits it.
   m.Node("Gather", {"transformer.wte.weight", "/transformer/ids"}, {"/transformer/wte"},
          "/transformer/wte/Gather");
+  m.Node("Gather", {"transformer.wpe.weight", "/transformer/pos"}, {"/transformer/wpe"},
+         "/transformer/wpe/Gather");
   m.Node("Add", {"/transformer/wte", "/transformer/wpe"}, {"/transformer/h"}, "/transformer/Add");
   std::string x = "/transformer/h";
   auto layer_norm = [&](const std::string& p, const std::string& w, const std::string& in) {
