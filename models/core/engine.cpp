@@ -17,6 +17,16 @@ Engine::Engine(sc_core::sc_module_name name, std::uint32_t slot, EngineCostModel
       record_(record) {
   board_.engine_event[slot_] = &issued_;
   if (record_) records_.reserve(stream_.size());
+  wait_begin_.reserve(stream_.size() + 1);
+  std::size_t total = 0;
+  for (std::uint32_t id : stream_) total += program_.instructions[id].waits.size();
+  waits_.reserve(total);
+  for (std::uint32_t id : stream_) {
+    wait_begin_.push_back(static_cast<std::uint32_t>(waits_.size()));
+    const std::vector<std::uint32_t>& w = program_.instructions[id].waits;
+    waits_.insert(waits_.end(), w.begin(), w.end());
+  }
+  wait_begin_.push_back(static_cast<std::uint32_t>(waits_.size()));
   SC_METHOD(Wake);
 }
 
@@ -36,8 +46,8 @@ void Engine::Wake() {
   bool issued_any = false;
   while (next_ < stream_.size() && free_at_ <= now && in_flight_.size() < max_outstanding_) {
     const std::uint32_t id = stream_[next_];
-    const Instruction& in = program_.instructions[id];
-    for (std::uint32_t w : in.waits) {
+    for (std::uint32_t k = wait_begin_[next_], end = wait_begin_[next_ + 1]; k < end; ++k) {
+      const std::uint32_t w = waits_[k];
       if (!board_.issued[w]) {
         sc_core::sc_event*& waiter = board_.waiter[w];
         if (waiter == nullptr || waiter == &wake_) {
@@ -51,7 +61,11 @@ void Engine::Wake() {
       if (board_.complete_at[w] > now) dep_ready = std::max(dep_ready, board_.complete_at[w]);
     }
     if (blocked_on != nullptr || dep_ready > now) break;
-    const IssueTiming t = cost_.Issue(in);
+    const IssueTiming t = cost_.Issue(program_.instructions[id]);
+    if (next_ + 1 < stream_.size()) {  // the next instruction is likely far away in memory
+      const char* next = reinterpret_cast<const char*>(&program_.instructions[stream_[next_ + 1]]);
+      for (std::size_t b = 0; b < sizeof(Instruction); b += 64) __builtin_prefetch(next + b);
+    }
     free_at_ = now + t.occupancy;
     busy_ += t.report_busy ? t.busy : t.occupancy;
     const sc_core::sc_time complete = now + std::max(t.latency, t.occupancy);

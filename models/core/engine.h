@@ -89,6 +89,10 @@ class Engine : public sc_core::sc_module {
   EngineCostModel& cost_;
   const Program& program_;
   std::vector<std::uint32_t> stream_;  // global ids, in issue order
+  // The waits of stream_[i] are waits_[wait_begin_[i] .. wait_begin_[i + 1]): copied out of
+  // the instructions at elaboration so the issue loop reads them sequentially.
+  std::vector<std::uint32_t> wait_begin_;
+  std::vector<std::uint32_t> waits_;
   CompletionBoard& board_;
   std::uint32_t max_outstanding_;
   bool record_;
