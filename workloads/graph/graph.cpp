@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <stdexcept>
 
 #include "sim/common/checked_math.h"
@@ -251,11 +253,12 @@ std::uint64_t Mul3(std::uint64_t a, std::uint64_t b, std::uint64_t c, const char
   return CheckedMul(CheckedMul(a, b, what), c, what);
 }
 
-// MACs of a convolution window sweep: N x Ho x Wo x Co x Ci x kh x kw.
+// MACs of a convolution window sweep: N x Ho x Wo x Co x (Ci / groups) x kh x kw.
 std::uint64_t ConvMacs(const ConvDims& c) {
   const std::uint64_t out = Mul3(c.n, c.h_out, c.w_out, "convolution MACs");
-  return CheckedMul(Mul3(out, c.c_out, c.c_in, "convolution MACs"), c.kh * c.kw,
-                    "convolution MACs");
+  return CheckedMul(
+      Mul3(out, c.c_out, c.c_in / std::max<std::uint64_t>(1, c.groups), "convolution MACs"),
+      c.kh * c.kw, "convolution MACs");
 }
 
 }  // namespace
@@ -633,7 +636,8 @@ TensorId GraphBuilder::FusedAttention(const std::string& name, TensorId q, Tenso
 }
 
 TensorId GraphBuilder::Conv2d(const std::string& name, TensorId x, TensorId weight,
-                              std::uint64_t stride, std::uint64_t pad) {
+                              std::uint64_t stride, std::uint64_t pad, std::uint64_t groups,
+                              std::uint64_t dilation) {
   const GraphTensor xt = g_.tensor(x);
   const GraphTensor wt = g_.tensor(weight);
   ConvDims c;
@@ -646,12 +650,32 @@ TensorId GraphBuilder::Conv2d(const std::string& name, TensorId x, TensorId weig
   c.kw = wt.shape.at(3);
   c.stride = stride;
   c.pad = pad;
-  if (wt.shape.at(1) != c.c_in || c.h_in + 2 * pad < c.kh || c.w_in + 2 * pad < c.kw) {
-    throw InputError(fmt::format("convolution '{}': a {}x{} window does not fit a {}x{} input",
-                                 name, c.kh, c.kw, c.h_in, c.w_in));
+  c.groups = groups;
+  c.dilation = dilation;
+  if (groups < 1 || dilation < 1 || stride < 1) {
+    throw InputError(
+        fmt::format("convolution '{}': stride {}, groups {} and dilation {} must all be at least 1",
+                    name, stride, groups, dilation));
   }
-  c.h_out = (c.h_in + 2 * pad - c.kh) / stride + 1;
-  c.w_out = (c.w_in + 2 * pad - c.kw) / stride + 1;
+  if (c.c_in % groups != 0 || c.c_out % groups != 0) {
+    throw InputError(
+        fmt::format("convolution '{}': groups={} must divide {} input and {} output "
+                    "channels",
+                    name, groups, c.c_in, c.c_out));
+  }
+  if (wt.shape.at(1) * groups != c.c_in) {
+    throw InputError(
+        fmt::format("convolution '{}': weight has {} input channels per group, "
+                    "expected {} / {} groups",
+                    name, wt.shape.at(1), c.c_in, groups));
+  }
+  const std::uint64_t span_h = dilation * (c.kh - 1) + 1, span_w = dilation * (c.kw - 1) + 1;
+  if (c.h_in + 2 * pad < span_h || c.w_in + 2 * pad < span_w) {
+    throw InputError(fmt::format("convolution '{}': a {}x{} window does not fit a {}x{} input",
+                                 name, span_h, span_w, c.h_in, c.w_in));
+  }
+  c.h_out = (c.h_in + 2 * pad - span_h) / stride + 1;
+  c.w_out = (c.w_in + 2 * pad - span_w) / stride + 1;
   GraphOp op;
   op.name = name;
   op.kind = OpKind::kConv2d;

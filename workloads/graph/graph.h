@@ -130,6 +130,10 @@ struct ConvDims {
   std::uint64_t n = 0, c_in = 0, h_in = 0, w_in = 0, c_out = 0;
   std::uint64_t kh = 1, kw = 1, stride = 1, pad = 0;
   std::uint64_t h_out = 0, w_out = 0;
+  // Grouped convolution: channels split into `groups` independent convolutions of
+  // c_in/groups -> c_out/groups (depthwise: groups = c_in). Dilation spaces the window's
+  // taps `dilation` apart (a window spans dilation*(k-1)+1 pixels).
+  std::uint64_t groups = 1, dilation = 1;
 };
 
 struct GraphOp {
@@ -242,8 +246,9 @@ class GraphBuilder {
   // q [B, s, heads*d], k and v [B, s, kv_heads*d] -> [B, s, heads*d].
   TensorId FusedAttention(const std::string& name, TensorId q, TensorId k, TensorId v,
                           std::uint64_t heads);
+  // x [N, C_in, H, W], weight [C_out, C_in/groups, kh, kw].
   TensorId Conv2d(const std::string& name, TensorId x, TensorId weight, std::uint64_t stride,
-                  std::uint64_t pad);
+                  std::uint64_t pad, std::uint64_t groups = 1, std::uint64_t dilation = 1);
   TensorId MaxPool(const std::string& name, TensorId x, std::uint64_t kernel, std::uint64_t stride,
                    std::uint64_t pad);
   TensorId GlobalAvgPool(const std::string& name, TensorId x);  // [N,C,H,W] -> [N,C]

@@ -686,13 +686,13 @@ class Importer {
     if (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1) {
       Fail(node, "only equal strides in both dimensions are supported");
     }
-    for (std::int64_t d : dil) {
-      if (d != 1) {
-        Fail(node, fmt::format("attribute dilations=[{}]: dilated windows are not expressible in "
-                               "the graph IR (ConvDims has no dilation)",
-                               fmt::join(dil, ",")));
-      }
+    if (dil.size() != 2 || dil[0] != dil[1] || dil[0] < 1) {
+      Fail(node, fmt::format("attribute dilations=[{}]: expected equal positive dilations in both "
+                             "dimensions",
+                             fmt::join(dil, ",")));
     }
+    const auto dilation = static_cast<std::uint64_t>(dil[0]);
+    const std::uint64_t span_h = dilation * (kh - 1) + 1, span_w = dilation * (kw - 1) + 1;
     std::uint64_t pad = 0;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       if (kh != kw || kh % 2 == 0) Fail(node, "auto_pad SAME needs an odd square window");
@@ -713,11 +713,13 @@ class Importer {
     c.kw = kw;
     c.stride = static_cast<std::uint64_t>(strides[0]);
     c.pad = pad;
-    if (c.h_in + 2 * pad < kh || c.w_in + 2 * pad < kw) {
-      Fail(node, fmt::format("a {}x{} window does not fit a {}x{} input", kh, kw, c.h_in, c.w_in));
+    c.dilation = dilation;
+    if (c.h_in + 2 * pad < span_h || c.w_in + 2 * pad < span_w) {
+      Fail(node, fmt::format("a {}x{} window does not fit a {}x{} input", span_h, span_w, c.h_in,
+                             c.w_in));
     }
-    c.h_out = (c.h_in + 2 * pad - kh) / c.stride + 1;
-    c.w_out = (c.w_in + 2 * pad - kw) / c.stride + 1;
+    c.h_out = (c.h_in + 2 * pad - span_h) / c.stride + 1;
+    c.w_out = (c.w_in + 2 * pad - span_w) / c.stride + 1;
     return c;
   }
 
@@ -1502,21 +1504,24 @@ class Importer {
     }
     if (type == "Conv") {
       const std::int64_t group = IntAttr(node, "group", 1);
-      if (group != 1) {
-        Fail(node, fmt::format("attribute group={}: grouped and depthwise convolutions are not "
-                               "expressible in the graph IR (ConvDims has no groups)",
-                               group));
-      }
       const Value x = Get(node, node.input(0));
       if (!IsConst(node.input(1))) Fail(node, "the weight must be an initializer");
       const Value w = Weight(node, node.input(1));
-      if (w.shape.size() != 4 || x.shape.size() != 4 || w.shape[1] != x.shape[1]) {
-        Fail(node, "expected NCHW input and [C_out, C_in, kh, kw] weight with matching C_in");
+      if (w.shape.size() != 4 || x.shape.size() != 4) {
+        Fail(node, "expected NCHW input and [C_out, C_in/group, kh, kw] weight");
+      }
+      const auto groups = static_cast<std::uint64_t>(group);
+      if (group < 1 || x.shape[1] % groups != 0 || w.shape[0] % groups != 0 ||
+          w.shape[1] * groups != x.shape[1]) {
+        Fail(node, fmt::format("attribute group={}: expected a group count dividing {} input and "
+                               "{} output channels, with {} weight input channels per group",
+                               group, x.shape[1], w.shape[0], w.shape[1]));
       }
       GraphOp op;
       op.name = name;
       op.kind = OpKind::kConv2d;
       op.conv = Window(node, x.shape, w.shape[0], w.shape[2], w.shape[3]);
+      op.conv.groups = groups;
       op.inputs = {x.id, w.id};
       const ConvDims& c = op.conv;
       Value y = Emit(node, op, {c.n, c.c_out, c.h_out, c.w_out}, dtype_);

@@ -168,6 +168,7 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
   if (op.fused()) return out;  // runs in its producer's epilogue
   const MatmulDims& mm = op.matmul;
   const ConvDims& cv = op.conv;
+  const std::uint64_t groups = std::max<std::uint64_t>(1, cv.groups);
   if (!op.is_matmul() && (op.rows == 0 || op.cols == 0)) {
     // Element-wise ops are timed over their rows x cols view; a missing view would time a
     // 1x1 kernel scaled by the op's bytes.
@@ -181,20 +182,23 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
       return out;
     // Convolutions may keep activations pixel-major ([pixels x channels]) or channel-major
     // ([channels x pixels]); the product is tried in both orientations.
+    // A grouped convolution is `groups` independent GEMMs over c_in/groups and
+    // c_out/groups channels (depthwise: 1 x window x 1 per channel).
     case OpKind::kConv2d:
-      out.push_back(
-          Matmul(cv.n * cv.h_out * cv.w_out, cv.c_in * cv.kh * cv.kw, cv.c_out, dtype, 1));
+      out.push_back(Matmul(cv.n * cv.h_out * cv.w_out, cv.c_in / groups * cv.kh * cv.kw,
+                           cv.c_out / groups, dtype, groups));
       out.back().mm.epilogue = Epilogue(graph, op);
       out.back().try_transposed = true;
       return out;
     case OpKind::kConv2dGradInput:
-      out.push_back(Matmul(cv.n * cv.h_in * cv.w_in, cv.c_out * cv.kh * cv.kw, cv.c_in, dtype, 1));
+      out.push_back(Matmul(cv.n * cv.h_in * cv.w_in, cv.c_out / groups * cv.kh * cv.kw,
+                           cv.c_in / groups, dtype, groups));
       out.back().mm.epilogue = Epilogue(graph, op);
       out.back().try_transposed = true;
       return out;
     case OpKind::kConv2dGradWeight:
-      out.push_back(
-          Matmul(cv.c_in * cv.kh * cv.kw, cv.n * cv.h_out * cv.w_out, cv.c_out, dtype, 1));
+      out.push_back(Matmul(cv.c_in / groups * cv.kh * cv.kw, cv.n * cv.h_out * cv.w_out,
+                           cv.c_out / groups, dtype, groups));
       out.back().try_transposed = true;
       return out;
     case OpKind::kAttention:

@@ -5,7 +5,9 @@
 //   reference_kernels.h), each with a repeat count:
 //     matmul [batch, m, k, n]          matmul kernel m x k x n, blocked (block3), x batch
 //     convolution (and its gradients) the im2col GEMM (M = output pixels, K = window,
-//                                      N = filters; gradients swap the roles), x 1, in
+//                                      N = filters; gradients swap the roles), x groups
+//                                      (one GEMM per channel group; depthwise: window-long
+//                                      K and N = 1, as poor on an array as on hardware), in
 //                                      the faster of two orientations: C or C^T (output
 //                                      pixel-major or channel-major), each simulated
 //     fused attention (and gradient)   Q K^T and A V matmul kernels x batch and a softmax

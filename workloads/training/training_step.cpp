@@ -465,13 +465,13 @@ TrainingStep BuildTrainingStep(ForwardGraph fg, const WorkloadConfig& config, bo
 }
 
 std::string OpSignature(const Graph& graph, const GraphOp& op) {
-  std::string key =
-      fmt::format("{}|{}|{},{},{},{},{}{}|{},{},{},{},{},{},{},{},{},{},{}|{}x{}|{}{}{}",
-                  OpKindName(op.kind), OpRoleName(op.role), op.matmul.batch, op.matmul.m,
-                  op.matmul.k, op.matmul.n, op.matmul.transpose_a, op.matmul.transpose_b, op.conv.n,
-                  op.conv.c_in, op.conv.h_in, op.conv.w_in, op.conv.c_out, op.conv.kh, op.conv.kw,
-                  op.conv.stride, op.conv.pad, op.conv.h_out, op.conv.w_out, op.rows, op.cols,
-                  fmt::join(op.accumulate, ""), op.attention_core, op.extra_flops_per_element);
+  std::string key = fmt::format(
+      "{}|{}|{},{},{},{},{}{}|{},{},{},{},{},{},{},{},{},{},{},{},{}|{}x{}|{}{}{}",
+      OpKindName(op.kind), OpRoleName(op.role), op.matmul.batch, op.matmul.m, op.matmul.k,
+      op.matmul.n, op.matmul.transpose_a, op.matmul.transpose_b, op.conv.n, op.conv.c_in,
+      op.conv.h_in, op.conv.w_in, op.conv.c_out, op.conv.kh, op.conv.kw, op.conv.stride,
+      op.conv.pad, op.conv.h_out, op.conv.w_out, op.conv.groups, op.conv.dilation, op.rows, op.cols,
+      fmt::join(op.accumulate, ""), op.attention_core, op.extra_flops_per_element);
   auto tensors = [&](const std::vector<TensorId>& ids) {
     key += '|';
     for (TensorId t : ids) {

@@ -74,6 +74,25 @@ TEST(Graph, ConvolutionFlopsAndOutputShape) {
   EXPECT_THROW(gb.Conv2d("big", p, gb.Parameter("w2", {8, 64, 99, 99}), 1, 0), InputError);
 }
 
+TEST(Graph, GroupedAndDilatedConvolutions) {
+  Graph g;
+  GraphBuilder gb(g, Dtype::kBf16);
+  const TensorId x = gb.Input("x", {2, 32, 28, 28}, Dtype::kBf16);
+  // Depthwise 3x3, pad 1: 2 x 28 x 28 outputs x 32 channels x 1 input channel x 9 taps.
+  gb.Conv2d("dw", x, gb.Parameter("w_dw", {32, 1, 3, 3}), 1, 1, /*groups=*/32);
+  EXPECT_EQ(g.op(0).matmul_flops, 2u * 2 * 28 * 28 * 32 * 1 * 9);
+  // 4 groups of 8 -> 16 channels: 8 input channels per group.
+  gb.Conv2d("g4", x, gb.Parameter("w_g4", {64, 8, 3, 3}), 1, 1, /*groups=*/4);
+  EXPECT_EQ(g.op(1).matmul_flops, 2u * 2 * 28 * 28 * 64 * 8 * 9);
+  // Dilation 2 spans 5 pixels: (28 - 5) / 1 + 1 = 24 outputs per side.
+  const TensorId y = gb.Conv2d("dil", x, gb.Parameter("w_dil", {16, 32, 3, 3}), 1, 0, 1, 2);
+  EXPECT_EQ(g.tensor(y).shape, (std::vector<std::uint64_t>{2, 16, 24, 24}));
+  EXPECT_THROW(gb.Conv2d("bad_groups", x, gb.Parameter("w_b", {30, 1, 3, 3}), 1, 1, 32),
+               InputError);  // 30 output channels in 32 groups
+  EXPECT_THROW(gb.Conv2d("bad_weight", x, gb.Parameter("w_c", {32, 2, 3, 3}), 1, 1, 32),
+               InputError);  // 2 input channels per group, expected 1
+}
+
 TEST(Graph, EmbeddingReadsOnlyTheGatheredRows) {
   Graph g;
   GraphBuilder gb(g, Dtype::kBf16);

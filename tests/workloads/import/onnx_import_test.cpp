@@ -830,22 +830,46 @@ TEST(OnnxImport, GemmAttributesAndSoftmaxAxis) {
 
 TEST(OnnxImport, ConvGroupsDilationsAndUnresolvedReshapesNameTheNode) {
   const WorkloadConfig config = LoadWorkloadConfig(WorkloadPresetPath("mlp"));
+  // A depthwise 3x3 (group=8) and a dilated 3x3 (dilations 2: a 5x5 span) over 8 x 16 x 16.
   for (const char* attr : {"group", "dilations"}) {
     ModelBuilder m;
     m.Input("images", {1, 8, 16, 16});
     const bool group = std::string(attr) == "group";
     m.Init("w", {8, group ? 1 : 8, 3, 3});
-    onnx::NodeProto* c = m.Node("Conv", {"images", "w"}, {"y"}, "depthwise");
+    onnx::NodeProto* c = m.Node("Conv", {"images", "w"}, {"y"}, "conv");
     if (group) {
       ModelBuilder::Int(c, "group", 8);
     } else {
       ModelBuilder::Ints(c, "dilations", {2, 2});
     }
     m.Output("y");
-    EXPECT_THAT([&] { ImportOnnx(m.Write(std::string(attr) + ".onnx"), config); },
+    const ForwardGraph fg = ImportOnnx(m.Write(std::string(attr) + ".onnx"), config);
+    const GraphOp& op = fg.graph.op(0);
+    ASSERT_EQ(op.kind, OpKind::kConv2d);
+    EXPECT_EQ(op.conv.groups, group ? 8u : 1u);
+    EXPECT_EQ(op.conv.dilation, group ? 1u : 2u);
+    // depthwise: 14 x 14 outputs x 8 channels x 1 input channel x 9 taps = 14,112 MACs;
+    // dilated: 12 x 12 outputs x 8 x 8 channels x 9 taps = 82,944 MACs.
+    EXPECT_EQ(op.conv.h_out, group ? 14u : 12u);
+    EXPECT_EQ(op.matmul_flops, group ? 2u * 14112 : 2u * 82944);
+  }
+  // A group count that does not divide the channels, unequal dilations: errors naming both.
+  for (const char* attr : {"group", "dilations"}) {
+    ModelBuilder m;
+    m.Input("images", {1, 8, 16, 16});
+    const bool group = std::string(attr) == "group";
+    m.Init("w", {8, 8, 3, 3});
+    onnx::NodeProto* c = m.Node("Conv", {"images", "w"}, {"y"}, "bad");
+    if (group) {
+      ModelBuilder::Int(c, "group", 3);
+    } else {
+      ModelBuilder::Ints(c, "dilations", {2, 1});
+    }
+    m.Output("y");
+    EXPECT_THAT([&] { ImportOnnx(m.Write(std::string(attr) + "_bad.onnx"), config); },
                 ::testing::ThrowsMessage<InputError>(
-                    HasSubstr(group ? "node 'depthwise' (Conv): attribute group=8"
-                                    : "node 'depthwise' (Conv): attribute dilations=[2,2]")));
+                    HasSubstr(group ? "node 'bad' (Conv): attribute group=3"
+                                    : "node 'bad' (Conv): attribute dilations=[2,1]")));
   }
   // A Reshape target read from a data input cannot be resolved statically.
   ModelBuilder m;
