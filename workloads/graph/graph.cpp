@@ -453,83 +453,43 @@ TensorId GraphBuilder::BatchedMatmul(const std::string& name, TensorId a, Tensor
   return op.outputs[0];
 }
 
-TensorId GraphBuilder::BiasAdd(const std::string& name, TensorId x, TensorId bias) {
-  const GraphTensor& xt = g_.tensor(x);
-  GraphOp op;
-  op.name = name;
-  op.kind = OpKind::kBiasAdd;
-  op.rows = Rows(xt);
-  op.cols = Cols(xt);
-  op.inputs = {x, bias};
-  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype)};
-  Emit(op);
-  return op.outputs[0];
-}
-
-TensorId GraphBuilder::Add(const std::string& name, TensorId a, TensorId b) {
-  const GraphTensor& at = g_.tensor(a);
-  GraphOp op;
-  op.name = name;
-  op.kind = OpKind::kAdd;
-  op.rows = Rows(at);
-  op.cols = Cols(at);
-  op.inputs = {a, b};
-  op.outputs = {NewActivation(name + ".out", at.shape, at.dtype)};
-  Emit(op);
-  return op.outputs[0];
-}
-
-TensorId GraphBuilder::Mul(const std::string& name, TensorId a, TensorId b) {
-  const GraphTensor& at = g_.tensor(a);
-  GraphOp op;
-  op.name = name;
-  op.kind = OpKind::kMul;
-  op.rows = Rows(at);
-  op.cols = Cols(at);
-  op.inputs = {a, b};
-  op.outputs = {NewActivation(name + ".out", at.shape, at.dtype)};
-  Emit(op);
-  return op.outputs[0];
-}
-
-TensorId GraphBuilder::Unary(const std::string& name, OpKind kind, TensorId x) {
-  const GraphTensor& xt = g_.tensor(x);
+TensorId GraphBuilder::ElementwiseLike(const std::string& name, OpKind kind,
+                                       std::vector<TensorId> inputs, bool attention_core) {
+  const GraphTensor xt = g_.tensor(inputs.at(0));
   GraphOp op;
   op.name = name;
   op.kind = kind;
-  op.rows = Rows(xt);
-  op.cols = Cols(xt);
-  op.inputs = {x};
-  op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype)};
-  Emit(op);
-  return op.outputs[0];
-}
-
-TensorId GraphBuilder::Swiglu(const std::string& name, TensorId gate, TensorId up) {
-  const GraphTensor& gt = g_.tensor(gate);
-  GraphOp op;
-  op.name = name;
-  op.kind = OpKind::kSwiglu;
-  op.rows = Rows(gt);
-  op.cols = Cols(gt);
-  op.inputs = {gate, up};
-  op.outputs = {NewActivation(name + ".out", gt.shape, gt.dtype)};
-  Emit(op);
-  return op.outputs[0];
-}
-
-TensorId GraphBuilder::Softmax(const std::string& name, TensorId x, bool attention_core) {
-  const GraphTensor& xt = g_.tensor(x);
-  GraphOp op;
-  op.name = name;
-  op.kind = OpKind::kSoftmax;
   op.attention_core = attention_core;
   op.rows = Rows(xt);
   op.cols = Cols(xt);
-  op.inputs = {x};
+  op.inputs = std::move(inputs);
   op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype)};
   Emit(op);
   return op.outputs[0];
+}
+
+TensorId GraphBuilder::BiasAdd(const std::string& name, TensorId x, TensorId bias) {
+  return ElementwiseLike(name, OpKind::kBiasAdd, {x, bias});
+}
+
+TensorId GraphBuilder::Add(const std::string& name, TensorId a, TensorId b) {
+  return ElementwiseLike(name, OpKind::kAdd, {a, b});
+}
+
+TensorId GraphBuilder::Mul(const std::string& name, TensorId a, TensorId b) {
+  return ElementwiseLike(name, OpKind::kMul, {a, b});
+}
+
+TensorId GraphBuilder::Unary(const std::string& name, OpKind kind, TensorId x) {
+  return ElementwiseLike(name, kind, {x});
+}
+
+TensorId GraphBuilder::Swiglu(const std::string& name, TensorId gate, TensorId up) {
+  return ElementwiseLike(name, OpKind::kSwiglu, {gate, up});
+}
+
+TensorId GraphBuilder::Softmax(const std::string& name, TensorId x, bool attention_core) {
+  return ElementwiseLike(name, OpKind::kSoftmax, {x}, attention_core);
 }
 
 TensorId GraphBuilder::LayerNorm(const std::string& name, TensorId x, TensorId gain,

@@ -256,6 +256,9 @@ class GraphBuilder {
  private:
   TensorId NewActivation(const std::string& name, std::vector<std::uint64_t> shape, Dtype dtype);
   OpId Emit(GraphOp op);
+  // An op over the rows x cols view of inputs[0] whose one output has inputs[0]'s shape.
+  TensorId ElementwiseLike(const std::string& name, OpKind kind, std::vector<TensorId> inputs,
+                           bool attention_core = false);
 
   Graph& g_;
   Dtype dtype_;
