@@ -290,30 +290,32 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
     }
   }
   const std::uint64_t bit = SlotBit(a.engine);
+  // This engine's earlier read of the same tile, found in the same pass (the first one).
+  Access* merge = nullptr;
+  const bool mergeable = !a.write && a.tile != kNoTile;
   for (Access& old : list) {
+    if (old.engine == a.engine) {  // the engine itself keeps program order
+      if (mergeable && merge == nullptr && !old.write && old.tile == a.tile) merge = &old;
+      continue;
+    }
     if (!(a.write || old.write)) continue;  // read after read: no order needed
-    if (old.engine == a.engine) continue;   // the engine itself keeps program order
     if (old.synced & bit) continue;         // an earlier instruction of ours waited already
     if (Overlap(old.p0, old.np, a.p0, a.np) && Overlap(old.b0, old.nb, a.b0, a.nb)) {
       waits.push_back(old.instr);
       old.synced |= bit;
     }
   }
-  if (!a.write && a.tile != kNoTile) {
-    // Merge with this engine's earlier read of the same tile, if any.
-    for (Access& old : list) {
-      if (!old.write && old.tile == a.tile && old.engine == a.engine) {
-        const std::uint64_t p1 = std::max(old.p0 + old.np, a.p0 + a.np);
-        const std::uint64_t b1 = std::max(old.b0 + old.nb, a.b0 + a.nb);
-        old.p0 = std::min(old.p0, a.p0);
-        old.b0 = std::min(old.b0, a.b0);
-        old.np = p1 - old.p0;
-        old.nb = b1 - old.b0;
-        old.instr = a.instr;
-        old.synced = 0;  // nobody has waited for this (newer) instruction yet
-        return;
-      }
-    }
+  if (merge != nullptr) {  // merge with this engine's earlier read of the same tile
+    Access& old = *merge;
+    const std::uint64_t p1 = std::max(old.p0 + old.np, a.p0 + a.np);
+    const std::uint64_t b1 = std::max(old.b0 + old.nb, a.b0 + a.nb);
+    old.p0 = std::min(old.p0, a.p0);
+    old.b0 = std::min(old.b0, a.b0);
+    old.np = p1 - old.p0;
+    old.nb = b1 - old.b0;
+    old.instr = a.instr;
+    old.synced = 0;  // nobody has waited for this (newer) instruction yet
+    return;
   }
   // Forget what this access now orders: everything it covers if it writes (later accesses
   // wait for this write, which waits for them), earlier reads of the same engine it covers.
@@ -350,14 +352,12 @@ EngineId KernelBuilder::NextQueue(int queue, const InstrSite& where) {
   return {EngineKind::kDma, static_cast<std::uint16_t>(q)};
 }
 
-std::uint32_t KernelBuilder::Emit(Instruction in, const std::string& label,
-                                  std::vector<std::uint32_t> waits) {
+std::uint32_t KernelBuilder::Emit(Instruction in, const std::string& label) {
   auto [it, inserted] = name_ids_.emplace(label, static_cast<std::uint32_t>(program_.names.size()));
   if (inserted) program_.names.push_back(label);
   in.name = it->second;
-  std::sort(waits.begin(), waits.end());
-  waits.erase(std::unique(waits.begin(), waits.end()), waits.end());
-  in.waits = std::move(waits);
+  std::sort(waits_.begin(), waits_.end());
+  in.waits.assign(waits_.begin(), std::unique(waits_.begin(), waits_.end()));
   program_.instructions.push_back(std::move(in));
   return static_cast<std::uint32_t>(program_.instructions.size() - 1);
 }
@@ -394,12 +394,12 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
   in.free_elems = dst.nf;
   in.dst = Region(dst);
   in.hbm = PatternOf(h.tensor, src);
-  std::vector<std::uint32_t> waits;
+  std::vector<std::uint32_t>& waits = NewWaits();
   Track(h.tracker, {id, in.engine, src.r0, src.nr, src.c0, src.nc, false, 0, kNoTile}, waits);
   Track(TrackerOf(t.tile.space), OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
   program_.hbm_bytes += in.hbm.bytes();
-  return Emit(std::move(in), label, std::move(waits));
+  return Emit(std::move(in), label);
 }
 
 std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
@@ -430,12 +430,12 @@ std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
   in.free_elems = src.nf;
   in.src0 = Region(src);
   in.hbm = PatternOf(h.tensor, dst);
-  std::vector<std::uint32_t> waits;
+  std::vector<std::uint32_t>& waits = NewWaits();
   Track(TrackerOf(t.tile.space), OnChipAccess(src, id, in.engine, false), waits);
   Track(h.tracker, {id, in.engine, dst.r0, dst.nr, dst.c0, dst.nc, true, 0, kNoTile}, waits);
   h.written = true;
   program_.hbm_bytes += in.hbm.bytes();
-  return Emit(std::move(in), label, std::move(waits));
+  return Emit(std::move(in), label);
 }
 
 std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& stationary,
@@ -482,13 +482,13 @@ std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& station
   in.src0 = Region(stationary);
   in.src1 = Region(moving);
   in.dst = Region(acc);
-  std::vector<std::uint32_t> waits;
+  std::vector<std::uint32_t>& waits = NewWaits();
   Track(scratchpad_tracker_, OnChipAccess(stationary, id, in.engine, false), waits);
   Track(scratchpad_tracker_, OnChipAccess(moving, id, in.engine, false), waits);
   Track(accumulator_tracker_, OnChipAccess(acc, id, in.engine, true), waits);
   MarkWritten(acc);
   program_.flops += 2ull * stationary.np * stationary.nf * moving.nf;
-  return Emit(std::move(in), label, std::move(waits));
+  return Emit(std::move(in), label);
 }
 
 std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& src,
@@ -519,11 +519,11 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   in.free_elems = src.nf;
   in.src0 = Region(src);
   in.dst = Region(dst);
-  std::vector<std::uint32_t> waits;
+  std::vector<std::uint32_t>& waits = NewWaits();
   Track(TrackerOf(in.src0.space), OnChipAccess(src, id, in.engine, false), waits);
   Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label, std::move(waits));
+  return Emit(std::move(in), label);
 }
 
 std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& a,
@@ -559,12 +559,12 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   in.src0 = Region(a);
   in.src1 = Region(b);
   in.dst = Region(dst);
-  std::vector<std::uint32_t> waits;
+  std::vector<std::uint32_t>& waits = NewWaits();
   Track(TrackerOf(in.src0.space), OnChipAccess(a, id, in.engine, false), waits);
   Track(TrackerOf(in.src1.space), OnChipAccess(b, id, in.engine, false), waits);
   Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label, std::move(waits));
+  return Emit(std::move(in), label);
 }
 
 std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
@@ -587,11 +587,11 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
   in.free_elems = src.nf;
   in.src0 = Region(src);
   in.dst = Region(dst);
-  std::vector<std::uint32_t> waits;
+  std::vector<std::uint32_t>& waits = NewWaits();
   Track(TrackerOf(in.src0.space), OnChipAccess(src, id, in.engine, false), waits);
   Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label, std::move(waits));
+  return Emit(std::move(in), label);
 }
 
 Program KernelBuilder::Finish() {

@@ -19,8 +19,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "models/core/program.h"
@@ -183,14 +183,21 @@ class KernelBuilder {
     return space == MemorySpace::kAccumulator ? accumulator_tracker_ : scratchpad_tracker_;
   }
   Access OnChipAccess(const TileView& v, std::uint32_t instr, EngineId engine, bool write) const;
-  std::uint32_t Emit(Instruction in, const std::string& label, std::vector<std::uint32_t> waits);
+  // waits_ (the scratch list the instruction's Track calls filled) becomes its waits.
+  std::uint32_t Emit(Instruction in, const std::string& label);
+  // Clears and returns the scratch wait list for the next instruction.
+  std::vector<std::uint32_t>& NewWaits() {
+    waits_.clear();
+    return waits_;
+  }
   std::uint64_t AllocateBytes(Allocator& alloc, std::uint64_t bytes, const std::string& name,
                               const char* memory_name);
   EngineId NextQueue(int queue, const InstrSite& where);
 
   ArchConfig arch_;
   Program program_;
-  std::map<std::string, std::uint32_t> name_ids_;
+  std::unordered_map<std::string, std::uint32_t> name_ids_;
+  std::vector<std::uint32_t> waits_;  // scratch: waits of the instruction being built
   std::vector<TileState> tiles_;
   std::vector<HbmState> hbm_;
   std::uint64_t next_hbm_address_ = 0;
