@@ -10,6 +10,7 @@
 #include "models/core/core.h"
 #include "workloads/lowering/op_lowering.h"
 #include "workloads/training/footprint.h"
+#include "workloads/training/step_report.h"
 
 namespace systole {
 
@@ -170,7 +171,9 @@ std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
 
 std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, const StepReport& r) {
   nlohmann::ordered_json j;
-  // Version 2: fusion, fused_ops, hbm_bytes_per_step; ops.csv gained fused_into.
+  // Version 2: fusion, fused_ops, hbm_bytes_per_step, transposed_kernels; footprint (keys
+  // as in TrainingStepToJson, plus hbm_capacity_bytes) replaces footprint_bytes; ops.csv
+  // gained fused_into.
   j["schema"] = "systole.step/2";
   j["workload"] = step.config.model.name;
   j["arch"] = arch.name;
@@ -192,15 +195,8 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
   j["hbm_bytes_per_step"] = static_cast<std::uint64_t>(hbm_bytes);
   j["fusion"] = step.fusion;
   j["fused_ops"] = step.fused_ops;
-  const Footprint& f = step.footprint;
-  j["footprint_bytes"] = {{"weights", f.weights_bytes},
-                          {"gradients", f.gradients_bytes},
-                          {"master_weights", f.master_weights_bytes},
-                          {"optimizer_state", f.optimizer_state_bytes},
-                          {"saved_activations", f.saved_activation_bytes},
-                          {"workspace", f.workspace_bytes},
-                          {"total", f.total_bytes},
-                          {"hbm_capacity", arch.hbm.CapacityBytes()}};
+  j["footprint"] = FootprintToJson(step.footprint);
+  j["footprint"]["hbm_capacity_bytes"] = arch.hbm.CapacityBytes();
   j["distinct_kernels"] = r.distinct_kernels;
   j["transposed_kernels"] = r.transposed_kernels;
   j["simulated_instructions"] = r.simulated_instructions;

@@ -39,6 +39,19 @@ std::string FormatTrainingStepSummary(const TrainingStep& step) {
   return out;
 }
 
+nlohmann::ordered_json FootprintToJson(const Footprint& f) {
+  nlohmann::ordered_json j;
+  j["weights_bytes"] = f.weights_bytes;
+  j["gradients_bytes"] = f.gradients_bytes;
+  j["master_weights_bytes"] = f.master_weights_bytes;
+  j["optimizer_state_bytes"] = f.optimizer_state_bytes;
+  j["saved_activation_bytes"] = f.saved_activation_bytes;
+  j["workspace_bytes"] = f.workspace_bytes;
+  j["activation_peak_bytes"] = f.activation_peak_bytes;
+  j["total_bytes"] = f.total_bytes;
+  return j;
+}
+
 nlohmann::json TrainingStepToJson(const TrainingStep& step, bool with_ops) {
   const WorkloadConfig& c = step.config;
   nlohmann::json j;
@@ -68,15 +81,7 @@ nlohmann::json TrainingStepToJson(const TrainingStep& step, bool with_ops) {
                       {"written_bytes", p.bytes_written}});
   }
   j["phases"] = phases;
-  const Footprint& f = step.footprint;
-  j["footprint"] = {{"weights_bytes", f.weights_bytes},
-                    {"gradients_bytes", f.gradients_bytes},
-                    {"master_weights_bytes", f.master_weights_bytes},
-                    {"optimizer_state_bytes", f.optimizer_state_bytes},
-                    {"saved_activation_bytes", f.saved_activation_bytes},
-                    {"workspace_bytes", f.workspace_bytes},
-                    {"activation_peak_bytes", f.activation_peak_bytes},
-                    {"total_bytes", f.total_bytes}};
+  j["footprint"] = FootprintToJson(step.footprint);
   if (with_ops) {
     nlohmann::json ops = nlohmann::json::array();
     for (const PhaseWork& p : step.phases) {

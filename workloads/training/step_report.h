@@ -15,6 +15,8 @@
 namespace systole {
 
 std::string FormatTrainingStepSummary(const TrainingStep& step);
+// The footprint's parts and total, in bytes (keys end in _bytes).
+nlohmann::ordered_json FootprintToJson(const Footprint& f);
 nlohmann::json TrainingStepToJson(const TrainingStep& step, bool with_ops);
 
 }  // namespace systole
