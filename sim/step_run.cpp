@@ -59,13 +59,14 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
       r.matmul_flops = op.matmul_flops;
       r.bytes = op.hbm_bytes_read() + op.hbm_bytes_written();  // 0 when fused
       auto simulate = [&](const KernelCall& call) -> const KernelResult& {
-        auto it = cache.find(call.Key());
+        std::string key = call.Key();
+        auto it = cache.find(key);
         if (!reuse_kernels && it != cache.end()) {
           it->second = SimulateKernel(arch, call);  // simulate again, as if never seen
           rep.simulated_instructions += it->second.instructions;
         }
         if (it == cache.end()) {
-          it = cache.emplace(call.Key(), SimulateKernel(arch, call)).first;
+          it = cache.emplace(std::move(key), SimulateKernel(arch, call)).first;
           rep.simulated_instructions += it->second.instructions;
         }
         return it->second;

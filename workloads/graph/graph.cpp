@@ -231,6 +231,24 @@ std::uint64_t Rows(const GraphTensor& t) {
 
 std::uint64_t Cols(const GraphTensor& t) { return t.shape.empty() ? 1 : t.shape.back(); }
 
+void SetBatchNormView(GraphOp& op, const std::vector<std::uint64_t>& x_shape) {
+  GraphTensor x;
+  x.shape = x_shape;
+  if (x_shape.size() == 4) {
+    op.rows = x_shape[1];
+    op.cols = CheckedMul(x_shape[0], x_shape[2] * x_shape[3], "batch norm cols");
+  } else {
+    op.rows = Rows(x);
+    op.cols = Cols(x);
+  }
+}
+
+void SetMaxPoolView(GraphOp& op) {
+  const ConvDims& c = op.conv;
+  op.rows = CheckedMul(c.n * c.c_out, c.h_out, "pooling rows");
+  op.cols = CheckedMul(c.w_out, c.kh * c.kw, "pooling cols");
+}
+
 TensorId Graph::AddTensor(const std::string& name, std::vector<std::uint64_t> shape, Dtype dtype,
                           TensorKind kind, TensorId grad_of) {
   for (std::uint64_t d : shape) {
@@ -529,15 +547,7 @@ TensorId GraphBuilder::BatchNorm(const std::string& name, TensorId x, TensorId g
   GraphOp op;
   op.name = name;
   op.kind = OpKind::kBatchNorm;
-  // Channels on rows, N*H*W along each row: the per-channel statistics are row reductions
-  // (the channel-major layout an accelerator compiler gives convolution activations).
-  if (xt.shape.size() == 4) {
-    op.rows = xt.shape[1];
-    op.cols = CheckedMul(xt.shape[0], xt.shape[2] * xt.shape[3], "batch norm cols");
-  } else {
-    op.rows = Rows(xt);
-    op.cols = Cols(xt);
-  }
+  SetBatchNormView(op, xt.shape);
   op.inputs = {x, gain, bias};
   // Stats: mean and 1/stddev per channel, fp32.
   op.outputs = {NewActivation(name + ".out", xt.shape, xt.dtype),
@@ -667,9 +677,7 @@ TensorId GraphBuilder::MaxPool(const std::string& name, TensorId x, std::uint64_
   op.name = name;
   op.kind = OpKind::kMaxPool;
   op.conv = c;
-  // Element-wise view: one max per window element of each output (rows x cols).
-  op.rows = CheckedMul(c.n * c.c_out, c.h_out, "pooling rows");
-  op.cols = CheckedMul(c.w_out, c.kh * c.kw, "pooling cols");
+  SetMaxPoolView(op);
   op.inputs = {x};
   op.outputs = {NewActivation(name + ".out", {c.n, c.c_out, c.h_out, c.w_out}, xt.dtype)};
   Emit(op);

@@ -278,5 +278,10 @@ struct ForwardGraph {
 // rows x cols view of a tensor: cols = last dimension, rows = product of the others.
 std::uint64_t Rows(const GraphTensor& t);
 std::uint64_t Cols(const GraphTensor& t);
+// The rows x cols views of ops whose view is not their tensor's (every graph builder and
+// importer sets them here): batch norm of an NCHW x is channels x N*H*W (the statistics
+// are row reductions); max pooling is one compare per window element of each output.
+void SetBatchNormView(GraphOp& op, const std::vector<std::uint64_t>& x_shape);
+void SetMaxPoolView(GraphOp& op);  // from op.conv
 
 }  // namespace systole

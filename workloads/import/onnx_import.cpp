@@ -1357,9 +1357,8 @@ class Importer {
       const auto ax = static_cast<std::size_t>(Axis(node, axis, x.shape.size(), *this));
       op.cols = Product(x.shape, ax);
       op.rows = Product(x.shape, 0, ax);
-    } else if (x.shape.size() == 4) {  // as GraphBuilder::BatchNorm: channels x N*H*W
-      op.rows = x.shape[1];
-      op.cols = CheckedMul(x.shape[0], x.shape[2] * x.shape[3], "batch norm cols");
+    } else {
+      SetBatchNormView(op, x.shape);
     }
     const Shape stats = ln ? Shape{op.rows, 2} : Shape{x.shape[1], 2};
     Emit(node, op, x.shape, dtype_, {stats});
@@ -1618,9 +1617,8 @@ class Importer {
       if (op.kind == OpKind::kAvgPool) {
         op.rows = c.n * c.c_in * c.h_out * c.w_out;  // one window sum per output
         op.cols = c.kh * c.kw;
-      } else {  // as GraphBuilder::MaxPool: one max per window element of each output
-        op.rows = CheckedMul(c.n * c.c_out, c.h_out, "pooling rows");
-        op.cols = CheckedMul(c.w_out, c.kh * c.kw, "pooling cols");
+      } else {
+        SetMaxPoolView(op);
       }
       Emit(node, op, {c.n, c.c_out, c.h_out, c.w_out}, dtype_);
       return;
