@@ -160,7 +160,46 @@ std::vector<EpilogueStep> Epilogue(const Graph& graph, const GraphOp& op) {
   return steps;
 }
 
+// The input pixels of one row (or column) of a strided convolution's input fall into
+// `stride` phases by (y + pad) mod stride; a pixel of phase r receives the gradient of the
+// taps i with (i * dilation) mod stride == r (the others land between output pixels).
+// Returns, per phase, {pixels in the phase, taps of the phase}.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> StridePhases(std::uint64_t in, std::uint64_t k,
+                                                                  const ConvDims& cv) {
+  const std::uint64_t s = std::max<std::uint64_t>(1, cv.stride);
+  const std::uint64_t d = std::max<std::uint64_t>(1, cv.dilation);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out(s, {0, 0});
+  for (std::uint64_t r = 0; r < s; ++r) {
+    // y in [0, in) with (y + pad) mod s == r: the first is (r - pad) mod s.
+    const std::uint64_t first = (r + s - cv.pad % s) % s;
+    out[r].first = first < in ? (in - first + s - 1) / s : 0;
+  }
+  for (std::uint64_t i = 0; i < k; ++i) ++out[(i * d) % s].second;
+  return out;
+}
+
 }  // namespace
+
+std::vector<GradInputGemm> GradInputGemms(const ConvDims& cv) {
+  const auto rows = StridePhases(cv.h_in, cv.kh, cv);
+  const auto cols = StridePhases(cv.w_in, cv.kw, cv);
+  std::vector<GradInputGemm> out;
+  for (const auto& [ph, th] : rows) {
+    for (const auto& [pw, tw] : cols) {
+      const std::uint64_t pixels = ph * pw, taps = th * tw;
+      if (pixels == 0 || taps == 0) continue;  // no gradient flows to these pixels
+      auto same = std::find_if(out.begin(), out.end(), [&](const GradInputGemm& g) {
+        return g.pixels == pixels && g.taps == taps;
+      });
+      if (same != out.end()) {
+        ++same->count;
+      } else {
+        out.push_back({pixels, taps, 1});
+      }
+    }
+  }
+  return out;
+}
 
 std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, const GraphOp& op,
                                 Dtype dtype) {
@@ -191,10 +230,14 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
       out.back().try_transposed = true;
       return out;
     case OpKind::kConv2dGradInput:
-      out.push_back(Matmul(cv.n * cv.h_in * cv.w_in, cv.c_out / groups * cv.kh * cv.kw,
-                           cv.c_in / groups, dtype, groups));
-      out.back().mm.epilogue = Epilogue(graph, op);
-      out.back().try_transposed = true;
+      // One GEMM per stride phase (see StridePhases): the input pixels of a phase gather
+      // only the taps that land on them, so no zeros are multiplied. Stride 1: one GEMM.
+      for (const GradInputGemm& p : GradInputGemms(cv)) {
+        out.push_back(Matmul(cv.n * p.pixels, cv.c_out / groups * p.taps, cv.c_in / groups, dtype,
+                             groups * p.count));
+        out.back().mm.epilogue = Epilogue(graph, op);
+        out.back().try_transposed = true;
+      }
       return out;
     case OpKind::kConv2dGradWeight:
       out.push_back(Matmul(cv.c_in / groups * cv.kh * cv.kw, cv.n * cv.h_out * cv.w_out,

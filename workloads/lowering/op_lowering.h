@@ -9,7 +9,10 @@
 //                                      (one GEMM per channel group; depthwise: window-long
 //                                      K and N = 1, as poor on an array as on hardware), in
 //                                      the faster of two orientations: C or C^T (output
-//                                      pixel-major or channel-major), each simulated
+//                                      pixel-major or channel-major), each simulated; a
+//                                      strided convolution's input gradient is one GEMM
+//                                      per stride phase (GradInputGemms), not a GEMM over
+//                                      a zero-dilated output gradient
 //     fused attention (and gradient)   Q K^T and A V matmul kernels x batch and a softmax
 //                                      over the scores; the backward runs as many
 //                                      score-sized matmuls as its FLOPs imply
@@ -67,6 +70,15 @@ struct KernelCall {
 
 // `call` with m and n swapped (the transposed orientation of a matmul call).
 KernelCall Transposed(const KernelCall& call);
+
+// A convolution's input gradient with stride s is s x s GEMMs, one per stride phase of
+// the input pixels (pixels of a phase gather the same taps); phases with the same shape are
+// counted together. Per image and channel group: `count` GEMMs of `pixels` output rows and
+// c_out/groups x `taps` contraction. Stride 1 gives one GEMM of every pixel and tap.
+struct GradInputGemm {
+  std::uint64_t pixels = 0, taps = 0, count = 1;
+};
+std::vector<GradInputGemm> GradInputGemms(const ConvDims& cv);
 
 // The kernels that time one op on `arch` (dtype: the step's compute dtype).
 std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, const GraphOp& op,

@@ -58,4 +58,58 @@ TEST(OpLowering, ElementwiseOpsUseWholeTilesOfWideRows) {
 }
 
 }  // namespace
+TEST(OpLowering, StridedConvolutionInputGradientIsOneGemmPerStridePhase) {
+  // 3x3, stride 2, pad 1, 56x56 -> 28x28 (a ResNet down-sampling conv). Input rows split by
+  // (y + 1) mod 2: odd y (28 rows) gather taps 0 and 2, even y (28 rows) tap 1. So the
+  // phases are 28x28 pixels with 2x2, 2x1, 1x2 and 1x1 taps.
+  ConvDims cv;
+  cv.n = 2, cv.c_in = 16, cv.h_in = 56, cv.w_in = 56, cv.c_out = 32;
+  cv.kh = 3, cv.kw = 3, cv.stride = 2, cv.pad = 1, cv.h_out = 28, cv.w_out = 28;
+  std::vector<GradInputGemm> g = GradInputGemms(cv);
+  ASSERT_EQ(g.size(), 3u);
+  EXPECT_EQ(g[0].pixels, 784u);  // 28 x 28, taps 2 x 2
+  EXPECT_EQ(g[0].taps, 4u);
+  EXPECT_EQ(g[0].count, 1u);
+  EXPECT_EQ(g[1].taps, 2u);  // 2 x 1 and 1 x 2
+  EXPECT_EQ(g[1].count, 2u);
+  EXPECT_EQ(g[2].taps, 1u);
+  // 1x1 stride 2 (a down-sample shortcut): only the pixels the filter touched, a quarter.
+  cv.kh = cv.kw = 1, cv.pad = 0;
+  g = GradInputGemms(cv);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].pixels, 784u);
+  EXPECT_EQ(g[0].taps, 1u);
+  // Stride 1 with dilation: one GEMM of every pixel and every tap.
+  cv.kh = cv.kw = 3, cv.stride = 1, cv.pad = 2, cv.dilation = 2, cv.h_out = cv.w_out = 56;
+  g = GradInputGemms(cv);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].pixels, 56u * 56u);
+  EXPECT_EQ(g[0].taps, 9u);
+}
+
+TEST(OpLowering, InputGradientKernelsDoTheForwardMacsOnResNetShapes) {
+  // For these shapes every input pixel's phase is covered exactly: the phase GEMMs do the
+  // forward convolution's MACs, never the stride^2 more of a zero-dilated gradient.
+  const ArchConfig arch = LoadArchConfig("");
+  struct Case {
+    std::uint64_t c_in, h, c_out, k, stride, pad;
+  } cases[] = {{3, 224, 64, 7, 2, 3}, {128, 56, 128, 3, 2, 1},   {256, 56, 512, 1, 2, 0},
+               {64, 56, 64, 3, 1, 1}, {1024, 14, 2048, 1, 2, 0}, {512, 28, 512, 3, 2, 1}};
+  for (const Case& c : cases) {
+    Graph g;
+    GraphBuilder gb(g, Dtype::kBf16);
+    const TensorId x = gb.Input("x", {2, c.c_in, c.h, c.h}, Dtype::kBf16);
+    gb.Conv2d("conv", x, gb.Parameter("w", {c.c_out, c.c_in, c.k, c.k}), c.stride, c.pad);
+    GraphOp grad = g.op(0);
+    grad.kind = OpKind::kConv2dGradInput;
+    std::uint64_t macs = 0;
+    for (const KernelCall& k : LowerOp(arch, g, grad, Dtype::kBf16)) {
+      EXPECT_TRUE(k.try_transposed);
+      EXPECT_EQ(k.mm.n, c.c_in);
+      macs += k.repeat * k.mm.m * k.mm.k * k.mm.n;
+    }
+    EXPECT_EQ(2 * macs, g.op(0).matmul_flops) << c.c_in << " " << c.h << " k" << c.k;
+  }
+}
+
 }  // namespace systole
