@@ -8,32 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "models/core/core.h"
+#include "sim/tiling_search.h"
 #include "workloads/lowering/op_lowering.h"
 #include "workloads/training/footprint.h"
 #include "workloads/training/step_report.h"
 
 namespace systole {
 
-namespace {
-
-struct KernelResult {
-  double time_ns = 0;
-  std::uint64_t instructions = 0;
-};
-
-KernelResult SimulateKernel(const ArchConfig& arch, const KernelCall& call) {
-  std::vector<Program> programs = call.matmul ? BuildMatmulKernelForChip(arch, call.mm)
-                                              : BuildElementwiseKernelForChip(arch, call.ew);
-  const std::vector<CoreRunResult> r = RunCores(arch, programs, {});
-  KernelResult out;
-  for (const CoreRunResult& c : r) {
-    out.time_ns = std::max(out.time_ns, c.time_ns);
-    out.instructions += c.instructions;
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
                            const std::function<void(double)>& progress, bool reuse_kernels) {
@@ -44,6 +26,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
                           static_cast<double>(arch.cores);
   const double hbm_gbps = arch.hbm.PeakGBps();
   std::map<std::string, KernelResult> cache;
+  std::map<std::string, MatmulTuning> tunings;
   std::size_t total_ops = 0;
   for (const PhaseWork& ph : step.phases) total_ops += ph.ops.size();
   std::size_t done_ops = 0;
@@ -58,7 +41,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
       r.flops = op.flops;
       r.matmul_flops = op.matmul_flops;
       r.bytes = op.hbm_bytes_read() + op.hbm_bytes_written();  // 0 when fused
-      auto simulate = [&](const KernelCall& call) -> const KernelResult& {
+      auto simulate = [&](const KernelCall& call) -> KernelResult {
         std::string key = call.Key();
         auto it = cache.find(key);
         if (!reuse_kernels && it != cache.end()) {
@@ -72,13 +55,25 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
         return it->second;
       };
       for (const KernelCall& call : LowerOp(arch, step.graph, op, step.compute_dtype)) {
-        KernelResult k = simulate(call);
-        if (call.matmul && call.try_transposed) {
-          const KernelResult& t = simulate(Transposed(call));
-          if (t.time_ns < k.time_ns) {  // ties keep the stated orientation
-            k = t;
-            ++rep.transposed_kernels;
+        KernelResult k;
+        if (call.matmul) {
+          // Orientation and blocking (sim/tiling_search.h); decided once per distinct call.
+          std::string key = call.Key() + (call.try_transposed ? " try_transposed" : "");
+          auto it = tunings.find(key);
+          if (it == tunings.end() || !reuse_kernels) {
+            MatmulTuning tuned = TuneMatmul(arch, call, simulate);
+            if (it == tunings.end()) {
+              it = tunings.emplace(std::move(key), std::move(tuned)).first;
+            } else {
+              it->second = std::move(tuned);
+            }
           }
+          const MatmulTuning& tuned = it->second;
+          k = tuned.result;
+          if (tuned.transposed) ++rep.transposed_kernels;
+          if (tuned.changed) ++rep.tuned_kernels;
+        } else {
+          k = simulate(call);
         }
         r.time_ns += k.time_ns * static_cast<double>(call.repeat) * call.scale;
         rep.represented_instructions += static_cast<std::uint64_t>(
@@ -160,8 +155,9 @@ std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
       "\nsimulated      {} distinct kernels{}, {} instructions simulated for a step of {} "
       "({:.2f}%), in {:.2f} s\n",
       r.distinct_kernels,
-      r.transposed_kernels > 0
-          ? fmt::format(" ({} convolution calls faster transposed)", r.transposed_kernels)
+      r.transposed_kernels + r.tuned_kernels > 0
+          ? fmt::format(" ({} matmul calls faster transposed, {} re-blocked by the tiling search)",
+                        r.transposed_kernels, r.tuned_kernels)
           : std::string(),
       r.simulated_instructions, r.represented_instructions,
       100.0 * static_cast<double>(r.simulated_instructions) /
@@ -174,8 +170,8 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
   nlohmann::ordered_json j;
   // Version 2: fusion, fused_ops, hbm_bytes_per_step, transposed_kernels; footprint (keys
   // as in TrainingStepToJson, plus hbm_capacity_bytes) replaces footprint_bytes; ops.csv
-  // gained fused_into.
-  j["schema"] = "systole.step/2";
+  // gained fused_into. Version 3: tuned_kernels (matmul calls the tiling search re-blocked).
+  j["schema"] = "systole.step/3";
   j["workload"] = step.config.model.name;
   j["arch"] = arch.name;
   j["cores"] = arch.cores;
@@ -200,6 +196,7 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
   j["footprint"]["hbm_capacity_bytes"] = arch.hbm.CapacityBytes();
   j["distinct_kernels"] = r.distinct_kernels;
   j["transposed_kernels"] = r.transposed_kernels;
+  j["tuned_kernels"] = r.tuned_kernels;
   j["simulated_instructions"] = r.simulated_instructions;
   j["represented_instructions"] = r.represented_instructions;
   return j.dump(2) + "\n";

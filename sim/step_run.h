@@ -40,6 +40,7 @@ struct StepReport {
   std::uint64_t distinct_kernels = 0;
   // Kernel calls (per op, not per repeat) that ran faster transposed (op_lowering.h).
   std::uint64_t transposed_kernels = 0;
+  std::uint64_t tuned_kernels = 0;  // matmul calls whose blocking the tiling search changed
   std::uint64_t simulated_instructions = 0;    // simulated, rejected orientations too
   std::uint64_t represented_instructions = 0;  // instructions the step would execute
   double wall_seconds = 0;

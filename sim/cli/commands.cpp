@@ -251,6 +251,12 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_option("--block-k", kc->mm.block_k, "matmul: K tiles per block");
   kernel_cmd->add_option("--hoist", kc->mm.hoist, "matmul: 1 = keep stationary tiles resident");
   kernel_cmd->add_option("--buffers", kc->mm.buffers, "matmul: 1 or 2 operand buffers");
+  kernel_cmd->add_option("--batch", kc->mm.batch,
+                         "matmul: independent products of this shape run back to back");
+  kernel_cmd->add_option("--store-queues", kc->mm.store_queues,
+                         "matmul: DMA queues that carry stores, the rest load (default a quarter)");
+  kernel_cmd->add_option("--out-buffers", kc->mm.out_buffers,
+                         "matmul: output row-block buffers, 1-8 (default 2, 3 with an epilogue)");
   kernel_cmd->add_option("--dma-rows", kc->mm.dma_rows, "matmul: rows per DMA of block loads");
   kernel_cmd->add_option(
       "--epilogue", kc->epilogue,
@@ -273,10 +279,11 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
         kc->mm.epilogue = ParseEpilogue(kc->epilogue);
         const MatmulKernelOptions o = ResolveMatmulOptions(arch, kc->mm);
         title = fmt::format(
-            "kernel matmul {}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
-            "{}, buffers {})",
-            o.m, o.k, o.n, DtypeName(dtype), o.level, o.tile_m, o.tile_k, o.tile_n, o.block_m,
-            o.block_n, o.block_k, o.hoist ? "on" : "off", o.buffers);
+            "kernel matmul {}{}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
+            "{}, buffers {}, out buffers {})",
+            o.batch > 1 ? fmt::format("{} x ", o.batch) : "", o.m, o.k, o.n, DtypeName(dtype),
+            o.level, o.tile_m, o.tile_k, o.tile_n, o.block_m, o.block_n, o.block_k,
+            o.hoist ? "on" : "off", o.buffers, o.out_buffers);
         if (!o.epilogue.empty()) title += " epilogue " + EpilogueString(o.epilogue);
         programs = BuildMatmulKernelForChip(arch, o);
       } else {

@@ -78,7 +78,9 @@ TEST(StepRun, Resnet50ElementwiseOpsStayNearTheirRooflines) {
   // A 64-column output stores 128-byte rows (charged as 2 KiB chunks); transposed, the
   // output rows are 401408 pixels long.
   EXPECT_LT(channel_major, 0.5 * pixel_major);
-  EXPECT_DOUBLE_EQ(Find(step, r, "conv1").time_ns, std::min(pixel_major, channel_major));
+  // The tiling search (sim/tiling_search.h) starts from the faster orientation and keeps
+  // a re-blocked kernel only when it is faster in full.
+  EXPECT_LE(Find(step, r, "conv1").time_ns, std::min(pixel_major, channel_major));
   EXPECT_GT(r.transposed_kernels, 0u);
 }
 
@@ -161,7 +163,7 @@ TEST(StepRun, FusionIsFasterNeverBeatsTheRooflineAndKeepsFlops) {
   const std::string csv = OpsCsv(fused_step, fused);
   EXPECT_NE(csv.find(",fused,h0.fc\n"), std::string::npos);
   const nlohmann::json j = nlohmann::json::parse(StepReportJson(arch, fused_step, fused));
-  EXPECT_EQ(j["schema"], "systole.step/2");
+  EXPECT_EQ(j["schema"], "systole.step/3");
   EXPECT_EQ(j["fusion"], true);
   EXPECT_EQ(j["fused_ops"], fused_step.fused_ops);
   EXPECT_EQ(j["hbm_bytes_per_step"].get<std::uint64_t>(), bytes);

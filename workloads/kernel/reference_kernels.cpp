@@ -19,11 +19,16 @@ std::uint64_t Pick(std::uint64_t given, std::uint64_t fallback) { return given ?
 
 // Loads an HBM block into a tile slice as DMAs of at most `rows_per_dma` rows each, so
 // the round-robin queue assignment spreads a large block over several DMA queues.
-// Loads go round-robin over three quarters of the DMA queues, stores over the rest, so
-// prefetches never queue up behind stores that wait for the compute.
+// Loads go round-robin over one set of DMA queues, stores over the rest (at least one
+// each), so prefetches never queue up behind stores that wait for the compute.
 struct QueuePlan {
-  explicit QueuePlan(int total)
-      : store_queues(total >= 4 ? total / 4 : 0), load_queues(total - store_queues) {}
+  QueuePlan(int total, int stores)
+      : store_queues(total < 2 ? 0 : std::clamp(stores, 1, total - 1)),
+        load_queues(total - store_queues) {}
+  // Queues in proportion to the bytes each side moves.
+  static int Proportional(int total, double load_bytes, double store_bytes) {
+    return static_cast<int>(std::lround(total * store_bytes / (load_bytes + store_bytes)));
+  }
   int store_queues;
   int load_queues;
   int next_load = 0;
@@ -163,6 +168,18 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
   if (o.buffers != 1 && o.buffers != 2) {
     throw InputError(fmt::format("matmul kernel: --buffers must be 1 or 2, got {}", o.buffers));
   }
+  const auto queues = static_cast<int>(arch.core.dma.queues);
+  if (o.store_queues == 0) o.store_queues = queues >= 4 ? queues / 4 : 1;
+  if (queues >= 2 && (o.store_queues < 1 || o.store_queues >= queues)) {
+    throw InputError(fmt::format("matmul kernel: --store-queues must be in [1, {}], got {}",
+                                 queues - 1, o.store_queues));
+  }
+  if (o.batch == 0) throw InputError("matmul kernel: --batch must be >= 1");
+  if (o.out_buffers == 0) o.out_buffers = o.epilogue.empty() ? 2 : 3;
+  if (o.out_buffers < 1 || o.out_buffers > 8) {
+    throw InputError(
+        fmt::format("matmul kernel: --out-buffers must be in [1, 8], got {}", o.out_buffers));
+  }
   return o;
 }
 
@@ -170,9 +187,11 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
                           std::uint64_t hbm_base) {
   const MatmulKernelOptions o = ResolveMatmulOptions(arch, options);
   KernelBuilder k("matmul", arch, hbm_base);
-  const HbmTensor at = k.Hbm("AT", o.k, o.m, o.dtype);
-  const HbmTensor b = k.Hbm("B", o.k, o.n, o.dtype);
-  const HbmTensor c = k.Hbm("C", o.m, o.n, o.dtype, /*initialised=*/false);
+  // A batch of products: item i's AT, B and C are row blocks i of these tensors.
+  const std::uint64_t batch = o.batch;
+  const HbmTensor at = k.Hbm("AT", batch * o.k, o.m, o.dtype);
+  const HbmTensor b = k.Hbm("B", batch * o.k, o.n, o.dtype);
+  const HbmTensor c = k.Hbm("C", batch * o.m, o.n, o.dtype, /*initialised=*/false);
   const std::uint64_t tm = o.tile_m, tk = o.tile_k, tn = o.tile_n;
   const std::uint64_t mt = CeilDiv(o.m, tm), kt = CeilDiv(o.k, tk), nt = CeilDiv(o.n, tn);
   const std::uint64_t bm = o.block_m, bn = o.block_n, bk = o.block_k;
@@ -192,10 +211,11 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   for (std::uint64_t i = 0; i < bm * bn; ++i) {
     acc.push_back(k.Accumulator(fmt::format("acc{}", i), tm32, tn));
   }
-  // Output row blocks [tm x bn*tn], one store per M tile row: double-buffered, triple with
-  // an epilogue (its steps lengthen the time from evacuation to store).
+  // Output row blocks [tm x bn*tn], one store per M tile row: out_buffers of them (by
+  // default double-buffered, triple with an epilogue, whose steps lengthen the time from
+  // evacuation to store).
   const std::vector<EpilogueStep>& epi = o.epilogue;
-  const int out_buffers = epi.empty() ? 2 : 3;
+  const int out_buffers = o.out_buffers;
   std::vector<Tile> out, post, epi_tmp;
   for (int i = 0; i < out_buffers; ++i) {
     out.push_back(k.Scratchpad(fmt::format("out{}", i), tm32, bn * tn, o.dtype));
@@ -236,163 +256,169 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   std::vector<std::vector<Tile>> side(epi.size());
   for (std::size_t i = 0; i < epi.size(); ++i) {
     if (loads_side(epi[i])) {
-      side_hbm[i] =
-          k.Hbm(fmt::format("epilogue{}_{}", i, EpilogueStepName(epi[i])), o.m, o.n, o.dtype);
+      side_hbm[i] = k.Hbm(fmt::format("epilogue{}_{}", i, EpilogueStepName(epi[i])), batch * o.m,
+                          o.n, o.dtype);
       for (int b = 0; b < out_buffers; ++b) {
         side[i].push_back(
             k.Scratchpad(fmt::format("epilogue{}_in{}", i, b), tm32, bn * tn, o.dtype));
       }
     } else if (epi[i] == EpilogueStep::kStore) {
-      stored_hbm[i] = k.Hbm(fmt::format("epilogue{}_store", i), o.m, o.n, o.dtype,
+      stored_hbm[i] = k.Hbm(fmt::format("epilogue{}_store", i), batch * o.m, o.n, o.dtype,
                             /*initialised=*/false);
     }
   }
 
-  QueuePlan plan(static_cast<int>(arch.core.dma.queues));
+  QueuePlan plan(static_cast<int>(arch.core.dma.queues), o.store_queues);
   int at_phase = 0, b_phase = 0, out_phase = 0;
-  for (std::uint64_t m0 = 0; m0 < mt; m0 += bm) {
-    const std::uint64_t mcount = std::min(bm, mt - m0);
-    bool at_loaded = false;
-    for (std::uint64_t n0 = 0; n0 < nt; n0 += bn) {
-      const std::uint64_t ncount = std::min(bn, nt - n0);
-      for (std::uint64_t k0 = 0; k0 < kt; k0 += bk) {
-        const std::uint64_t kcount = std::min(bk, kt - k0);
-        if (!(o.hoist && at_loaded)) {
-          // Hoisted: every K tile of this M block once; otherwise this K block's tiles.
-          at_phase = (at_phase + 1) % o.buffers;
-          const std::uint64_t first = o.hoist ? 0 : k0;
-          const std::uint64_t count = o.hoist ? kt : kcount;
-          for (std::uint64_t kk = 0; kk < count; ++kk) {
-            const std::uint64_t krow = (first + kk) * tk, krows = std::min(tk, o.k - krow);
-            const std::uint64_t mcol = m0 * tm, mcols = std::min(mcount * tm, o.m - mcol);
-            SplitLoad(k, plan, at_buf[at_phase], kk * bm * tm, at, krow, krows, mcol, mcols,
-                      o.dma_rows, "load_AT");
+  // Items run back to back; the operand and output buffers rotate across them, so one
+  // item's loads overlap the previous item's matmuls and stores.
+  const std::uint64_t m_end = o.m_blocks_limit ? std::min(mt, o.m_blocks_limit * bm) : mt;
+  for (std::uint64_t item = 0; item < batch; ++item) {
+    const std::uint64_t item_k = item * o.k, item_m = item * o.m;
+    for (std::uint64_t m0 = 0; m0 < m_end; m0 += bm) {
+      const std::uint64_t mcount = std::min(bm, mt - m0);
+      bool at_loaded = false;
+      for (std::uint64_t n0 = 0; n0 < nt; n0 += bn) {
+        const std::uint64_t ncount = std::min(bn, nt - n0);
+        for (std::uint64_t k0 = 0; k0 < kt; k0 += bk) {
+          const std::uint64_t kcount = std::min(bk, kt - k0);
+          if (!(o.hoist && at_loaded)) {
+            // Hoisted: every K tile of this M block once; otherwise this K block's tiles.
+            at_phase = (at_phase + 1) % o.buffers;
+            const std::uint64_t first = o.hoist ? 0 : k0;
+            const std::uint64_t count = o.hoist ? kt : kcount;
+            for (std::uint64_t kk = 0; kk < count; ++kk) {
+              const std::uint64_t krow = (first + kk) * tk, krows = std::min(tk, o.k - krow);
+              const std::uint64_t mcol = m0 * tm, mcols = std::min(mcount * tm, o.m - mcol);
+              SplitLoad(k, plan, at_buf[at_phase], kk * bm * tm, at, item_k + krow, krows, mcol,
+                        mcols, o.dma_rows, "load_AT");
+            }
+            at_loaded = true;
           }
-          at_loaded = true;
+          b_phase = (b_phase + 1) % o.buffers;
+          for (std::uint64_t kk = 0; kk < kcount; ++kk) {
+            const std::uint64_t krow = (k0 + kk) * tk, krows = std::min(tk, o.k - krow);
+            const std::uint64_t ncol = n0 * tn, ncols = std::min(ncount * tn, o.n - ncol);
+            SplitLoad(k, plan, b_buf[b_phase], kk * bn * tn, b, item_k + krow, krows, ncol, ncols,
+                      o.dma_rows, "load_B");
+          }
+          for (std::uint64_t mi = 0; mi < mcount; ++mi) {
+            const std::uint64_t ms = std::min(tm, o.m - (m0 + mi) * tm);
+            for (std::uint64_t ni = 0; ni < ncount; ++ni) {
+              const std::uint64_t ns = std::min(tn, o.n - (n0 + ni) * tn);
+              for (std::uint64_t kk = 0; kk < kcount; ++kk) {
+                const std::uint64_t ks = std::min(tk, o.k - (k0 + kk) * tk);
+                const std::uint64_t at_col = (o.hoist ? (k0 + kk) : kk) * bm * tm + mi * tm;
+                k.Matmul(acc[mi * bn + ni].Slice(0, static_cast<std::uint32_t>(ms), 0, ns),
+                         at_buf[at_phase].Slice(0, static_cast<std::uint32_t>(ks), at_col, ms),
+                         b_buf[b_phase].Slice(0, static_cast<std::uint32_t>(ks),
+                                              kk * bn * tn + ni * tn, ns),
+                         /*accumulate=*/k0 + kk > 0, "matmul");
+              }
+            }
+          }
         }
-        b_phase = (b_phase + 1) % o.buffers;
-        for (std::uint64_t kk = 0; kk < kcount; ++kk) {
-          const std::uint64_t krow = (k0 + kk) * tk, krows = std::min(tk, o.k - krow);
-          const std::uint64_t ncol = n0 * tn, ncols = std::min(ncount * tn, o.n - ncol);
-          SplitLoad(k, plan, b_buf[b_phase], kk * bn * tn, b, krow, krows, ncol, ncols, o.dma_rows,
-                    "load_B");
+        const std::uint64_t block_cols = std::min(ncount * tn, o.n - n0 * tn);
+        if (bias_hbm.cols) {
+          const std::uint64_t rows = std::min(tm, o.m - m0 * tm);
+          bias_phase ^= 1;
+          SplitLoad(k, plan, bias_tiles[bias_phase], 0, bias_hbm, 0, rows, n0 * tn, block_cols,
+                    o.dma_rows, "load_bias");
         }
         for (std::uint64_t mi = 0; mi < mcount; ++mi) {
           const std::uint64_t ms = std::min(tm, o.m - (m0 + mi) * tm);
+          const std::uint64_t row0 = item_m + (m0 + mi) * tm;  // in C
+          const auto ms32 = static_cast<std::uint32_t>(ms);
+          out_phase = (out_phase + 1) % out_buffers;
+          std::uint64_t row_cols = 0;
           for (std::uint64_t ni = 0; ni < ncount; ++ni) {
             const std::uint64_t ns = std::min(tn, o.n - (n0 + ni) * tn);
-            for (std::uint64_t kk = 0; kk < kcount; ++kk) {
-              const std::uint64_t ks = std::min(tk, o.k - (k0 + kk) * tk);
-              const std::uint64_t at_col = (o.hoist ? (k0 + kk) : kk) * bm * tm + mi * tm;
-              k.Matmul(acc[mi * bn + ni].Slice(0, static_cast<std::uint32_t>(ms), 0, ns),
-                       at_buf[at_phase].Slice(0, static_cast<std::uint32_t>(ks), at_col, ms),
-                       b_buf[b_phase].Slice(0, static_cast<std::uint32_t>(ks),
-                                            kk * bn * tn + ni * tn, ns),
-                       /*accumulate=*/k0 + kk > 0, "matmul");
-            }
+            k.Vector(VectorOp::kCopy, out[out_phase].Slice(0, ms32, ni * tn, ns),
+                     acc[mi * bn + ni].Slice(0, ms32, 0, ns), "evacuate_acc");
+            row_cols += ns;
           }
-        }
-      }
-      const std::uint64_t block_cols = std::min(ncount * tn, o.n - n0 * tn);
-      if (bias_hbm.cols) {
-        const std::uint64_t rows = std::min(tm, o.m - m0 * tm);
-        bias_phase ^= 1;
-        SplitLoad(k, plan, bias_tiles[bias_phase], 0, bias_hbm, 0, rows, n0 * tn, block_cols,
-                  o.dma_rows, "load_bias");
-      }
-      for (std::uint64_t mi = 0; mi < mcount; ++mi) {
-        const std::uint64_t ms = std::min(tm, o.m - (m0 + mi) * tm);
-        const std::uint64_t row0 = (m0 + mi) * tm;
-        const auto ms32 = static_cast<std::uint32_t>(ms);
-        out_phase = (out_phase + 1) % out_buffers;
-        std::uint64_t row_cols = 0;
-        for (std::uint64_t ni = 0; ni < ncount; ++ni) {
-          const std::uint64_t ns = std::min(tn, o.n - (n0 + ni) * tn);
-          k.Vector(VectorOp::kCopy, out[out_phase].Slice(0, ms32, ni * tn, ns),
-                   acc[mi * bn + ni].Slice(0, ms32, 0, ns), "evacuate_acc");
-          row_cols += ns;
-        }
-        // The row block lives in out[] until a store step; later steps then write to
-        // post[] (and back), so they need not wait for that store to drain.
-        bool in_out = true, stored = false;
-        auto view = [&](bool o_tile) {
-          return (o_tile ? out : post)[out_phase].Slice(0, ms32, 0, row_cols);
-        };
-        auto step = [&](const std::function<void(const TileView&, const TileView&)>& emit) {
-          const bool dst_out = stored ? !in_out : in_out;
-          emit(view(dst_out), view(in_out));
-          in_out = dst_out;
-          stored = false;
-        };
-        for (std::size_t i = 0; i < epi.size(); ++i) {
-          TileView sv;
-          if (loads_side(epi[i])) {
-            SplitLoad(k, plan, side[i][out_phase], 0, side_hbm[i], row0, ms, n0 * tn, row_cols,
-                      o.dma_rows, fmt::format("load_epilogue{}", i));
-            sv = side[i][out_phase].Slice(0, ms32, 0, row_cols);
-          }
-          const std::string label = fmt::format("epilogue_{}", EpilogueStepName(epi[i]));
-          auto vector1 = [&](VectorOp op) {
-            step([&](const TileView& d, const TileView& x) { k.Vector(op, d, x, label); });
+          // The row block lives in out[] until a store step; later steps then write to
+          // post[] (and back), so they need not wait for that store to drain.
+          bool in_out = true, stored = false;
+          auto view = [&](bool o_tile) {
+            return (o_tile ? out : post)[out_phase].Slice(0, ms32, 0, row_cols);
           };
-          auto vector2 = [&](VectorOp op, const TileView& y) {
-            step([&](const TileView& d, const TileView& x) { k.Vector(op, d, x, y, label); });
+          auto step = [&](const std::function<void(const TileView&, const TileView&)>& emit) {
+            const bool dst_out = stored ? !in_out : in_out;
+            emit(view(dst_out), view(in_out));
+            in_out = dst_out;
+            stored = false;
           };
-          auto activation = [&](ActivationFn fn) {
-            step([&](const TileView& d, const TileView& x) { k.Activation(fn, d, x, label); });
-          };
-          switch (epi[i]) {
-            case EpilogueStep::kBias:
-              vector2(VectorOp::kAdd, bias_tiles[bias_phase].Slice(0, ms32, 0, row_cols));
-              break;
-            case EpilogueStep::kRelu:
-              vector1(VectorOp::kRelu);
-              break;
-            case EpilogueStep::kScale:
-              vector1(VectorOp::kScale);
-              break;
-            case EpilogueStep::kGelu:
-              activation(ActivationFn::kGelu);
-              break;
-            case EpilogueStep::kSilu:
-              activation(ActivationFn::kSilu);
-              break;
-            case EpilogueStep::kResidual:
-              vector2(VectorOp::kAdd, sv);
-              break;
-            case EpilogueStep::kReluGrad:
-              vector2(VectorOp::kMul, sv);
-              break;
-            case EpilogueStep::kGeluGrad:
-            case EpilogueStep::kSiluGrad:
-            case EpilogueStep::kSwiglu: {
-              const TileView tv = epi_tmp[out_phase].Slice(0, ms32, 0, row_cols);
-              k.Activation(
-                  epi[i] == EpilogueStep::kGeluGrad ? ActivationFn::kGelu : ActivationFn::kSilu, tv,
-                  sv, label + (epi[i] == EpilogueStep::kSwiglu ? "_silu" : "_derivative"));
-              vector2(VectorOp::kMul, tv);
-              break;
+          for (std::size_t i = 0; i < epi.size(); ++i) {
+            TileView sv;
+            if (loads_side(epi[i])) {
+              SplitLoad(k, plan, side[i][out_phase], 0, side_hbm[i], row0, ms, n0 * tn, row_cols,
+                        o.dma_rows, fmt::format("load_epilogue{}", i));
+              sv = side[i][out_phase].Slice(0, ms32, 0, row_cols);
             }
-            case EpilogueStep::kStore:
-              for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
-                const std::uint64_t nr = std::min(o.dma_rows, ms - r);
-                k.DmaStore(
-                    Block(stored_hbm[i], row0 + r, nr, n0 * tn, row_cols),
-                    (in_out ? out : post)[out_phase].Slice(
-                        static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(nr), 0, row_cols),
-                    label, plan.Store());
+            const std::string label = fmt::format("epilogue_{}", EpilogueStepName(epi[i]));
+            auto vector1 = [&](VectorOp op) {
+              step([&](const TileView& d, const TileView& x) { k.Vector(op, d, x, label); });
+            };
+            auto vector2 = [&](VectorOp op, const TileView& y) {
+              step([&](const TileView& d, const TileView& x) { k.Vector(op, d, x, y, label); });
+            };
+            auto activation = [&](ActivationFn fn) {
+              step([&](const TileView& d, const TileView& x) { k.Activation(fn, d, x, label); });
+            };
+            switch (epi[i]) {
+              case EpilogueStep::kBias:
+                vector2(VectorOp::kAdd, bias_tiles[bias_phase].Slice(0, ms32, 0, row_cols));
+                break;
+              case EpilogueStep::kRelu:
+                vector1(VectorOp::kRelu);
+                break;
+              case EpilogueStep::kScale:
+                vector1(VectorOp::kScale);
+                break;
+              case EpilogueStep::kGelu:
+                activation(ActivationFn::kGelu);
+                break;
+              case EpilogueStep::kSilu:
+                activation(ActivationFn::kSilu);
+                break;
+              case EpilogueStep::kResidual:
+                vector2(VectorOp::kAdd, sv);
+                break;
+              case EpilogueStep::kReluGrad:
+                vector2(VectorOp::kMul, sv);
+                break;
+              case EpilogueStep::kGeluGrad:
+              case EpilogueStep::kSiluGrad:
+              case EpilogueStep::kSwiglu: {
+                const TileView tv = epi_tmp[out_phase].Slice(0, ms32, 0, row_cols);
+                k.Activation(
+                    epi[i] == EpilogueStep::kGeluGrad ? ActivationFn::kGelu : ActivationFn::kSilu,
+                    tv, sv, label + (epi[i] == EpilogueStep::kSwiglu ? "_silu" : "_derivative"));
+                vector2(VectorOp::kMul, tv);
+                break;
               }
-              stored = true;
-              break;
+              case EpilogueStep::kStore:
+                for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
+                  const std::uint64_t nr = std::min(o.dma_rows, ms - r);
+                  k.DmaStore(Block(stored_hbm[i], row0 + r, nr, n0 * tn, row_cols),
+                             (in_out ? out : post)[out_phase].Slice(static_cast<std::uint32_t>(r),
+                                                                    static_cast<std::uint32_t>(nr),
+                                                                    0, row_cols),
+                             label, plan.Store());
+                }
+                stored = true;
+                break;
+            }
           }
-        }
-        for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
-          const std::uint64_t nr = std::min(o.dma_rows, ms - r);
-          k.DmaStore(
-              Block(c, row0 + r, nr, n0 * tn, row_cols),
-              (in_out ? out : post)[out_phase].Slice(static_cast<std::uint32_t>(r),
-                                                     static_cast<std::uint32_t>(nr), 0, row_cols),
-              "store_C", plan.Store());
+          for (std::uint64_t r = 0; r < ms; r += o.dma_rows) {
+            const std::uint64_t nr = std::min(o.dma_rows, ms - r);
+            k.DmaStore(
+                Block(c, row0 + r, nr, n0 * tn, row_cols),
+                (in_out ? out : post)[out_phase].Slice(static_cast<std::uint32_t>(r),
+                                                       static_cast<std::uint32_t>(nr), 0, row_cols),
+                "store_C", plan.Store());
+          }
         }
       }
     }
@@ -440,7 +466,9 @@ Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOp
 
   // Row tiles move as DMAs of 32 rows spread over the queues (see QueuePlan).
   constexpr std::uint64_t kRowsPerDma = 32;
-  QueuePlan plan(static_cast<int>(arch.core.dma.queues));
+  // Loads x (and y for add) and stores out: queues split by bytes, 1:1 (2:1 for add).
+  const int queues = static_cast<int>(arch.core.dma.queues);
+  QueuePlan plan(queues, QueuePlan::Proportional(queues, kind == "add" ? 2.0 : 1.0, 1.0));
   int phase = 0;
   for (std::uint64_t r0 = 0; r0 < o.rows; r0 += P) {
     const auto p = static_cast<std::uint32_t>(std::min<std::uint64_t>(P, o.rows - r0));

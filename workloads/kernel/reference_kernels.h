@@ -12,6 +12,10 @@
 //       bm x bn x bk matmuls, accumulating over K
 //     copy each accumulator tile to the scratchpad (vector engine), apply the epilogue to
 //     the output row block [tm x bn*tn] and store it
+// A batch (--batch B) runs B independent products of the same shape (attention heads)
+// one after another in the same kernel, with the buffers rotating across them, so one
+// product's loads overlap the previous one's matmuls and stores instead of each paying the
+// pipeline's fill and drain.
 // The optimisation ladder (--level):
 //   naive     bm = bn = bk = 1, single buffers: both operands reloaded for every matmul
 //   hoist     the stationary AT tiles of an M tile loaded once and kept for every N tile
@@ -39,6 +43,8 @@
 //   store      the row block as it stands is also stored to its own [M x N] tensor (an
 //              intermediate that is needed elsewhere, e.g. saved for the backward pass);
 //              the next step writes a second tile, so it need not wait for the store
+// Output row blocks are double-buffered by default (--out-buffers: up to 8, so that more
+// stores are in flight when a row block's store takes longer than computing the next).
 // With an epilogue the output row blocks (and side-input tiles) are triple-buffered and
 // the bias blocks double-buffered, so the epilogue of one block overlaps the next block's
 // matmuls; a compute-bound matmul then pays little more than the last block's epilogue.
@@ -78,15 +84,21 @@ std::string EpilogueString(const std::vector<EpilogueStep>& steps);  // "bias,ge
 
 struct MatmulKernelOptions {
   std::uint64_t m = 512, k = 512, n = 512;
+  std::uint64_t batch = 1;  // independent products of this shape, run back to back
   Dtype dtype = Dtype::kBf16;
   std::string level = "block3";  // naive | hoist | block | block3
   // 0 = choose for the level and the architecture.
   std::uint64_t tile_m = 0, tile_k = 0, tile_n = 0;
   std::uint64_t block_m = 0, block_n = 0, block_k = 0;
-  int hoist = -1;                      // -1 = by level, 0/1 forced
-  int buffers = 0;                     // 1 or 2; 0 = by level
-  std::uint64_t dma_rows = 0;          // rows per DMA (block loads are split); 0 = by level
+  int hoist = -1;              // -1 = by level, 0/1 forced
+  int buffers = 0;             // 1 or 2; 0 = by level
+  int store_queues = 0;        // DMA queues that carry stores (the rest load); 0 = a quarter
+  int out_buffers = 0;         // output row-block buffers, 1-8; 0 = 2 (3 with an epilogue)
+  std::uint64_t dma_rows = 0;  // rows per DMA (block loads are split); 0 = by level
   std::vector<EpilogueStep> epilogue;  // applied to each output row block, in order
+  // Sampling (the tiling search): run only the first this-many M blocks of each batch item,
+  // over the full-size tensors (so DMA chunk shapes are those of the whole product); 0 = all.
+  std::uint64_t m_blocks_limit = 0;
 };
 
 // Fills in the level's defaults (and validates); throws InputError on bad options.

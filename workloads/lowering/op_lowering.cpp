@@ -12,8 +12,16 @@ namespace systole {
 
 std::string KernelCall::Key() const {
   if (matmul) {
-    return fmt::format("matmul {}x{}x{} {}{}{}", mm.m, mm.k, mm.n, DtypeName(mm.dtype),
-                       mm.epilogue.empty() ? "" : " epilogue ", EpilogueString(mm.epilogue));
+    std::string tiling;  // options away from the level's defaults
+    if (mm.block_m || mm.block_n || mm.block_k) {
+      tiling += fmt::format(" blocks {},{},{}", mm.block_m, mm.block_n, mm.block_k);
+    }
+    if (mm.out_buffers) tiling += fmt::format(" out_buffers {}", mm.out_buffers);
+    if (mm.store_queues) tiling += fmt::format(" store_queues {}", mm.store_queues);
+    if (mm.m_blocks_limit) tiling += fmt::format(" m_blocks_limit {}", mm.m_blocks_limit);
+    return fmt::format("matmul {}x{}x{}x{} {}{}{}{}", mm.batch, mm.m, mm.k, mm.n,
+                       DtypeName(mm.dtype), tiling, mm.epilogue.empty() ? "" : " epilogue ",
+                       EpilogueString(mm.epilogue));
   }
   return fmt::format("{} {}x{} {}", ew.kind, ew.rows, ew.cols, DtypeName(ew.dtype));
 }
@@ -29,8 +37,11 @@ KernelCall Transposed(const KernelCall& call) {
 
 namespace {
 
+// `count` independent m x k x n products (batch items, channel groups): run as kernels of
+// up to kMaxBatchItems items back to back (pipelined across items), repeated.
+constexpr std::uint64_t kMaxBatchItems = 8;
 KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype,
-                  std::uint64_t repeat) {
+                  std::uint64_t count) {
   KernelCall c;
   c.matmul = true;
   c.mm.m = std::max<std::uint64_t>(1, m);
@@ -38,7 +49,13 @@ KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype
   c.mm.n = std::max<std::uint64_t>(1, n);
   c.mm.dtype = dtype;
   c.mm.level = "block3";
-  c.repeat = std::max<std::uint64_t>(1, repeat);
+  count = std::max<std::uint64_t>(1, count);
+  // The largest item count up to kMaxBatchItems that divides `count` (so the repeats cover
+  // it exactly).
+  std::uint64_t items = std::min(count, kMaxBatchItems);
+  while (count % items != 0) --items;
+  c.mm.batch = items;
+  c.repeat = count / items;
   return c;
 }
 

@@ -3,7 +3,13 @@
 // What it does
 //   Each graph op becomes one or more reference kernels (workloads/kernel/
 //   reference_kernels.h), each with a repeat count:
-//     matmul [batch, m, k, n]          matmul kernel m x k x n, blocked (block3), x batch
+//     matmul [batch, m, k, n]          matmul kernel m x k x n, blocked (block3); batch
+//                                      items (and convolution groups) run up to 8 per
+//                                      kernel, back to back so that one item's loads
+//                                      overlap the previous one's compute, repeated to
+//                                      cover the batch; the blocking is the level's
+//                                      default until the tiling search (sim/
+//                                      tiling_search.h) picks another
 //     convolution (and its gradients) the im2col GEMM (M = output pixels, K = window,
 //                                      N = filters; gradients swap the roles), x groups
 //                                      (one GEMM per channel group; depthwise: window-long

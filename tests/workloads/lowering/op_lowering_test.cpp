@@ -31,10 +31,13 @@ TEST(OpLowering, GroupedConvolutionsAreOneGemmPerGroup) {
     EXPECT_EQ(c.mm.m, want[i].m) << g.op(i).name;
     EXPECT_EQ(c.mm.k, want[i].k) << g.op(i).name;
     EXPECT_EQ(c.mm.n, want[i].n) << g.op(i).name;
-    EXPECT_EQ(c.repeat, want[i].repeat) << g.op(i).name;
+    // Groups run up to 8 per kernel (back to back), repeated: depthwise 32 = 4 x 8.
+    EXPECT_EQ(c.repeat * c.mm.batch, want[i].repeat) << g.op(i).name;
+    EXPECT_EQ(c.mm.batch, std::min<std::uint64_t>(8, want[i].repeat)) << g.op(i).name;
     EXPECT_TRUE(c.try_transposed);
     // The kernels do the op's MACs exactly: repeat x m x k x n = FLOPs / 2.
-    EXPECT_EQ(2 * c.repeat * c.mm.m * c.mm.k * c.mm.n, g.op(i).matmul_flops) << g.op(i).name;
+    EXPECT_EQ(2 * c.repeat * c.mm.batch * c.mm.m * c.mm.k * c.mm.n, g.op(i).matmul_flops)
+        << g.op(i).name;
     const KernelCall t = Transposed(c);
     EXPECT_EQ(t.mm.m, c.mm.n);
     EXPECT_EQ(t.mm.n, c.mm.m);
@@ -106,7 +109,7 @@ TEST(OpLowering, InputGradientKernelsDoTheForwardMacsOnResNetShapes) {
     for (const KernelCall& k : LowerOp(arch, g, grad, Dtype::kBf16)) {
       EXPECT_TRUE(k.try_transposed);
       EXPECT_EQ(k.mm.n, c.c_in);
-      macs += k.repeat * k.mm.m * k.mm.k * k.mm.n;
+      macs += k.repeat * k.mm.batch * k.mm.m * k.mm.k * k.mm.n;
     }
     EXPECT_EQ(2 * macs, g.op(0).matmul_flops) << c.c_in << " " << c.h << " k" << c.k;
   }
