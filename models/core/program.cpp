@@ -72,6 +72,8 @@ const char* ActivationName(ActivationFn fn) {
       return "silu";
     case ActivationFn::kRsqrt:
       return "rsqrt";
+    case ActivationFn::kSquare:
+      return "square";
   }
   return "?";
 }

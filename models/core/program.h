@@ -63,7 +63,9 @@ enum class Opcode : std::uint8_t {
 const char* OpcodeName(Opcode op);
 
 // Transcendental functions of the scalar (activation) engine.
-enum class ActivationFn : std::uint8_t { kIdentity, kExp, kTanh, kGelu, kSilu, kRsqrt };
+// Each computes f(x * scale + bias); scale and bias are 1 and 0 unless the instruction
+// names a per-partition [P x 1] (scale) or [P x 2] (scale, bias) operand (src1).
+enum class ActivationFn : std::uint8_t { kIdentity, kExp, kTanh, kGelu, kSilu, kRsqrt, kSquare };
 const char* ActivationName(ActivationFn fn);
 
 struct Instruction {

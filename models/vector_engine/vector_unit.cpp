@@ -18,6 +18,7 @@ std::uint64_t CeilCycles(double cycles) {
 double FnCost(const ScalarEngineConfig& c, ActivationFn fn) {
   switch (fn) {
     case ActivationFn::kIdentity:
+    case ActivationFn::kSquare:
       return c.identity_cycles_per_element;
     case ActivationFn::kExp:
       return c.exp_cycles_per_element;

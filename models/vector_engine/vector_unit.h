@@ -10,6 +10,8 @@
 //     rule "about N cycles for one input, 2N for two")
 //   scalar engine (transcendental functions, per-function cost c_fn cycles per element):
 //     cycles = fixed_overhead + ceil(P / lanes) * ceil(F * c_fn)
+//     (f(x * scale + bias) with a per-partition scale and bias costs the same: the affine
+//     step is part of the engine's pipeline; square costs as identity)
 //   Operands are read from and results written to the scratchpad or the accumulator
 //   (one TLM transaction each, starting at issue); the instruction completes when both
 //   the compute and its memory accesses (with their access overhead) are done. Each

@@ -232,11 +232,11 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   auto kc = std::make_shared<KernelCli>();
   CLI::App* kernel_cmd = app.add_subcommand(
       "kernel",
-      "Run a reference tile kernel on one core: matmul, add, gelu, softmax, layernorm, "
+      "Run a reference tile kernel on one core: matmul, add, gelu, relu, softmax, layernorm, "
       "rmsnorm");
   kernel_cmd->add_option("kind", kc->kind, "Kernel")
       ->required()
-      ->check(CLI::IsMember({"matmul", "add", "gelu", "softmax", "layernorm", "rmsnorm"}));
+      ->check(CLI::IsMember({"matmul", "add", "gelu", "relu", "softmax", "layernorm", "rmsnorm"}));
   kc->arch.AddTo(kernel_cmd);
   kernel_cmd->add_option("--M", kc->mm.m, "matmul: rows of A and C")->check(kPositiveInteger);
   kernel_cmd->add_option("--K", kc->mm.k, "matmul: reduction dimension")->check(kPositiveInteger);

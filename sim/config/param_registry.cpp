@@ -96,7 +96,7 @@ std::vector<ParamSpec> BuildTable() {
       Integer("core.scalar.fixed_overhead_cycles", "cycles", 64, 0, 1 << 20,
               "Fixed cost of every scalar-engine instruction"),
       Float("core.scalar.identity_cycles_per_element", "cycles", "1", 0.001, 1024,
-            "Per-element cost of copy/scale/cast on the scalar engine"),
+            "Per-element cost of copy/scale/cast/square on the scalar engine"),
       Float("core.scalar.exp_cycles_per_element", "cycles", "1", 0.001, 1024,
             "Per-element cost of exp"),
       Float("core.scalar.tanh_cycles_per_element", "cycles", "1", 0.001, 1024,

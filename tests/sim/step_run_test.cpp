@@ -48,10 +48,11 @@ TEST(StepRun, Resnet50ElementwiseOpsStayNearTheirRooflines) {
   // ResNet-50's element-wise ops have awkward views: a 1x1 conv weight is [c_out*c_in, 1]
   // for its optimizer update, batch norm reduces per channel, max pooling compares a
   // window per output. Each is lowered to a kernel whose tiles fill the partitions with
-  // wide rows, so every such op that moves over 1 MB stays within 32x its roofline (the
-  // worst today, about 21x, is a 14x14 batch-norm gradient paying per-instruction
-  // overheads). A missing rows x cols view once timed max pooling at 380,000x its
-  // roofline (30 s of a 31 s step); narrow views cost 100-3,000x.
+  // wide rows, so every such op that moves over 1 MB stays within 16x its roofline (the
+  // worst today, about 13.7x, is max pooling: one vector pass per window element; batch
+  // norm gradients reach 8.4x, their vector passes over a bandwidth the HBM outruns). A
+  // missing rows x cols view once timed max pooling at 380,000x its roofline (30 s of a
+  // 31 s step); narrow views cost 100-3,000x.
   const ArchConfig arch = LoadArchConfig("");
   const TrainingStep step = Step("resnet50");
   const StepReport r = RunTrainingStep(arch, step);
@@ -59,7 +60,7 @@ TEST(StepRun, Resnet50ElementwiseOpsStayNearTheirRooflines) {
     const GraphOp& op = step.graph.op(o.op);
     if (op.is_matmul() || op.fused() || op.bytes_read + op.bytes_written < 1000000) continue;
     EXPECT_GE(o.time_ns, o.roofline_ns * (1 - 1e-9)) << op.name;
-    EXPECT_LE(o.time_ns, 32 * o.roofline_ns) << op.name;
+    EXPECT_LE(o.time_ns, 16 * o.roofline_ns) << op.name;
   }
   const OpReport& pool = Find(step, r, "maxpool");
   EXPECT_LT(pool.time_ns, 0.05 * r.step_ns);

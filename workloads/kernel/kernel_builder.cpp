@@ -594,6 +594,35 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
   return Emit(std::move(in), label);
 }
 
+std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
+                                        const TileView& scale_bias, const std::string& label) {
+  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
+  const InstrSite where{&program_.kernel_name, id, Opcode::kActivation, &label};
+  TileState& sb = CheckView(scale_bias, "scale/bias", where);
+  if (scale_bias.np != src.np || (scale_bias.nf != 1 && scale_bias.nf != 2) ||
+      sb.tile.dtype != Dtype::kFp32) {
+    throw InputError(fmt::format(
+        "{}: scale/bias must be fp32 [{} x 1] or [{} x 2] (one scale, or scale and bias, per "
+        "partition), got {} [{} x {}]",
+        where, src.np, src.np, DtypeName(sb.tile.dtype), scale_bias.np, scale_bias.nf));
+  }
+  CheckWritten(scale_bias, "scale/bias", where);
+  // Tracks the scale/bias read first (into the fresh wait list), then the plain form.
+  const Access sb_access = OnChipAccess(scale_bias, id, {EngineKind::kScalar, 0}, false);
+  std::vector<std::uint32_t> sb_waits;
+  Track(TrackerOf(Region(scale_bias).space), sb_access, sb_waits);
+  const std::uint32_t out = Activation(fn, dst, src, label);
+  Instruction& in = program_.instructions.back();
+  in.src1 = Region(scale_bias);
+  for (std::uint32_t w : sb_waits) {
+    if (std::find(in.waits.begin(), in.waits.end(), w) == in.waits.end()) in.waits.push_back(w);
+  }
+  // A destination over the scale/bias tile is read and written by this one instruction.
+  in.waits.erase(std::remove(in.waits.begin(), in.waits.end(), out), in.waits.end());
+  std::sort(in.waits.begin(), in.waits.end());
+  return out;
+}
+
 Program KernelBuilder::Finish() {
   if (finished_) throw std::logic_error("KernelBuilder::Finish called twice");
   finished_ = true;

@@ -123,6 +123,10 @@ class KernelBuilder {
                        const std::string& label);
   std::uint32_t Activation(ActivationFn fn, const TileView& dst, const TileView& src,
                            const std::string& label);
+  // dst = fn(src * scale + bias), per partition: scale_bias is [P x 1] (scale) or [P x 2]
+  // (scale, bias), fp32, over the same partitions as src.
+  std::uint32_t Activation(ActivationFn fn, const TileView& dst, const TileView& src,
+                           const TileView& scale_bias, const std::string& label);
 
   // Finishes the program; the builder must not be used afterwards.
   Program Finish();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 #include "sim/common/checked_math.h"
@@ -429,10 +430,11 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
 Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOptions& o,
                                std::uint64_t hbm_base) {
   const std::string& kind = o.kind;
-  if (kind != "add" && kind != "gelu" && kind != "softmax" && kind != "layernorm" &&
-      kind != "rmsnorm") {
-    throw InputError("kernel '" + kind +
-                     "': unknown kernel: expected matmul, add, gelu, softmax, layernorm, rmsnorm");
+  if (kind != "add" && kind != "gelu" && kind != "relu" && kind != "softmax" &&
+      kind != "layernorm" && kind != "rmsnorm") {
+    throw InputError(
+        "kernel '" + kind +
+        "': unknown kernel: expected matmul, add, gelu, relu, softmax, layernorm, rmsnorm");
   }
   if (o.rows == 0 || o.cols == 0) {
     throw InputError(
@@ -455,65 +457,112 @@ Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOp
     ot[i] = k.Scratchpad(fmt::format("out{}", i), P, F, o.dtype);
     if (kind == "add") yt[i] = k.Scratchpad(fmt::format("y{}", i), P, F, o.dtype);
   }
+  // Loads x (and y for add) and stores out: queues split by bytes, 1:1 (2:1 for add). A
+  // row tile moves as one DMA per queue of its side (rows_per_dma rows each).
+  const int queues = static_cast<int>(arch.core.dma.queues);
+  QueuePlan plan(queues, QueuePlan::Proportional(queues, kind == "add" ? 2.0 : 1.0, 1.0));
+  const std::uint64_t load_rows = CeilDiv(P, static_cast<std::uint64_t>(plan.load_queues));
+  const std::uint64_t store_rows =
+      CeilDiv(P, static_cast<std::uint64_t>(std::max(1, plan.store_queues)));
   Tile g;
   if (gain.cols) {
     g = k.Scratchpad("gain", P, F, o.dtype);
-    k.DmaLoad(g.All(), Block(gain, 0, P, 0, F), "load_gain");
+    SplitLoad(k, plan, g, 0, gain, 0, P, 0, F, load_rows, "load_gain");
   }
-  Tile stat = k.Scratchpad("stat", P, 1, Dtype::kFp32);
-  Tile stat2 = k.Scratchpad("stat2", P, 1, Dtype::kFp32);
-  Tile tmp = k.Scratchpad("tmp", P, F, o.dtype);
-
-  // Row tiles move as DMAs of 32 rows spread over the queues (see QueuePlan).
-  constexpr std::uint64_t kRowsPerDma = 32;
-  // Loads x (and y for add) and stores out: queues split by bytes, 1:1 (2:1 for add).
-  const int queues = static_cast<int>(arch.core.dma.queues);
-  QueuePlan plan(queues, QueuePlan::Proportional(queues, kind == "add" ? 2.0 : 1.0, 1.0));
-  int phase = 0;
-  for (std::uint64_t r0 = 0; r0 < o.rows; r0 += P) {
-    const auto p = static_cast<std::uint32_t>(std::min<std::uint64_t>(P, o.rows - r0));
-    phase ^= 1;
-    const TileView xv = xt[phase].Slice(0, p, 0, F);
-    const TileView ov = ot[phase].Slice(0, p, 0, F);
-    const TileView tv = tmp.Slice(0, p, 0, F);
-    const TileView s1 = stat.Slice(0, p, 0, 1);
-    const TileView s2 = stat2.Slice(0, p, 0, 1);
-    SplitLoad(k, plan, xt[phase], 0, x, r0, p, 0, F, kRowsPerDma, "load_x");
-    if (kind == "add") {
-      const TileView yv = yt[phase].Slice(0, p, 0, F);
-      SplitLoad(k, plan, yt[phase], 0, y, r0, p, 0, F, kRowsPerDma, "load_y");
-      k.Vector(VectorOp::kAdd, ov, xv, yv, "add");
-    } else if (kind == "gelu") {
-      k.Activation(ActivationFn::kGelu, ov, xv, "gelu");
-    } else if (kind == "softmax") {
-      k.Vector(VectorOp::kReduceMax, s1, xv, "row_max");
-      k.Vector(VectorOp::kSub, tv, xv, s1, "sub_max");
-      k.Activation(ActivationFn::kExp, tv, tv, "exp");
-      k.Vector(VectorOp::kReduceSum, s2, tv, "row_sum");
-      k.Vector(VectorOp::kReciprocal, s2, s2, "reciprocal");
-      k.Vector(VectorOp::kMul, ov, tv, s2, "normalise");
-    } else if (kind == "layernorm") {
-      k.Vector(VectorOp::kReduceSum, s1, xv, "sum");
-      k.Vector(VectorOp::kScale, s1, s1, "mean");
-      k.Vector(VectorOp::kSub, tv, xv, s1, "center");
-      k.Vector(VectorOp::kMul, ov, tv, tv, "square");
-      k.Vector(VectorOp::kReduceSum, s2, ov, "sum_sq");
-      k.Activation(ActivationFn::kRsqrt, s2, s2, "rstd");
-      k.Vector(VectorOp::kMul, tv, tv, s2, "normalise");
-      k.Vector(VectorOp::kMul, ov, tv, g.Slice(0, p, 0, F), "gain");
-    } else {  // rmsnorm
-      k.Vector(VectorOp::kMul, tv, xv, xv, "square");
-      k.Vector(VectorOp::kReduceSum, s1, tv, "sum_sq");
-      k.Activation(ActivationFn::kRsqrt, s1, s1, "rstd");
-      k.Vector(VectorOp::kMul, tv, xv, s1, "normalise");
-      k.Vector(VectorOp::kMul, ov, tv, g.Slice(0, p, 0, F), "gain");
+  // Per-row statistics and the scalar engine's per-partition (scale, bias) operand, and the
+  // full-size temporary: one set per phase, so consecutive row tiles do not wait for each
+  // other's reads.
+  Tile stat[2], stat2[2], sb[2], tmp[2];
+  for (int i = 0; i < 2; ++i) {
+    stat[i] = k.Scratchpad(fmt::format("stat{}", i), P, 1, Dtype::kFp32);
+    stat2[i] = k.Scratchpad(fmt::format("stat2_{}", i), P, 1, Dtype::kFp32);
+    sb[i] = k.Scratchpad(fmt::format("scale_bias{}", i), P, 2, Dtype::kFp32);
+    if (kind != "add" && kind != "gelu" && kind != "relu") {
+      tmp[i] = k.Scratchpad(fmt::format("tmp{}", i), P, F, o.dtype);
     }
-    for (std::uint32_t r = 0; r < p; r += kRowsPerDma) {
-      const auto nr = static_cast<std::uint32_t>(std::min<std::uint64_t>(kRowsPerDma, p - r));
-      k.DmaStore(Block(out, r0 + r, nr, 0, F), ot[phase].Slice(r, nr, 0, F), "store_out",
+  }
+
+  // Software-pipelined over row tiles: stage A of tile i + 1 (load, statistics, scalar
+  // passes) is issued before stage B of tile i (the last vector op and the store), so the
+  // vector engine works on the next tile while the scalar engine finishes this one.
+  struct Views {
+    std::uint64_t r0;
+    std::uint32_t p;
+    int phase;
+    TileView xv, ov, tv, s1, s2, scale, bias, scale_bias;
+  };
+  auto views = [&](std::uint64_t r0, int phase) {
+    const auto p = static_cast<std::uint32_t>(std::min<std::uint64_t>(P, o.rows - r0));
+    return Views{r0,
+                 p,
+                 phase,
+                 xt[phase].Slice(0, p, 0, F),
+                 ot[phase].Slice(0, p, 0, F),
+                 tmp[phase].Slice(0, p, 0, F),
+                 stat[phase].Slice(0, p, 0, 1),
+                 stat2[phase].Slice(0, p, 0, 1),
+                 sb[phase].Slice(0, p, 0, 1),
+                 sb[phase].Slice(0, p, 1, 1),
+                 sb[phase].Slice(0, p, 0, 2)};
+  };
+  auto stage_a = [&](const Views& v) {
+    SplitLoad(k, plan, xt[v.phase], 0, x, v.r0, v.p, 0, F, load_rows, "load_x");
+    if (kind == "add") {
+      const TileView yv = yt[v.phase].Slice(0, v.p, 0, F);
+      SplitLoad(k, plan, yt[v.phase], 0, y, v.r0, v.p, 0, F, load_rows, "load_y");
+      k.Vector(VectorOp::kAdd, v.ov, v.xv, yv, "add");
+    } else if (kind == "gelu") {
+      k.Activation(ActivationFn::kGelu, v.ov, v.xv, "gelu");
+    } else if (kind == "relu") {
+      k.Vector(VectorOp::kRelu, v.ov, v.xv, "relu");
+    } else if (kind == "softmax") {
+      // exp(x - max) in one scalar pass (bias = -max), the division as a per-row scale.
+      k.Vector(VectorOp::kReduceMax, v.s1, v.xv, "row_max");
+      k.Vector(VectorOp::kScale, v.scale, v.s1, "exp_scale");
+      k.Vector(VectorOp::kScale, v.bias, v.s1, "neg_max");
+      k.Activation(ActivationFn::kExp, v.tv, v.xv, v.scale_bias, "exp");
+      k.Vector(VectorOp::kReduceSum, v.s2, v.tv, "row_sum");
+      k.Vector(VectorOp::kReciprocal, v.s2, v.s2, "reciprocal");
+    } else if (kind == "layernorm") {
+      // Sums of x and x^2 in one pass each (the square on the scalar engine), the variance
+      // as E[x^2] - mean^2 on [P x 1] values, then (x - mean) * rstd as one scalar pass.
+      k.Vector(VectorOp::kReduceSum, v.s1, v.xv, "sum");
+      k.Activation(ActivationFn::kSquare, v.tv, v.xv, "square");
+      k.Vector(VectorOp::kReduceSum, v.s2, v.tv, "sum_sq");
+      k.Vector(VectorOp::kScale, v.bias, v.s1, "mean");
+      k.Vector(VectorOp::kSub, v.scale, v.s2, v.bias, "variance");
+      k.Activation(ActivationFn::kRsqrt, v.scale, v.scale, "rstd");
+      k.Vector(VectorOp::kMul, v.bias, v.bias, v.scale, "shift");
+      k.Activation(ActivationFn::kIdentity, v.tv, v.xv, v.scale_bias, "normalise");
+    } else {  // rmsnorm
+      k.Activation(ActivationFn::kSquare, v.tv, v.xv, "square");
+      k.Vector(VectorOp::kReduceSum, v.s1, v.tv, "sum_sq");
+      k.Activation(ActivationFn::kRsqrt, v.s1, v.s1, "rstd");
+      k.Activation(ActivationFn::kIdentity, v.tv, v.xv, v.s1, "normalise");
+    }
+  };
+  auto stage_b = [&](const Views& v) {
+    if (kind == "softmax") {
+      k.Activation(ActivationFn::kIdentity, v.ov, v.tv, v.s2, "normalise");
+    } else if (kind == "layernorm" || kind == "rmsnorm") {
+      k.Vector(VectorOp::kMul, v.ov, v.tv, g.Slice(0, v.p, 0, F), "gain");
+    }
+    for (std::uint32_t r = 0; r < v.p; r += store_rows) {
+      const auto nr = static_cast<std::uint32_t>(std::min<std::uint64_t>(store_rows, v.p - r));
+      k.DmaStore(Block(out, v.r0 + r, nr, 0, F), ot[v.phase].Slice(r, nr, 0, F), "store_out",
                  plan.Store());
     }
+  };
+  int phase = 0;
+  std::optional<Views> previous;
+  for (std::uint64_t r0 = 0; r0 < o.rows; r0 += P) {
+    phase ^= 1;
+    const Views v = views(r0, phase);
+    stage_a(v);
+    if (previous) stage_b(*previous);
+    previous = v;
   }
+  if (previous) stage_b(*previous);
   return k.Finish();
 }
 

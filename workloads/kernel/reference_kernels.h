@@ -51,8 +51,16 @@
 // Extra HBM bytes: bias (sum over M blocks of rows x N) + M x N per residual, *_grad,
 // swiglu and store step, each x dtype bytes.
 // Element-wise kernels work on a [rows x cols] tensor in row tiles of up to 128
-// partitions, double-buffered:
-//   add (x + y), gelu, softmax (along cols), layernorm, rmsnorm (along cols, with gain).
+// partitions, double-buffered (inputs, outputs, temporaries and per-row statistics), the
+// work split between the vector and scalar engines as a tuned kernel would split it:
+//   add (x + y)   one two-input vector op
+//   relu          one vector op; gelu: one scalar-engine activation
+//   softmax       vector: row max, row sum (2 passes); scalar: exp(x - max) with the max
+//                 as a per-row bias, then x / sum as a per-row scale (2 passes)
+//   layernorm     vector: sum, sum of squares, x gain (two inputs) (4 passes); scalar:
+//                 x^2, then (x - mean) * rstd as a per-row scale and bias (2 passes)
+//   rmsnorm       vector: sum of squares, x gain (3 passes); scalar: x^2, x * rstd (2)
+//   (plus a few [P x 1] statistics ops per row tile, each paying the fixed overhead)
 #pragma once
 
 #include <cstdint>

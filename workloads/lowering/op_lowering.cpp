@@ -62,11 +62,11 @@ KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype
 const char* ElementwiseKind(OpKind kind) {
   switch (kind) {
     case OpKind::kRelu:
+      return "relu";  // max(x, 0): one vector op
     case OpKind::kGelu:
     case OpKind::kSilu:
     case OpKind::kSwiglu:
     case OpKind::kRotary:
-    case OpKind::kReluGrad:
     case OpKind::kGeluGrad:
     case OpKind::kSiluGrad:
     case OpKind::kSwigluGrad:
@@ -86,14 +86,14 @@ const char* ElementwiseKind(OpKind kind) {
     case OpKind::kRmsNormGrad:
       return "rmsnorm";
     default:
-      return "add";
+      return "add";  // two inputs, one vector op: add, mul, relu_grad (dy x (y > 0)) ...
   }
 }
 
 // The element-wise kernel over `elements` laid out as rows x cols, clamped to tile limits:
 // cols at most `max_cols` (what the kernel's tiles hold), rows a whole number of 128-row
 // tiles up to 8 of them; the rest becomes the repeat count. Kinds that work on each
-// element alone ("add", "gelu") ignore the op's row structure: the elements are viewed
+// element alone ("add", "gelu", "relu") ignore the op's row structure: the elements are viewed
 // as wide rows (up to max_cols, as a compiler would tile a contiguous tensor), so a
 // narrow view (a conv weight's [c_out*c_in*kh, kw]) does not become 2-byte DMA chunks.
 KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t rows,
@@ -106,7 +106,7 @@ KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t r
       std::max<std::uint64_t>(64, arch.core.scratchpad.partition_bytes / 2 / 7 / DtypeBytes(dtype));
   const std::uint64_t tile_rows = std::min(arch.core.scratchpad.partitions, arch.core.vector.lanes);
   const std::string k(kind);
-  if (k == "add" || k == "gelu") {
+  if (k == "add" || k == "gelu" || k == "relu") {
     const std::uint64_t elements = CheckedMul(rows, cols, "element-wise op elements");
     // Whole tiles of tile_rows rows, each row as wide as the elements need (<= max_cols).
     rows =

@@ -23,7 +23,7 @@
 //                                      over the scores; the backward runs as many
 //                                      score-sized matmuls as its FLOPs imply
 //     element-wise and row-wise ops    the element-wise kernel of the closest kind (add,
-//                                      gelu, softmax, layernorm, rmsnorm) over rows x cols,
+//                                      relu, gelu, softmax, layernorm, rmsnorm) over rows x cols,
 //                                      rows capped to whole 128-row tiles and cols to what a
 //                                      tile holds, repeated to cover the op; optimizer ops
 //                                      run over their parameter elements in fp32. Purely

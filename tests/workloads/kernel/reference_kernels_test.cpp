@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "models/core/core.h"
+#include "models/vector_engine/vector_unit.h"
 #include "sim/common/error.h"
 #include "sim/trace/chrome_trace.h"
+#include "workloads/kernel/kernel_builder.h"
 
 namespace systole {
 namespace {
@@ -131,4 +135,73 @@ TEST(KernelReports, ByteIdenticalAcrossRuns) {
 }
 
 }  // namespace
+// Sum of the vector and scalar engines' compute cycles over a program (vector_unit.h).
+std::pair<std::uint64_t, std::uint64_t> EngineCycles(const ArchConfig& arch, const Program& p) {
+  std::uint64_t vector = 0, scalar = 0;
+  for (const Instruction& in : p.instructions) {
+    if (in.engine.kind == EngineKind::kVector) vector += VectorComputeCycles(arch.core.vector, in);
+    if (in.engine.kind == EngineKind::kScalar) scalar += ScalarComputeCycles(arch.core.scalar, in);
+  }
+  return {vector, scalar};
+}
+
+TEST(ElementwiseKernels, NormsAndSoftmaxSplitTheirPassesBetweenVectorAndScalar) {
+  // 256 x 1024 bf16: two row tiles of 128 partitions; every instruction pays 64 fixed
+  // cycles; a pass over 1024 elements is 1024 cycles (two full inputs: 2048); [P x 1]
+  // statistics ops are 1 element (2 for two inputs).
+  const ArchConfig arch = LoadArchConfig("");
+  struct Want {
+    const char* kind;
+    std::uint64_t vector_per_tile, scalar_per_tile;
+  } wants[] = {
+      // sum 1088 + sum_sq 1088 + mean 65 + variance 66 + shift 66 + gain 2112;
+      // square 1088 + rstd 65 + normalise 1088
+      {"layernorm", 4485, 2241},
+      // sum_sq 1088 + gain 2112; square 1088 + rstd 65 + normalise 1088
+      {"rmsnorm", 3200, 2241},
+      // row_max 1088 + exp_scale 65 + neg_max 65 + row_sum 1088 + reciprocal 65;
+      // exp(x - max) 1088 + normalise 1088
+      {"softmax", 2371, 2176},
+      {"relu", 1088, 0},  // max(x, 0)
+      {"gelu", 0, 2112},  // 2 cycles per element
+      {"add", 2112, 0},   // two full inputs
+  };
+  for (const Want& w : wants) {
+    ElementwiseKernelOptions o;
+    o.kind = w.kind;
+    o.rows = 256;
+    o.cols = 1024;
+    const Program p = BuildElementwiseKernel(arch, o);
+    const auto [vector, scalar] = EngineCycles(arch, p);
+    EXPECT_EQ(vector, 2 * w.vector_per_tile) << w.kind;
+    EXPECT_EQ(scalar, 2 * w.scalar_per_tile) << w.kind;
+    // Never faster than the busier engine (1.4 GHz) or the HBM roofline.
+    const CoreRunResult r = RunCore(arch, p, {});
+    EXPECT_GE(r.time_ns, static_cast<double>(std::max(vector, scalar)) / 1.4 * (1 - 1e-9))
+        << w.kind;
+    EXPECT_GE(r.time_ns, r.memory_bound_ns) << w.kind;
+  }
+}
+
+TEST(ElementwiseKernels, ActivationScaleBiasOperandIsCheckedAndWaitedFor) {
+  const ArchConfig arch = LoadArchConfig("");
+  KernelBuilder k("t", arch);
+  const HbmTensor x = k.Hbm("x", 128, 64, Dtype::kBf16);
+  const Tile xt = k.Scratchpad("x", 128, 64, Dtype::kBf16);
+  const Tile yt = k.Scratchpad("y", 128, 64, Dtype::kBf16);
+  const Tile s = k.Scratchpad("s", 128, 1, Dtype::kFp32);
+  const Tile wide = k.Scratchpad("wide", 128, 3, Dtype::kFp32);
+  k.DmaLoad(xt.All(), Block(x, 0, 128, 0, 64), "load");
+  const std::uint32_t stat = k.Vector(VectorOp::kReduceSum, s.All(), xt.All(), "sum");
+  const std::uint32_t act = k.Activation(ActivationFn::kIdentity, yt.All(), xt.All(), s.All(), "n");
+  EXPECT_EQ(k.Activation(ActivationFn::kExp, yt.All(), xt.All(), "plain"), act + 1);
+  // [P x 3] is neither a scale nor a (scale, bias) pair.
+  EXPECT_THROW(k.Activation(ActivationFn::kIdentity, yt.All(), xt.All(), wide.All(), "bad"),
+               InputError);
+  const Program p = k.Finish();
+  const std::vector<std::uint32_t>& waits = p.instructions[act].waits;
+  EXPECT_NE(std::find(waits.begin(), waits.end(), stat), waits.end());  // reads the sum
+  EXPECT_EQ(p.instructions[act].src1.bytes_per_partition, 4u);
+}
+
 }  // namespace systole
