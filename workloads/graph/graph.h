@@ -49,6 +49,9 @@ struct GraphTensor {
   Dtype dtype = Dtype::kBf16;
   TensorKind kind = TensorKind::kActivation;
   TensorId grad_of = kNoTensor;  // gradients and optimizer tensors: the tensor they belong to
+  // A fused chain's intermediate that only the next op of the chain reads: it stays in the
+  // producer's epilogue and is never written to HBM (workloads/training/fusion.h).
+  bool on_chip_only = false;
   std::uint64_t elements() const;
   std::uint64_t bytes() const;
 };

@@ -29,7 +29,8 @@ Liveness Live(const Graph& graph, const std::vector<OpId>& order) {
   for (std::size_t idx = 0; idx < order.size(); ++idx) {
     const GraphOp& op = graph.op(order[idx]);
     auto touch = [&](TensorId t) {
-      if (!Transient(graph.tensor(t).kind)) return;
+      // A fused chain intermediate never reaches HBM (fusion.h).
+      if (!Transient(graph.tensor(t).kind) || graph.tensor(t).on_chip_only) return;
       // Step inputs (token ids, images) are in memory from the start.
       if (l.first[t] < 0) {
         l.first[t] = graph.tensor(t).kind == TensorKind::kInput ? 0 : std::int64_t(idx);

@@ -12,6 +12,8 @@
 //                    micro-batch (recomputation shrinks this set)
 //   workspace        everything else live at the peak on top of the saved activations:
 //                    activation gradients, recomputed activations, transients
+//   (intermediates of fused chains that never leave the producer's epilogue, marked
+//   on_chip_only by fusion.h, are not in HBM and not counted)
 // Liveness: a tensor lives from the op that writes it first to the op that touches it
 // last, in the step's op order (forward then backward of one micro-batch); the activation
 // peak is the maximum of the live bytes over that order. Parameters, gradients, masters

@@ -101,6 +101,7 @@ std::size_t FuseIntoProducers(Graph& g, const std::vector<std::vector<OpId>>& ph
         GraphOp& em = g.mutable_op(pick);
         em.fused_into = pid;
         em.fused_input_stored = stored;
+        if (!stored) g.mutable_tensor(t).on_chip_only = true;
         g.mutable_op(pid).epilogue.push_back(pick);
         group.insert(pick);
         ++fused;

@@ -34,9 +34,10 @@
 // producer carries the group's HBM traffic: every tensor read from outside the group
 // once, every tensor written that some op outside the group reads (or that outlives the
 // step) once.
-// What it ignores: the footprint (an intermediate that is no longer materialised still
-// counts as workspace: conservative), fusion of element-wise ops among themselves, fusing
-// into attention or embedding producers.
+// A chain tensor that only the next op of the chain reads is marked on_chip_only: it is
+// never written to HBM, so the footprint (footprint.h) does not count it.
+// What it ignores: fusion of element-wise ops among themselves, fusing into attention or
+// embedding producers.
 #pragma once
 
 #include <cstddef>

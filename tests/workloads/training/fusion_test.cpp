@@ -129,4 +129,27 @@ TEST(Fusion, LlamaFusesResidualsAndSwigluIntoUp) {
 }
 
 }  // namespace
+TEST(Fusion, ChainIntermediatesLeaveTheFootprint) {
+  // MLP 64 -> 65536 -> 96, batch 32, fp32: a hidden tensor is 32 x 65536 x 4 B = 8 MiB.
+  // Unfused, the peak is at fc0.act.grad (relu_grad): the saved y, the incoming dy and
+  // the outgoing dz are live, 3 hidden tensors. Fused, dy is produced in fc1.grad_a's
+  // epilogue and consumed there (on chip only), so the peak holds one hidden tensor less;
+  // the forward's pre-bias and pre-relu tensors never reach HBM either.
+  const std::vector<std::string> o = {"model.layer_sizes=[64, 65536, 96]",
+                                      "training.micro_batch=32"};
+  const TrainingStep fused = Step("mlp", o, true);
+  const TrainingStep plain = Step("mlp", o, false);
+  const std::uint64_t hidden = 32ull * 65536 * 4;
+  EXPECT_EQ(plain.footprint.activation_peak_bytes - fused.footprint.activation_peak_bytes, hidden);
+  auto on_chip = [&](const TrainingStep& s, const std::string& op) {
+    return s.graph.tensor(Op(s, op).outputs[0]).on_chip_only;
+  };
+  EXPECT_TRUE(on_chip(fused, "fc0"));            // read only by the fused bias add
+  EXPECT_TRUE(on_chip(fused, "fc0.bias_add"));   // read only by the fused relu
+  EXPECT_FALSE(on_chip(fused, "fc0.act"));       // y: fc1 and relu_grad read it
+  EXPECT_TRUE(on_chip(fused, "fc1.grad_a"));     // dy: only relu_grad, fused
+  EXPECT_FALSE(on_chip(fused, "fc0.act.grad"));  // dz: the bias and weight gradients
+  for (const GraphTensor& t : plain.graph.tensors()) EXPECT_FALSE(t.on_chip_only) << t.name;
+}
+
 }  // namespace systole
