@@ -56,6 +56,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
       };
       for (const KernelCall& call : LowerOp(arch, step.graph, op, step.compute_dtype)) {
         KernelResult k;
+        std::string kernel_key = call.Key();
         if (call.matmul) {
           // Orientation and blocking (sim/tiling_search.h); decided once per distinct call.
           std::string key = call.Key() + (call.try_transposed ? " try_transposed" : "");
@@ -70,12 +71,18 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
           }
           const MatmulTuning& tuned = it->second;
           k = tuned.result;
+          kernel_key = tuned.call.Key();
           if (tuned.transposed) ++rep.transposed_kernels;
           if (tuned.changed) ++rep.tuned_kernels;
         } else {
           k = simulate(call);
         }
         r.time_ns += k.time_ns * static_cast<double>(call.repeat) * call.scale;
+        r.kernels +=
+            fmt::format("{}{} x{}", r.kernels.empty() ? "" : "; ", kernel_key,
+                        call.scale == 1.0
+                            ? fmt::format("{}", call.repeat)
+                            : fmt::format("{:.3f}", call.scale * static_cast<double>(call.repeat)));
         rep.represented_instructions += static_cast<std::uint64_t>(
             static_cast<double>(k.instructions * call.repeat * ph.repeats) * call.scale);
       }
@@ -170,7 +177,8 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
   nlohmann::ordered_json j;
   // Version 2: fusion, fused_ops, hbm_bytes_per_step, transposed_kernels; footprint (keys
   // as in TrainingStepToJson, plus hbm_capacity_bytes) replaces footprint_bytes; ops.csv
-  // gained fused_into. Version 3: tuned_kernels (matmul calls the tiling search re-blocked).
+  // gained fused_into. Version 3: tuned_kernels (matmul calls the tiling search re-blocked);
+  // ops.csv gained kernels (each op's kernels as chosen, with their repeat counts).
   j["schema"] = "systole.step/3";
   j["workload"] = step.config.model.name;
   j["arch"] = arch.name;
@@ -205,20 +213,21 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
 std::string OpsCsv(const TrainingStep& step, const StepReport& r) {
   std::string out =
       "op,phase,role,kind,repeats,time_ns,flops,matmul_flops,hbm_bytes,achieved_tflops,"
-      "achieved_gbps,roofline_ns,bound,fused_into\n";
+      "achieved_gbps,roofline_ns,bound,fused_into,kernels\n";
   for (const OpReport& o : r.ops) {
     const GraphOp& op = step.graph.op(o.op);
     // Fused ops (time 0): no rates of their own, bound "fused".
     const double t = o.time_ns > 0 ? o.time_ns : 1e300;
-    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{},{}\n", op.name,
-                       PhaseName(o.phase), OpRoleName(op.role), OpKindName(op.kind), o.repeats,
-                       o.time_ns, o.flops, o.matmul_flops, o.bytes,
+    // kernels: quoted (an epilogue list has commas).
+    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{},{},\"{}\"\n",
+                       op.name, PhaseName(o.phase), OpRoleName(op.role), OpKindName(op.kind),
+                       o.repeats, o.time_ns, o.flops, o.matmul_flops, o.bytes,
                        static_cast<double>(o.flops) / t / 1000.0, static_cast<double>(o.bytes) / t,
                        o.roofline_ns,
                        op.fused()        ? "fused"
                        : o.compute_bound ? "compute"
                                          : "memory",
-                       op.fused() ? step.graph.op(op.fused_into).name : "");
+                       op.fused() ? step.graph.op(op.fused_into).name : "", o.kernels);
   }
   return out;
 }

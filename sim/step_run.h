@@ -27,6 +27,9 @@ struct OpReport {
   std::uint64_t bytes = 0;  // HBM bytes read + written
   double roofline_ns = 0;   // max(matmul FLOPs / peak, bytes / HBM bandwidth)
   bool compute_bound = false;
+  // The kernels that ran it, as chosen (orientation, blocking): "<KernelCall::Key()> x<repeat>"
+  // joined by "; " (empty when fused).
+  std::string kernels;
 };
 
 struct StepReport {

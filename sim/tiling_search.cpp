@@ -1,6 +1,7 @@
 #include "sim/tiling_search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -13,17 +14,19 @@ namespace systole {
 namespace {
 
 constexpr double kSearchThreshold = 1.25;
-constexpr std::uint64_t kSampleBlocks = 3;
-constexpr std::uint64_t kSampleItems = 2;
+constexpr std::uint64_t kSampleBlocks = 4;
+constexpr double kSampleInstructions = 8000;
+constexpr int kRounds = 3;
 
 // The knobs of a candidate, resolved (so that equal candidates compare equal).
 struct Knobs {
   bool transposed = false;
   std::uint64_t block_m = 0, block_n = 0;
   int out_buffers = 0;
+  int store_queues = 0;
   bool operator==(const Knobs& o) const {
     return transposed == o.transposed && block_m == o.block_m && block_n == o.block_n &&
-           out_buffers == o.out_buffers;
+           out_buffers == o.out_buffers && store_queues == o.store_queues;
   }
 };
 
@@ -33,13 +36,14 @@ KernelCall Apply(const KernelCall& stated, const Knobs& k) {
   c.mm.block_m = k.block_m;
   c.mm.block_n = k.block_n;
   c.mm.out_buffers = k.out_buffers;
+  c.mm.store_queues = k.store_queues;
   return c;
 }
 
 // The resolved knobs of `call` as the kernel would run it (fills in the level defaults).
 Knobs Resolved(const ArchConfig& arch, const KernelCall& call, bool transposed) {
   const MatmulKernelOptions o = ResolveMatmulOptions(arch, call.mm);
-  return {transposed, o.block_m, o.block_n, o.out_buffers};
+  return {transposed, o.block_m, o.block_n, o.out_buffers, o.store_queues};
 }
 
 }  // namespace
@@ -94,6 +98,14 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
   t.searched = true;
 
   // Sampled estimate of a candidate's full time; a candidate that does not fit is skipped.
+  // Instructions per matmul tile of the stated call (its loads, matmul, evacuation, store
+  // shares), to size the samples.
+  const MatmulKernelOptions stated_options = ResolveMatmulOptions(arch, stated.mm);
+  const double instructions_per_tile =
+      static_cast<double>(t.result.instructions) /
+      static_cast<double>(stated_options.batch * CeilDiv(stated_options.m, stated_options.tile_m) *
+                          CeilDiv(stated_options.k, stated_options.tile_k) *
+                          CeilDiv(stated_options.n, stated_options.tile_n));
   auto estimate = [&](const Knobs& k, double* out_ns) {
     KernelCall c = Apply(call, k);
     MatmulKernelOptions o;
@@ -104,51 +116,133 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
     }
     const std::uint64_t m_core = CeilDiv(o.m, arch.cores);
     const std::uint64_t blocks = CeilDiv(CeilDiv(m_core, o.tile_m), o.block_m);
-    const std::uint64_t items = std::min(o.batch, kSampleItems);
-    c.mm.batch = items;
-    c.mm.m_blocks_limit = blocks > kSampleBlocks ? kSampleBlocks : 0;
-    KernelResult r;
+    // Work units: M blocks over all items. Two samples, the first `small` and `large` units
+    // (the first blocks of one item, or whole items when an item has few blocks); the
+    // full call is extrapolated from the second at the rate between them, so the
+    // pipeline's fill and drain are counted once.
+    const std::uint64_t units = blocks * o.batch;
+    // Blocks with many instructions (a long K) sample 1 and 2 of them, the rest 2 and 4.
+    const double block_instructions =
+        instructions_per_tile *
+        static_cast<double>(o.block_m * CeilDiv(o.k, o.tile_k) * CeilDiv(o.n, o.tile_n));
+    const std::uint64_t sample_blocks =
+        block_instructions > kSampleInstructions / 2 ? kSampleBlocks / 2 : kSampleBlocks;
+    auto run = [&](std::uint64_t n_units, double* ns) {
+      KernelCall sc = c;
+      if (blocks > sample_blocks) {
+        sc.mm.batch = 1;
+        sc.mm.m_blocks_limit = n_units;
+      } else {
+        sc.mm.batch = n_units / blocks;
+      }
+      const KernelResult r = simulate(sc);
+      t.simulated_instructions += r.instructions;
+      *ns = r.time_ns;
+    };
+    const std::uint64_t small = blocks > sample_blocks ? sample_blocks / 2 : blocks;
+    const std::uint64_t large = blocks > sample_blocks ? sample_blocks : 2 * blocks;
+    double small_ns = 0, large_ns = 0;
     try {
-      r = simulate(c);
+      if (units <= large) {  // the sample would be the whole call
+        run(units, out_ns);
+        ++t.candidates;
+        return true;
+      }
+      run(small, &small_ns);
+      run(large, &large_ns);
     } catch (const InputError&) {  // over the scratchpad or accumulator capacity
       return false;
     }
     ++t.candidates;
-    t.simulated_instructions += r.instructions;
-    *out_ns = r.time_ns * static_cast<double>(blocks) /
-              static_cast<double>(std::min(blocks, kSampleBlocks)) * static_cast<double>(o.batch) /
-              static_cast<double>(items);
+    const double rate = std::max(0.0, large_ns - small_ns) / static_cast<double>(large - small);
+    *out_ns = large_ns + rate * static_cast<double>(units - large);
     return true;
   };
 
-  // Every block_m for each orientation, with as many output buffers as fit (more stores
-  // in flight are never slower; they only take scratchpad space).
   Knobs best;
   double best_ns = std::numeric_limits<double>::infinity();
-  for (bool transposed : {false, true}) {
-    if (transposed && !call.try_transposed) continue;
+  // Every block_m of one orientation, with as many output buffers as fit (more stores in
+  // flight are never slower; they only take scratchpad space); store_queues 0 = default.
+  // neighbours: only the block sizes either side of the best one (a re-sweep).
+  auto sweep_blocks = [&](bool transposed, int store_queues, bool neighbours) {
     const KernelCall oriented = transposed ? Transposed(call) : call;
     const MatmulKernelOptions o = ResolveMatmulOptions(arch, oriented.mm);
     const std::uint64_t mt = CeilDiv(o.m, o.tile_m), nt = CeilDiv(o.n, o.tile_n);
     const std::uint64_t acc_tiles =
         std::max<std::uint64_t>(1, arch.core.accumulator.partition_bytes / 4 / o.tile_n);
-    std::uint64_t last_bm = 0;
+    std::vector<std::uint64_t> sizes;  // distinct block_m values, ascending
     for (std::uint64_t bm : {1, 2, 4, 8, 16}) {
-      if (bm > acc_tiles || last_bm == std::min(bm, mt)) break;
-      last_bm = std::min(bm, mt);
+      if (bm > acc_tiles || (!sizes.empty() && sizes.back() == std::min(bm, mt))) break;
+      sizes.push_back(std::min(bm, mt));
+    }
+    if (neighbours) {
+      const auto at = std::find(sizes.begin(), sizes.end(), best.block_m);
+      std::vector<std::uint64_t> near;
+      if (at != sizes.end() && at != sizes.begin()) near.push_back(*(at - 1));
+      if (at != sizes.end() && at + 1 != sizes.end()) near.push_back(*(at + 1));
+      sizes = near;
+    }
+    int worse = 0;  // consecutive sizes slower than the one before: stop after two
+    double previous_ns = std::numeric_limits<double>::infinity();
+    for (std::uint64_t bm : sizes) {
       for (int ob : {8, 4, 2}) {
-        Knobs k{transposed, last_bm, std::min(nt, std::max<std::uint64_t>(1, acc_tiles / bm)), ob};
+        const Knobs k{transposed, bm, std::min(nt, std::max<std::uint64_t>(1, acc_tiles / bm)), ob,
+                      store_queues ? store_queues : o.store_queues};
+        if (k == best) break;
         double ns = 0;
         if (!estimate(k, &ns)) continue;  // does not fit: fewer buffers
         if (ns < best_ns) {
           best = k;
           best_ns = ns;
         }
+        worse = ns > previous_ns ? worse + 1 : 0;
+        previous_ns = ns;
         break;
       }
+      if (worse == 2) break;
     }
+  };
+  for (bool transposed : {false, true}) {
+    if (!transposed || call.try_transposed) sweep_blocks(transposed, 0, false);
   }
   if (best_ns == std::numeric_limits<double>::infinity()) return t;
+  // Then the DMA queues' split between loads and stores: half or three quarters storing,
+  // and in proportion to
+  // the bytes each side moves with the chosen blocking (AT once per N block, B once per M
+  // block, C and any stored epilogue tensor once). A new split shifts the balance, so the
+  // block sizes are swept again with it, and so on while the split changes (at most
+  // kRounds times).
+  for (int round = 0; round < kRounds; ++round) {
+    const MatmulKernelOptions o = ResolveMatmulOptions(arch, Apply(call, best).mm);
+    const double mt = static_cast<double>(CeilDiv(o.m, o.tile_m));
+    const double nt = static_cast<double>(CeilDiv(o.n, o.tile_n));
+    const double m = static_cast<double>(o.m), k = static_cast<double>(o.k),
+                 n = static_cast<double>(o.n);
+    double stores = 1;
+    for (EpilogueStep e : o.epilogue) stores += e == EpilogueStep::kStore ? 1 : 0;
+    const double load_bytes = m * k * std::ceil(nt / static_cast<double>(o.block_n)) +
+                              k * n * std::ceil(mt / static_cast<double>(o.block_m));
+    const int queues = static_cast<int>(arch.core.dma.queues);
+    const int proportional =
+        static_cast<int>(std::lround(queues * (stores * m * n) / (load_bytes + stores * m * n)));
+    const Knobs from = best;
+    for (int sq : {queues / 2, 3 * queues / 4, proportional}) {
+      Knobs c = from;
+      c.store_queues = std::clamp(sq, 1, std::max(1, queues - 1));
+      if (c == best) continue;
+      double ns = 0;
+      if (estimate(c, &ns) && ns < best_ns) {
+        best = c;
+        best_ns = ns;
+      }
+    }
+    if (best.store_queues == from.store_queues) break;
+    // Hill-climb the block size from the best one while a neighbour is faster.
+    for (std::uint64_t was = 0; was != best.block_m;) {
+      was = best.block_m;
+      sweep_blocks(best.transposed, best.store_queues, true);
+    }
+  }
   // The sampled winner in full against the best of the defaults.
   const Knobs chosen_default = Resolved(arch, t.call, t.transposed);
   if (best == chosen_default) return t;

@@ -162,7 +162,14 @@ TEST(StepRun, FusionIsFasterNeverBeatsTheRooflineAndKeepsFlops) {
   EXPECT_NEAR(fused.mfu / plain.mfu, plain.step_ns / fused.step_ns, 1e-9);
   // ops.csv names the producer of every fused op; report.json carries the switch.
   const std::string csv = OpsCsv(fused_step, fused);
-  EXPECT_NE(csv.find(",fused,h0.fc\n"), std::string::npos);
+  EXPECT_NE(csv.find(",fused,h0.fc,\"\"\n"), std::string::npos);
+  // ... and the kernels each op ran, as chosen: the up-projection 512 x 768 x 3072 once,
+  // carrying its fused bias and gelu (and the store of the pre-gelu tensor for backward).
+  const std::size_t fc = csv.find("\nh0.fc,");
+  ASSERT_NE(fc, std::string::npos);
+  const std::string fc_row = csv.substr(fc + 1, csv.find('\n', fc + 1) - fc - 1);
+  EXPECT_NE(fc_row.find(",\"matmul 1x512x768x3072 bf16"), std::string::npos) << fc_row;
+  EXPECT_NE(fc_row.find(" epilogue bias,store,gelu x1\""), std::string::npos) << fc_row;
   const nlohmann::json j = nlohmann::json::parse(StepReportJson(arch, fused_step, fused));
   EXPECT_EQ(j["schema"], "systole.step/3");
   EXPECT_EQ(j["fusion"], true);

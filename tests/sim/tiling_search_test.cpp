@@ -129,12 +129,13 @@ TEST(TilingSearch, AttentionHeadsAreReblockedAndNeverSlower) {
 }
 
 TEST(TilingSearch, SampledSearchComesCloseToTheExhaustiveBest) {
-  // The slow oracle: every candidate of the grid (orientation x block_m x out_buffers)
-  // simulated in full. The sampled search must never be slower than the
+  // The slow oracle: every candidate of the grid (orientation x block_m x out_buffers x
+  // store queues) simulated in full. The sampled search must never be slower than the
   // default and come within 10% of the grid's best on these short-K / short-N products
   // (attention heads, ResNet 1x1 convolutions, a narrow projection).
   const ArchConfig arch = LoadArchConfig("");
-  KernelCall cases[] = {Call(1024, 1024, 64, 2), Call(8192, 64, 256), Call(2048, 256, 64)};
+  KernelCall cases[] = {Call(1024, 1024, 64, 2), Call(8192, 64, 256), Call(2048, 256, 64),
+                        Call(1024, 64, 1024, 2)};
   cases[1].try_transposed = true;
   cases[2].try_transposed = true;
   for (const KernelCall& c : cases) {
@@ -152,11 +153,14 @@ TEST(TilingSearch, SampledSearchComesCloseToTheExhaustiveBest) {
       for (std::uint64_t bm : {1, 2, 4, 8, 16}) {
         if (bm > acc_tiles) break;
         for (int ob : {2, 4, 8}) {
-          KernelCall k = base;
-          k.mm.block_m = std::min(bm, mt);
-          k.mm.block_n = std::min(nt, std::max<std::uint64_t>(1, acc_tiles / bm));
-          k.mm.out_buffers = ob;
-          best = std::min(best, Simulate(arch, k).time_ns);
+          for (int sq : {4, 8, 12}) {  // a quarter, half, three quarters of 16 queues
+            KernelCall k = base;
+            k.mm.block_m = std::min(bm, mt);
+            k.mm.block_n = std::min(nt, std::max<std::uint64_t>(1, acc_tiles / bm));
+            k.mm.out_buffers = ob;
+            k.mm.store_queues = sq;
+            best = std::min(best, Simulate(arch, k).time_ns);
+          }
         }
       }
       best = std::min(best, Simulate(arch, base).time_ns);  // the default itself

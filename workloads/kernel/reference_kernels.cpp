@@ -150,10 +150,11 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
     bk = 4;
   } else if (o.level == "block3") {
     buffers = 2;
-    // As many accumulator tiles as the accumulator holds, split between M and N.
+    // As many accumulator tiles as the accumulator holds, split between M and N (N gets
+    // what a given block_m leaves).
     const std::uint64_t acc_tiles = std::max<std::uint64_t>(1, acc_fp32 / o.tile_n);
     bm = 2;
-    bn = std::max<std::uint64_t>(1, acc_tiles / bm);
+    bn = std::max<std::uint64_t>(1, acc_tiles / std::min(Pick(o.block_m, bm), mt));
     bk = 8;
   } else {
     throw InputError("matmul kernel: unknown --level '" + o.level +

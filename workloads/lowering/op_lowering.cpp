@@ -14,7 +14,7 @@ std::string KernelCall::Key() const {
   if (matmul) {
     std::string tiling;  // options away from the level's defaults
     if (mm.block_m || mm.block_n || mm.block_k) {
-      tiling += fmt::format(" blocks {},{},{}", mm.block_m, mm.block_n, mm.block_k);
+      tiling += fmt::format(" blocks m{} n{} k{}", mm.block_m, mm.block_n, mm.block_k);
     }
     if (mm.out_buffers) tiling += fmt::format(" out_buffers {}", mm.out_buffers);
     if (mm.store_queues) tiling += fmt::format(" store_queues {}", mm.store_queues);

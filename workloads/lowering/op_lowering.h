@@ -71,7 +71,10 @@ struct KernelCall {
   // Matmul only: the product may also run transposed (C^T = B^T A^T: m and n swapped,
   // the same operand storage, the output in the other layout); the faster one is used.
   bool try_transposed = false;
-  std::string Key() const;  // identical keys give identical programs
+  // Identical keys give identical programs: "matmul 8x1024x1024x64 bf16 blocks m8 n1 k0
+  // out_buffers 8 epilogue bias,gelu" (batch x m x k x n; options away from the defaults),
+  // "layernorm 1024x3136 bf16". No commas outside the epilogue list.
+  std::string Key() const;
 };
 
 // `call` with m and n swapped (the transposed orientation of a matmul call).
