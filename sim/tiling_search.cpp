@@ -97,7 +97,6 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
   if (t.result.time_ns <= kSearchThreshold * MatmulRooflineNs(arch, call.mm)) return t;
   t.searched = true;
 
-  // Sampled estimate of a candidate's full time; a candidate that does not fit is skipped.
   // Instructions per matmul tile of the stated call (its loads, matmul, evacuation, store
   // shares), to size the samples.
   const MatmulKernelOptions stated_options = ResolveMatmulOptions(arch, stated.mm);
@@ -106,6 +105,7 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
       static_cast<double>(stated_options.batch * CeilDiv(stated_options.m, stated_options.tile_m) *
                           CeilDiv(stated_options.k, stated_options.tile_k) *
                           CeilDiv(stated_options.n, stated_options.tile_n));
+  // Sampled estimate of a candidate's full time; a candidate that does not fit is skipped.
   auto estimate = [&](const Knobs& k, double* out_ns) {
     KernelCall c = Apply(call, k);
     MatmulKernelOptions o;
@@ -207,11 +207,10 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
   }
   if (best_ns == std::numeric_limits<double>::infinity()) return t;
   // Then the DMA queues' split between loads and stores: half or three quarters storing,
-  // and in proportion to
-  // the bytes each side moves with the chosen blocking (AT once per N block, B once per M
-  // block, C and any stored epilogue tensor once). A new split shifts the balance, so the
-  // block sizes are swept again with it, and so on while the split changes (at most
-  // kRounds times).
+  // or a share in proportion to the bytes each side moves with the chosen blocking (AT
+  // once per N block, B once per M block, C and any stored epilogue tensor once). A new
+  // split shifts the balance, so the block size hill-climbs again with it, and so on while
+  // the split changes (at most kRounds times).
   for (int round = 0; round < kRounds; ++round) {
     const MatmulKernelOptions o = ResolveMatmulOptions(arch, Apply(call, best).mm);
     const double mt = static_cast<double>(CeilDiv(o.m, o.tile_m));
