@@ -127,9 +127,15 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
         static_cast<double>(o.block_m * CeilDiv(o.k, o.tile_k) * CeilDiv(o.n, o.tile_n));
     const std::uint64_t sample_blocks =
         block_instructions > kSampleInstructions / 2 ? kSampleBlocks / 2 : kSampleBlocks;
+    // Few M blocks but a long K (a convolution's weight gradient: K = every pixel): the
+    // samples are the first 2 and 4 K blocks of every output block instead.
+    const std::uint64_t k_blocks = CeilDiv(CeilDiv(o.k, o.tile_k), o.block_k);
+    const bool along_k = units <= 2 * sample_blocks && k_blocks > kSampleBlocks;
     auto run = [&](std::uint64_t n_units, double* ns) {
       KernelCall sc = c;
-      if (blocks > sample_blocks) {
+      if (along_k) {
+        sc.mm.k_blocks_limit = n_units;
+      } else if (blocks > sample_blocks) {
         sc.mm.batch = 1;
         sc.mm.m_blocks_limit = n_units;
       } else {
@@ -139,12 +145,17 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
       t.simulated_instructions += r.instructions;
       *ns = r.time_ns;
     };
-    const std::uint64_t small = blocks > sample_blocks ? sample_blocks / 2 : blocks;
-    const std::uint64_t large = blocks > sample_blocks ? sample_blocks : 2 * blocks;
+    const std::uint64_t small = along_k                  ? kSampleBlocks / 2
+                                : blocks > sample_blocks ? sample_blocks / 2
+                                                         : blocks;
+    const std::uint64_t large = along_k                  ? kSampleBlocks
+                                : blocks > sample_blocks ? sample_blocks
+                                                         : 2 * blocks;
+    const std::uint64_t total = along_k ? k_blocks : units;
     double small_ns = 0, large_ns = 0;
     try {
-      if (units <= large) {  // the sample would be the whole call
-        run(units, out_ns);
+      if (total <= large) {  // the sample would be the whole call
+        run(total, out_ns);
         ++t.candidates;
         return true;
       }
@@ -155,7 +166,7 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
     }
     ++t.candidates;
     const double rate = std::max(0.0, large_ns - small_ns) / static_cast<double>(large - small);
-    *out_ns = large_ns + rate * static_cast<double>(units - large);
+    *out_ns = large_ns + rate * static_cast<double>(total - large);
     return true;
   };
 

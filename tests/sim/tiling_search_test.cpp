@@ -72,6 +72,20 @@ TEST(MatmulKernelSample, MBlocksLimitRunsTheFirstBlocksOverFullSizeTensors) {
   }
 }
 
+TEST(MatmulKernelSample, KBlocksLimitCutsEachAccumulationShort) {
+  const ArchConfig arch = LoadArchConfig("");
+  MatmulKernelOptions o = Call(256, 4096, 512).mm;
+  o.block_k = 8;
+  const Program full = BuildMatmulKernel(arch, o);
+  o.k_blocks_limit = 2;
+  const Program sample = BuildMatmulKernel(arch, o);
+  // K = 4096 is 32 tiles in 4 blocks of 8; M = 256 is 2 tiles in one block; N one tile.
+  EXPECT_EQ(CountOp(full, Opcode::kMatmul), 2u * 32);
+  EXPECT_EQ(CountOp(sample, Opcode::kMatmul), 2u * 16);  // 2 of the 4 K blocks
+  // Every output block is still evacuated and stored.
+  EXPECT_EQ(CountOp(sample, Opcode::kDmaStore), CountOp(full, Opcode::kDmaStore));
+}
+
 TEST(MatmulKernelOutBuffers, MoreStoresInFlightHelpAStoreBoundProduct) {
   // K = 64 and N = 256: each 128-row output block takes longer to store (DMA setup
   // 1.3 us + 64 KiB over 4 queues) than to compute, so the evacuation of block i + 2 waits
@@ -134,10 +148,12 @@ TEST(TilingSearch, SampledSearchComesCloseToTheExhaustiveBest) {
   // default and come within 10% of the grid's best on these short-K / short-N products
   // (attention heads, ResNet 1x1 convolutions, a narrow projection).
   const ArchConfig arch = LoadArchConfig("");
+  // The last, a convolution's weight gradient (K = pixels), is sampled along K.
   KernelCall cases[] = {Call(1024, 1024, 64, 2), Call(8192, 64, 256), Call(2048, 256, 64),
-                        Call(1024, 64, 1024, 2)};
+                        Call(1024, 64, 1024, 2), Call(576, 16384, 64)};
   cases[1].try_transposed = true;
   cases[2].try_transposed = true;
+  cases[4].try_transposed = true;
   for (const KernelCall& c : cases) {
     const MatmulTuning t =
         TuneMatmul(arch, c, [&](const KernelCall& k) { return Simulate(arch, k); });

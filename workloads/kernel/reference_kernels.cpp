@@ -275,6 +275,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   // Items run back to back; the operand and output buffers rotate across them, so one
   // item's loads overlap the previous item's matmuls and stores.
   const std::uint64_t m_end = o.m_blocks_limit ? std::min(mt, o.m_blocks_limit * bm) : mt;
+  const std::uint64_t k_end = o.k_blocks_limit ? std::min(kt, o.k_blocks_limit * bk) : kt;
   for (std::uint64_t item = 0; item < batch; ++item) {
     const std::uint64_t item_k = item * o.k, item_m = item * o.m;
     for (std::uint64_t m0 = 0; m0 < m_end; m0 += bm) {
@@ -282,7 +283,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
       bool at_loaded = false;
       for (std::uint64_t n0 = 0; n0 < nt; n0 += bn) {
         const std::uint64_t ncount = std::min(bn, nt - n0);
-        for (std::uint64_t k0 = 0; k0 < kt; k0 += bk) {
+        for (std::uint64_t k0 = 0; k0 < k_end; k0 += bk) {
           const std::uint64_t kcount = std::min(bk, kt - k0);
           if (!(o.hoist && at_loaded)) {
             // Hoisted: every K tile of this M block once; otherwise this K block's tiles.

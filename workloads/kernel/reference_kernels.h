@@ -107,6 +107,9 @@ struct MatmulKernelOptions {
   // Sampling (the tiling search): run only the first this-many M blocks of each batch item,
   // over the full-size tensors (so DMA chunk shapes are those of the whole product); 0 = all.
   std::uint64_t m_blocks_limit = 0;
+  // The same along K: only the first this-many K blocks of each output block (the
+  // accumulation is cut short; its evacuation and store run as usual); 0 = all.
+  std::uint64_t k_blocks_limit = 0;
 };
 
 // Fills in the level's defaults (and validates); throws InputError on bad options.

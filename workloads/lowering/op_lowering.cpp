@@ -19,6 +19,7 @@ std::string KernelCall::Key() const {
     if (mm.out_buffers) tiling += fmt::format(" out_buffers {}", mm.out_buffers);
     if (mm.store_queues) tiling += fmt::format(" store_queues {}", mm.store_queues);
     if (mm.m_blocks_limit) tiling += fmt::format(" m_blocks_limit {}", mm.m_blocks_limit);
+    if (mm.k_blocks_limit) tiling += fmt::format(" k_blocks_limit {}", mm.k_blocks_limit);
     return fmt::format("matmul {}x{}x{}x{} {}{}{}{}", mm.batch, mm.m, mm.k, mm.n,
                        DtypeName(mm.dtype), tiling, mm.epilogue.empty() ? "" : " epilogue ",
                        EpilogueString(mm.epilogue));
