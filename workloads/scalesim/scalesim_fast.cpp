@@ -29,8 +29,11 @@
 //           (CalcOsIfmapWindows); WS/IS, or OS with two epochs in one fold: address by
 //           address over per-chunk address sequences with 8-bit epoch stamps; both stop
 //           early once a column fold provably repeats the previous one;
-//     USER  with a rank bitmap over the prefetch sequence for positions, plus a check of
-//           every occurrence of an address for rows that are not entirely in the window.
+//     USER  windows inside the image: positions in closed form; windows leaving the image:
+//           a rank bitmap over the prefetch sequence, built from the clipped pixels (all
+//           cells valid, out-of-image cells of the last ofmap rows/columns cleared). Rows
+//           not entirely in the window check every occurrence of an address, with runs of
+//           cells that hit through the occurrence at the same pixel offset skipped (OS).
 // Anything outside these cases (a CALC epoch narrower than an array row, address spaces
 // whose tables would not fit in memory) runs the reference engine.
 #if defined(__SSE2__)
@@ -80,6 +83,10 @@ inline u128 ClippedTri(u64 na, u64 nb, i64 x) {
   const i64 b = static_cast<i64>(nb);
   if (x <= 0) return 0;
   if (x >= a + b) return static_cast<u128>(na) * nb;
+  if (a + b < (i64{1} << 31)) {  // every term below 2^62: 64-bit arithmetic (mod 2^64)
+    auto tri = [](i64 y) -> u64 { return y <= 0 ? 0 : static_cast<u64>(y) * (y + 1) / 2; };
+    return tri(x) - tri(x - a) - tri(x - b) + tri(x - a - b);
+  }
   return Tri(x) - Tri(x - a) - Tri(x - b) + Tri(x - a - b);
 }
 
@@ -1352,6 +1359,9 @@ class PositionalUserBuffer {
   u64 items_per_set() const { return p_.items_per_set; }
   u64 prefetch_cols() const { return s_.cols; }
   bool sparse() const { return sparse_; }
+  // Whether no demand row of fold (fr, fc) holds a valid address (OS ifmap: every pixel of
+  // the row fold starts its window outside the image); such rows are served at cycle+1.
+  bool FoldEmpty(u64 fr) const { return !block_empty_.empty() && block_empty_[fr]; }
   const std::vector<u64>& bits() const { return bits_; }
   const std::vector<u64>& rank() const { return rank_; }
   u64 moves() const { return moves_; }  // window moves so far
@@ -1597,6 +1607,14 @@ class PositionalUserBuffer {
     const u64 clipped_cols = ClippedCount(g_.Ew, g_.Sw, g_.Fw, g_.W);
     const u64 clipped = clipped_rows * g_.Ew + clipped_cols * g_.Eh - clipped_rows * clipped_cols;
     const u64 padding = s_.block_rows * (s_.cols - s_.last_used);
+    if (mp_.df == Dataflow::kOutputStationary) {  // prefetch blocks = row folds' pixels
+      block_empty_.assign(s_.blocks, true);
+      for (u64 m = 0; m < g_.M; ++m) {
+        if ((m / g_.Ew) * g_.Sh < g_.H && (m % g_.Ew) * g_.Sw < g_.W) {
+          block_empty_[m / s_.cols] = false;
+        }
+      }
+    }
     if (!force_scan_ && (clipped * g_.K + padding) * 8 <= s_.elems) {
       BuildRankSparse();
     } else {
@@ -1743,11 +1761,12 @@ class PositionalUserBuffer {
   int op_;
   PrefetchShape s_;
   bool ranked_;
-  bool force_scan_;        // build the bitmap cell by cell (tests)
-  bool inside_ = false;    // ranked, but every im2col element valid (no bitmap)
-  bool sparse_ = false;    // bitmap built from the clipped pixels (BuildRankSparse)
-  std::vector<u64> bits_;  // valid prefetch cells, sequence order (ranked mode)
-  std::vector<u64> rank_;  // valid cells before each 64-cell word
+  bool force_scan_;                // build the bitmap cell by cell (tests)
+  bool inside_ = false;            // ranked, but every im2col element valid (no bitmap)
+  bool sparse_ = false;            // bitmap built from the clipped pixels (BuildRankSparse)
+  std::vector<u64> bits_;          // valid prefetch cells, sequence order (ranked mode)
+  std::vector<u64> rank_;          // valid cells before each 64-cell word
+  std::vector<bool> block_empty_;  // OS ifmap with a bitmap: prefetch blocks without valid cells
   UserBufferParams p_;
   bool started_ = false;
   i64 hint_dr_ = 0, hint_dc_ = 0;  // pixel offset of the last hit through another occurrence
@@ -1972,7 +1991,7 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
         // valid while the operand's window has not moved.
         auto op_limit = [&](int op) -> u64 {
           const Pattern& pat = pats[op];
-          if (t > pat.LastRow()) return mp.P;
+          if (t > pat.LastRow() || (op == 0 && rd[0].FoldEmpty(fr))) return mp.P;
           if (t < pat.FirstRow()) return pat.FirstRow();
           const u64 E = rd[op].items_per_set();
           const u64 cols = rd[op].prefetch_cols();
