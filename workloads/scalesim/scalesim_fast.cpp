@@ -1600,9 +1600,10 @@ class PositionalUserBuffer {
     // closed form like an injective operand's (CellPosition), no bitmap.
     inside_ = (g_.Eh - 1) * g_.Sh + g_.Fh <= g_.H && (g_.Ew - 1) * g_.Sw + g_.Fw <= g_.W;
     if (inside_) return ValidCount(s_);
-    // Only pixels in the last ofmap rows/columns have windows leaving the image. When their
-    // out-of-image elements (plus the padding) are few, start from an all-valid bitmap and
-    // clear those cells one by one instead of testing every cell.
+    // Only pixels in the last ofmap rows/columns have windows leaving the image. When the
+    // cells of those pixels plus the padding are at most half the sequence, start from an
+    // all-valid bitmap and clear the invalid ones (a few times dearer per cell than the
+    // scan, which tests every cell).
     const u64 clipped_rows = ClippedCount(g_.Eh, g_.Sh, g_.Fh, g_.H);
     const u64 clipped_cols = ClippedCount(g_.Ew, g_.Sw, g_.Fw, g_.W);
     const u64 clipped = clipped_rows * g_.Ew + clipped_cols * g_.Eh - clipped_rows * clipped_cols;
@@ -1615,7 +1616,7 @@ class PositionalUserBuffer {
         }
       }
     }
-    if (!force_scan_ && (clipped * g_.K + padding) * 8 <= s_.elems) {
+    if (!force_scan_ && (clipped * g_.K + padding) * 2 <= s_.elems) {
       BuildRankSparse();
     } else {
       BuildRankScan();
