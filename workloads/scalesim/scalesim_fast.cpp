@@ -78,7 +78,7 @@ inline u128 Tri(i64 x) {
   return static_cast<u128>(x) * static_cast<u128>(x + 1) / 2;
 }
 // #{(a, b) : 0 <= a < na, 0 <= b < nb, a + b < x}
-inline u128 ClippedTri(u64 na, u64 nb, i64 x) {
+__attribute__((always_inline)) inline u128 ClippedTri(u64 na, u64 nb, i64 x) {
   const i64 a = static_cast<i64>(na);
   const i64 b = static_cast<i64>(nb);
   if (x <= 0) return 0;
@@ -1241,27 +1241,35 @@ class PositionalUserBuffer {
       u64 m = 0, k = 0;
       Element(fr, fc, t, static_cast<u64>(c), pat, &m, &k);
       u64 best = ~u64{0};
-      // The occurrence at the pixel offset that hit last time usually hits again.
-      u64 m2 = 0, k2 = 0;
+      // The occurrence at the pixel offset that hit last time, or the time before, usually
+      // hits again (which occurrence is tried first does not change the outcome).
+      u64 m2 = 0, k2 = 0, r2 = 0, reach2 = 0;
       bool hit = false;
       if (OccurrenceAt(m, k, hint_dr_, hint_dc_, &m2, &k2)) {
-        const u64 r2 = ElementRank(m2, k2);
-        u64 reach2 = 0;
+        r2 = ElementRank(m2, k2);
         hit = WindowReach(r2 / E, &reach2);
-        if (hit && mp_.df == Dataflow::kOutputStationary) {
-          // OS: the next cells of the row are (m+1, k-1). While both pixels stay in their
-          // ofmap rows, m2 in its prefetch block and the window offset of k-1, k-2, ...
-          // shifted by the pixel offset stays inside the window (OccurrenceRun), their
-          // occurrences at the same pixel offset are (m2+1, k2-1), ...: the next cells of
-          // one anti-diagonal, with ranks at most r2+1, r2+2, ... (exactly those unless
-          // out-of-image cells lie between): hits while inside the window.
-          u64 run = std::min<u64>(static_cast<u64>(hi - c) + 1, OccurrenceRun(k));
-          run = std::min(run, g_.Ew - m % g_.Ew);
-          run = std::min(run, g_.Ew - m2 % g_.Ew);
-          run = std::min(run, s_.cols - m2 % s_.cols);
-          if (reach2 != ~u64{0}) run = std::min(run, (reach2 + 1) * E - r2);
-          c += static_cast<i64>(run) - 1;
+      }
+      if (!hit && OccurrenceAt(m, k, hint2_dr_, hint2_dc_, &m2, &k2)) {
+        r2 = ElementRank(m2, k2);
+        hit = WindowReach(r2 / E, &reach2);
+        if (hit) {
+          std::swap(hint_dr_, hint2_dr_);
+          std::swap(hint_dc_, hint2_dc_);
         }
+      }
+      if (hit && mp_.df == Dataflow::kOutputStationary) {
+        // OS: the next cells of the row are (m+1, k-1). While both pixels stay in their
+        // ofmap rows, m2 in its prefetch block and the window offset of k-1, k-2, ...
+        // shifted by the pixel offset stays inside the window (OccurrenceRun), their
+        // occurrences at the same pixel offset are (m2+1, k2-1), ...: the next cells of
+        // one anti-diagonal, with ranks at most r2+1, r2+2, ... (exactly those unless
+        // out-of-image cells lie between): hits while inside the window.
+        u64 run = std::min<u64>(static_cast<u64>(hi - c) + 1, OccurrenceRun(k));
+        run = std::min(run, g_.Ew - m % g_.Ew);
+        run = std::min(run, g_.Ew - m2 % g_.Ew);
+        run = std::min(run, s_.cols - m2 % s_.cols);
+        if (reach2 != ~u64{0}) run = std::min(run, (reach2 + 1) * E - r2);
+        c += static_cast<i64>(run) - 1;
       }
       if (!hit) {
         ForEachOccurrence(m, k, [&](u64 mo, u64 ko) {
@@ -1269,6 +1277,8 @@ class PositionalUserBuffer {
           const u64 j = ElementRank(mo, ko) / p_.items_per_set;
           if (InWindow(j)) {
             hit = true;
+            hint2_dr_ = hint_dr_;
+            hint2_dc_ = hint_dc_;
             hint_dr_ = static_cast<i64>(m / g_.Ew) - static_cast<i64>(mo / g_.Ew);
             hint_dc_ = static_cast<i64>(m % g_.Ew) - static_cast<i64>(mo % g_.Ew);
           } else {
@@ -1770,7 +1780,8 @@ class PositionalUserBuffer {
   std::vector<bool> block_empty_;  // OS ifmap with a bitmap: prefetch blocks without valid cells
   UserBufferParams p_;
   bool started_ = false;
-  i64 hint_dr_ = 0, hint_dc_ = 0;  // pixel offset of the last hit through another occurrence
+  i64 hint_dr_ = 0, hint_dc_ = 0;    // pixel offset of the last hit through another occurrence
+  i64 hint2_dr_ = 0, hint2_dc_ = 0;  // the one before
   u64 window_ = 0;
   u64 moves_ = 0;
   u64 accesses_ = 0;
