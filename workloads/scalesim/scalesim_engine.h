@@ -120,6 +120,10 @@ void FillComputeColumns(const Config& cfg, const Geometry& g, const Mapping& mp,
 void FillRatioColumns(const Config& cfg, const Geometry& g, LayerResult* out);
 
 LayerResult SimulateReference(const Config& cfg, const Layer& layer);
+// Test hook for the fast USER engine's ifmap validity bitmap: 1 when it was built from the
+// clipped pixels and equals the cell-by-cell scan, -1 when they differ, 0 when the layer
+// takes neither (injective ifmap, windows inside the image, or too many clipped cells).
+int FastIfmapRankSelfCheck(const Config& cfg, const Layer& layer);
 // Returns false when no proven fast path applies (the caller then runs the reference).
 bool SimulateFast(const Config& cfg, const Layer& layer, LayerResult* out);
 

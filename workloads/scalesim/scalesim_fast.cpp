@@ -29,8 +29,11 @@
 //           (CalcOsIfmapWindows); WS/IS, or OS with two epochs in one fold: address by
 //           address over per-chunk address sequences with 8-bit epoch stamps; both stop
 //           early once a column fold provably repeats the previous one;
-//     USER  with a rank bitmap over the prefetch sequence for positions, plus a check of
-//           every occurrence of an address for rows that are not entirely in the window.
+//     USER  windows inside the image: positions in closed form; windows leaving the image:
+//           a rank bitmap over the prefetch sequence, built from the clipped pixels (all
+//           cells valid, out-of-image cells of the last ofmap rows/columns cleared). Rows
+//           not entirely in the window check every occurrence of an address, with runs of
+//           cells that hit through the occurrence at the same pixel offset skipped (OS).
 // Anything outside these cases (a CALC epoch narrower than an array row, address spaces
 // whose tables would not fit in memory) runs the reference engine.
 #if defined(__SSE2__)
@@ -75,11 +78,15 @@ inline u128 Tri(i64 x) {
   return static_cast<u128>(x) * static_cast<u128>(x + 1) / 2;
 }
 // #{(a, b) : 0 <= a < na, 0 <= b < nb, a + b < x}
-inline u128 ClippedTri(u64 na, u64 nb, i64 x) {
+__attribute__((always_inline)) inline u128 ClippedTri(u64 na, u64 nb, i64 x) {
   const i64 a = static_cast<i64>(na);
   const i64 b = static_cast<i64>(nb);
   if (x <= 0) return 0;
   if (x >= a + b) return static_cast<u128>(na) * nb;
+  if (a + b < (i64{1} << 31)) {  // every term below 2^62: 64-bit arithmetic (mod 2^64)
+    auto tri = [](i64 y) -> u64 { return y <= 0 ? 0 : static_cast<u64>(y) * (y + 1) / 2; };
+    return tri(x) - tri(x - a) - tri(x - b) + tri(x - a - b);
+  }
   return Tri(x) - Tri(x - a) - Tri(x - b) + Tri(x - a - b);
 }
 
@@ -1173,12 +1180,13 @@ class FastWriteBuffer {
 class PositionalUserBuffer {
  public:
   PositionalUserBuffer(const Geometry& g, const Mapping& mp, int op, u64 size_words, u64 bw,
-                       bool ranked)
+                       bool ranked, bool force_scan = false)
       : g_(g),
         mp_(mp),
         op_(op),
         s_(GetPrefetchShape(mp, op)),
         ranked_(ranked),
+        force_scan_(force_scan),
         p_(size_words, bw, ranked ? BuildRank() : ValidCount(s_), s_.elems) {}
 
   static u64 ValidCount(const PrefetchShape& s) {
@@ -1211,44 +1219,57 @@ class PositionalUserBuffer {
                    : known != nullptr ? known[0]
                                       : SeqRank(fr, fc, t, static_cast<u64>(lo), pat);
     const u64 E = p_.items_per_set;
+    // The row's cells are consecutive in the prefetch sequence.
+    const u64 idx0 = inside_ ? 0 : SeqIndex(fr, fc, t, static_cast<u64>(lo), pat);
     for (i64 c = lo; c <= hi; ++c) {
       u64 rank = 0;
       if (inside_) {
         rank = p0 + static_cast<u64>(c - lo);
-        const u64 j = rank / E;
-        if (InWindow(j)) {  // the rest of set j (the window only moves on a miss)
-          c = std::min<i64>(hi, c + static_cast<i64>((j + 1) * E - rank) - 1);
-          continue;
-        }
       } else {
-        const u64 idx = SeqIndex(fr, fc, t, static_cast<u64>(c), pat);
+        const u64 idx = idx0 + static_cast<u64>(c - lo);
         if (!Valid(idx)) continue;
         rank = Rank(idx);
       }
-      if (InWindow(rank / p_.items_per_set)) continue;
+      const u64 j = rank / E;
+      if (InWindow(j)) {  // the rest of set j (the window only moves on a miss); ranks grow
+        // by at most one a cell, so the next (j + 1) * E - rank - 1 cells are in set j or
+        // invalid
+        c = std::min<i64>(hi, c + static_cast<i64>((j + 1) * E - rank) - 1);
+        continue;
+      }
       // Other occurrences of the same address.
       u64 m = 0, k = 0;
       Element(fr, fc, t, static_cast<u64>(c), pat, &m, &k);
       u64 best = ~u64{0};
-      // The occurrence at the pixel offset that hit last time usually hits again.
-      u64 m2 = 0, k2 = 0;
+      // The occurrence at the pixel offset that hit last time, or the time before, usually
+      // hits again (which occurrence is tried first does not change the outcome).
+      u64 m2 = 0, k2 = 0, r2 = 0, reach2 = 0;
       bool hit = false;
       if (OccurrenceAt(m, k, hint_dr_, hint_dc_, &m2, &k2)) {
-        const u64 r2 = ElementRank(m2, k2);
-        u64 reach2 = 0;
+        r2 = ElementRank(m2, k2);
         hit = WindowReach(r2 / E, &reach2);
-        if (hit && inside_ && mp_.df == Dataflow::kOutputStationary) {
-          // OS: the next cells of the row are (m+1, k-1); while k stays in the same window
-          // offset (same channel group), both pixels in their ofmap rows and m2 in its
-          // prefetch block, their occurrences at the same pixel offset are the next cells of
-          // one anti-diagonal, i.e. ranks r2+1, r2+2, ...: hits while inside the window.
-          u64 run = std::min<u64>(static_cast<u64>(hi - c) + 1, k % g_.Ch + 1);
-          run = std::min(run, g_.Ew - m % g_.Ew);
-          run = std::min(run, g_.Ew - m2 % g_.Ew);
-          run = std::min(run, s_.cols - m2 % s_.cols);
-          if (reach2 != ~u64{0}) run = std::min(run, (reach2 + 1) * E - r2);
-          c += static_cast<i64>(run) - 1;
+      }
+      if (!hit && OccurrenceAt(m, k, hint2_dr_, hint2_dc_, &m2, &k2)) {
+        r2 = ElementRank(m2, k2);
+        hit = WindowReach(r2 / E, &reach2);
+        if (hit) {
+          std::swap(hint_dr_, hint2_dr_);
+          std::swap(hint_dc_, hint2_dc_);
         }
+      }
+      if (hit && mp_.df == Dataflow::kOutputStationary) {
+        // OS: the next cells of the row are (m+1, k-1). While both pixels stay in their
+        // ofmap rows, m2 in its prefetch block and the window offset of k-1, k-2, ...
+        // shifted by the pixel offset stays inside the window (OccurrenceRun), their
+        // occurrences at the same pixel offset are (m2+1, k2-1), ...: the next cells of
+        // one anti-diagonal, with ranks at most r2+1, r2+2, ... (exactly those unless
+        // out-of-image cells lie between): hits while inside the window.
+        u64 run = std::min<u64>(static_cast<u64>(hi - c) + 1, OccurrenceRun(k));
+        run = std::min(run, g_.Ew - m % g_.Ew);
+        run = std::min(run, g_.Ew - m2 % g_.Ew);
+        run = std::min(run, s_.cols - m2 % s_.cols);
+        if (reach2 != ~u64{0}) run = std::min(run, (reach2 + 1) * E - r2);
+        c += static_cast<i64>(run) - 1;
       }
       if (!hit) {
         ForEachOccurrence(m, k, [&](u64 mo, u64 ko) {
@@ -1256,6 +1277,8 @@ class PositionalUserBuffer {
           const u64 j = ElementRank(mo, ko) / p_.items_per_set;
           if (InWindow(j)) {
             hit = true;
+            hint2_dr_ = hint_dr_;
+            hint2_dc_ = hint_dc_;
             hint_dr_ = static_cast<i64>(m / g_.Ew) - static_cast<i64>(mo / g_.Ew);
             hint_dc_ = static_cast<i64>(m % g_.Ew) - static_cast<i64>(mo % g_.Ew);
           } else {
@@ -1345,6 +1368,12 @@ class PositionalUserBuffer {
   }
   u64 items_per_set() const { return p_.items_per_set; }
   u64 prefetch_cols() const { return s_.cols; }
+  bool sparse() const { return sparse_; }
+  // Whether no demand row of fold (fr, fc) holds a valid address (OS ifmap: every pixel of
+  // the row fold starts its window outside the image); such rows are served at cycle+1.
+  bool FoldEmpty(u64 fr) const { return !block_empty_.empty() && block_empty_[fr]; }
+  const std::vector<u64>& bits() const { return bits_; }
+  const std::vector<u64>& rank() const { return rank_; }
   u64 moves() const { return moves_; }  // window moves so far
   // Largest J such that every set in [j, J] is in the active window; false if j is not.
   bool WindowReach(u64 j, u64* reach) const {
@@ -1521,6 +1550,24 @@ class PositionalUserBuffer {
     *k2 = (static_cast<u64>(cr2) * g_.Fw + static_cast<u64>(cc2)) * g_.Ch + ch;
     return true;
   }
+  // Window indices k, k-1, ..., k-n+1 (n returned) whose window offsets (row, column)
+  // shifted by the hint's pixel offset (hint_dr_ * Sh, hint_dc_ * Sw) stay inside the
+  // window, given that k's does. With a column shift, k-1, ... leave it when the column
+  // offset drops below max(0, -shift) (a wrap to the last column of the previous window row
+  // lands beyond the window for any non-zero shift); without, when the row offset drops
+  // below max(0, -row shift).
+  u64 OccurrenceRun(u64 k) const {
+    const u64 fwc = g_.Fw * g_.Ch;
+    const i64 sc = hint_dc_ * static_cast<i64>(g_.Sw);
+    if (sc != 0) {
+      const u64 cc = (k % fwc) / g_.Ch;
+      const u64 lo = sc < 0 ? static_cast<u64>(-sc) : 0;
+      return (cc - lo) * g_.Ch + k % g_.Ch + 1;
+    }
+    const i64 sr = hint_dr_ * static_cast<i64>(g_.Sh);
+    const u64 lo = sr < 0 ? static_cast<u64>(-sr) : 0;
+    return k - lo * fwc + 1;
+  }
   // Every im2col element (m2, k2) holding the same ifmap word as (m, k).
   template <class F>
   void ForEachOccurrence(u64 m, u64 k, F&& f) const {
@@ -1563,6 +1610,74 @@ class PositionalUserBuffer {
     // closed form like an injective operand's (CellPosition), no bitmap.
     inside_ = (g_.Eh - 1) * g_.Sh + g_.Fh <= g_.H && (g_.Ew - 1) * g_.Sw + g_.Fw <= g_.W;
     if (inside_) return ValidCount(s_);
+    // Only pixels in the last ofmap rows/columns have windows leaving the image. When the
+    // cells of those pixels plus the padding are at most half the sequence, start from an
+    // all-valid bitmap and clear the invalid ones (a few times dearer per cell than the
+    // scan, which tests every cell).
+    const u64 clipped_rows = ClippedCount(g_.Eh, g_.Sh, g_.Fh, g_.H);
+    const u64 clipped_cols = ClippedCount(g_.Ew, g_.Sw, g_.Fw, g_.W);
+    const u64 clipped = clipped_rows * g_.Ew + clipped_cols * g_.Eh - clipped_rows * clipped_cols;
+    const u64 padding = s_.block_rows * (s_.cols - s_.last_used);
+    if (mp_.df == Dataflow::kOutputStationary) {  // prefetch blocks = row folds' pixels
+      block_empty_.assign(s_.blocks, true);
+      for (u64 m = 0; m < g_.M; ++m) {
+        if ((m / g_.Ew) * g_.Sh < g_.H && (m % g_.Ew) * g_.Sw < g_.W) {
+          block_empty_[m / s_.cols] = false;
+        }
+      }
+    }
+    if (!force_scan_ && (clipped * g_.K + padding) * 2 <= s_.elems) {
+      BuildRankSparse();
+    } else {
+      BuildRankScan();
+    }
+    rank_.assign(bits_.size() + 1, 0);
+    for (std::size_t w = 0; w < bits_.size(); ++w) {
+      rank_[w + 1] = rank_[w] + PopCount(bits_[w]);
+    }
+    return rank_.back();
+  }
+  // Ofmap rows (columns) whose window leaves the image: the last ones, as the window starts
+  // grow with the index.
+  static u64 ClippedCount(u64 e, u64 s, u64 f, u64 h) {
+    u64 n = 0;
+    while (n < e && (e - 1 - n) * s + f > h) ++n;
+    return n;
+  }
+  void ClearBit(u64 idx) { bits_[idx >> 6] &= ~(u64{1} << (idx & 63)); }
+  // All cells valid, then the padding cells (spatial index >= extent, last block) and the
+  // out-of-image elements of clipped pixels cleared.
+  void BuildRankSparse() {
+    bits_.assign(s_.elems / 64 + 1, ~u64{0});
+    bits_.back() = (u64{1} << (s_.elems & 63)) - 1;  // word elems/64: cells beyond elems
+    sparse_ = true;
+    const u64 r0 = (s_.blocks - 1) * s_.block_rows;
+    for (u64 col = s_.last_used; col < s_.cols; ++col) {
+      for (u64 r = 0; r < s_.block_rows; ++r) ClearBit(IndexOf(r0 + r, col));
+    }
+    for (u64 orow = 0; orow < g_.Eh; ++orow) {
+      const u64 irow = orow * g_.Sh;
+      const bool row_clipped = irow + g_.Fh > g_.H;
+      for (u64 ocol = 0; ocol < g_.Ew; ++ocol) {
+        const u64 icol = ocol * g_.Sw;
+        if (!row_clipped && icol + g_.Fw <= g_.W) continue;
+        const u64 m = orow * g_.Ew + ocol;
+        u64 k = 0;
+        for (u64 cr = 0; cr < g_.Fh; ++cr) {
+          for (u64 cc = 0; cc < g_.Fw; ++cc, k += g_.Ch) {
+            if (irow + cr < g_.H && icol + cc < g_.W) continue;
+            for (u64 ch = 0; ch < g_.Ch; ++ch) {
+              u64 row = 0, col = 0;
+              CellOf(m, k + ch, &row, &col);
+              ClearBit(IndexOf(row, col));
+            }
+          }
+        }
+      }
+    }
+  }
+  // Every cell tested.
+  void BuildRankScan() {
     bits_.assign(s_.elems / 64 + 1, 0);
     // Validity of im2col element (m, k) from per-pixel and per-window-index factors.
     std::vector<std::uint32_t> irow(g_.M), icol(g_.M), crow(g_.K), ccol(g_.K);
@@ -1609,11 +1724,6 @@ class PositionalUserBuffer {
         }
       }
     }
-    rank_.assign(bits_.size() + 1, 0);
-    for (std::size_t w = 0; w < bits_.size(); ++w) {
-      rank_[w + 1] = rank_[w] + PopCount(bits_[w]);
-    }
-    return rank_.back();
   }
   // Position in the sequence of valid prefetch elements (closed form, injective operands).
   u64 Position(u64 fr, u64 fc, u64 t, u64 c, const Pattern& pat) const {
@@ -1662,12 +1772,16 @@ class PositionalUserBuffer {
   int op_;
   PrefetchShape s_;
   bool ranked_;
-  bool inside_ = false;    // ranked, but every im2col element valid (no bitmap)
-  std::vector<u64> bits_;  // valid prefetch cells, sequence order (ranked mode)
-  std::vector<u64> rank_;  // valid cells before each 64-cell word
+  bool force_scan_;                // build the bitmap cell by cell (tests)
+  bool inside_ = false;            // ranked, but every im2col element valid (no bitmap)
+  bool sparse_ = false;            // bitmap built from the clipped pixels (BuildRankSparse)
+  std::vector<u64> bits_;          // valid prefetch cells, sequence order (ranked mode)
+  std::vector<u64> rank_;          // valid cells before each 64-cell word
+  std::vector<bool> block_empty_;  // OS ifmap with a bitmap: prefetch blocks without valid cells
   UserBufferParams p_;
   bool started_ = false;
-  i64 hint_dr_ = 0, hint_dc_ = 0;  // pixel offset of the last hit through another occurrence
+  i64 hint_dr_ = 0, hint_dc_ = 0;    // pixel offset of the last hit through another occurrence
+  i64 hint2_dr_ = 0, hint2_dc_ = 0;  // the one before
   u64 window_ = 0;
   u64 moves_ = 0;
   u64 accesses_ = 0;
@@ -1889,7 +2003,7 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
         // valid while the operand's window has not moved.
         auto op_limit = [&](int op) -> u64 {
           const Pattern& pat = pats[op];
-          if (t > pat.LastRow()) return mp.P;
+          if (t > pat.LastRow() || (op == 0 && rd[0].FoldEmpty(fr))) return mp.P;
           if (t < pat.FirstRow()) return pat.FirstRow();
           const u64 E = rd[op].items_per_set();
           const u64 cols = rd[op].prefetch_cols();
@@ -2040,6 +2154,18 @@ bool SimulateUser(const Config& cfg, const Geometry& g, const Mapping& mp, Layer
 }
 
 }  // namespace
+
+int FastIfmapRankSelfCheck(const Config& cfg, const Layer& layer) {
+  const Geometry g(cfg, layer);
+  const Mapping mp(cfg, g);
+  if (IfmapInjective(g)) return 0;
+  const u64 words = cfg.ifmap_sram_kb * 1024;
+  const u64 bw = cfg.bandwidths.empty() ? 1 : cfg.bandwidths[0];
+  const PositionalUserBuffer fast(g, mp, 0, words, bw, true);
+  if (!fast.sparse()) return 0;
+  const PositionalUserBuffer scan(g, mp, 0, words, bw, true, true);
+  return fast.bits() == scan.bits() && fast.rank() == scan.rank() ? 1 : -1;
+}
 
 bool SimulateFast(const Config& cfg, const Layer& layer, LayerResult* out) {
   const Geometry g(cfg, layer);
