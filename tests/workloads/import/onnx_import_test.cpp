@@ -1235,6 +1235,40 @@ TEST(OnnxImport, BertBlockWithTanhPoolerImportsAndTrains) {
   EXPECT_GT(RunTrainingStep(arch, step).step_ns, 0.0);
 }
 
+// x * Sigmoid(x) stays one silu next to a standalone Sigmoid (a unary op); a tensor
+// concatenated with itself gets both parts of dy, the second by an accumulating split.
+TEST(OnnxImport, SiluPatternNextToStandaloneSigmoidAndConcatOfOneTensorTwice) {
+  ModelBuilder m;
+  m.Input("x", {-1, 64});
+  m.Init("w", {64, 64});
+  m.Node("MatMul", {"x", "w"}, {"h"}, "proj");
+  m.Node("Sigmoid", {"h"}, {"sig"}, "silu_sigmoid");
+  m.Node("Mul", {"h", "sig"}, {"silu"}, "silu_mul");
+  m.Node("Sigmoid", {"silu"}, {"gate"}, "gate");
+  ModelBuilder::Int(m.Node("Concat", {"gate", "gate"}, {"y"}, "twice"), "axis", 0);
+  m.Output("y");
+  const WorkloadConfig config = Bf16Config();
+  const TrainingStep step = BuildTrainingStep(ImportOnnx(m.Write("twice.onnx"), config), config);
+  std::vector<OpKind> kinds;
+  for (OpId i = 0; i < step.phase(Phase::kForward).ops.size(); ++i) {
+    kinds.push_back(step.graph.op(step.phase(Phase::kForward).ops[i]).kind);
+  }
+  EXPECT_EQ(kinds, (std::vector<OpKind>{OpKind::kMatmul, OpKind::kSilu, OpKind::kUnary,
+                                        OpKind::kConcat, OpKind::kCrossEntropy}));
+  const GraphOp* twice = FindOp(step.graph, "twice");
+  ASSERT_NE(twice, nullptr);
+  EXPECT_EQ(twice->bytes_read, 512u);     // 2 x (2 x 64) elements x 2 bytes
+  EXPECT_EQ(twice->bytes_written, 512u);  // 4 x 64 elements x 2 bytes
+  const std::vector<const GraphOp*> splits = GradOps(step.graph, *twice, OpKind::kSplit);
+  ASSERT_EQ(splits.size(), 2u);
+  EXPECT_EQ(splits[0]->outputs, splits[1]->outputs);  // both into d:gate
+  EXPECT_FALSE(splits[0]->Accumulates(0));
+  EXPECT_TRUE(splits[1]->Accumulates(0));
+  EXPECT_EQ(splits[0]->bytes_read, 256u);        // its half of dy: 2 x 64 x 2 bytes
+  EXPECT_EQ(splits[1]->bytes_read, 256u + 256);  // its half, and d:gate to add into
+  EXPECT_EQ(splits[1]->bytes_written, 256u);     // d:gate
+}
+
 // Bad uses of the new ops: one-line errors naming the node.
 TEST(OnnxImport, BadConcatSplitGatherAndPowNameTheNode) {
   const WorkloadConfig config = Bf16Config();
