@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include <stdexcept>
 
@@ -70,6 +71,12 @@ const char* OpKindName(OpKind kind) {
       return "maxpool";
     case OpKind::kAvgPool:
       return "avgpool";
+    case OpKind::kUnary:
+      return "unary";
+    case OpKind::kConcat:
+      return "concat";
+    case OpKind::kSplit:
+      return "split";
     case OpKind::kConv2dGradInput:
       return "conv2d_grad_input";
     case OpKind::kConv2dGradWeight:
@@ -106,6 +113,8 @@ const char* OpKindName(OpKind kind) {
       return "maxpool_grad";
     case OpKind::kAvgPoolGrad:
       return "avgpool_grad";
+    case OpKind::kUnaryGrad:
+      return "unary_grad";
     case OpKind::kAdamW:
       return "adamw";
     case OpKind::kLamb:
@@ -194,10 +203,118 @@ std::uint64_t FlopsPerElement(OpKind kind) {
     case OpKind::kAttentionGrad:
     case OpKind::kEmbedding:
     case OpKind::kMaxPool:
+    case OpKind::kConcat:  // copies
+    case OpKind::kSplit:
+    case OpKind::kUnary:  // per function: UnaryFlopsPerElement
+    case OpKind::kUnaryGrad:
       return 0;
   }
   return 0;
 }
+
+const char* UnaryFnName(UnaryFn fn) {
+  switch (fn) {
+    case UnaryFn::kNone:
+      return "none";
+    case UnaryFn::kTanh:
+      return "tanh";
+    case UnaryFn::kSigmoid:
+      return "sigmoid";
+    case UnaryFn::kErf:
+      return "erf";
+    case UnaryFn::kExp:
+      return "exp";
+    case UnaryFn::kLog:
+      return "log";
+    case UnaryFn::kSqrt:
+      return "sqrt";
+    case UnaryFn::kReciprocal:
+      return "reciprocal";
+    case UnaryFn::kNeg:
+      return "neg";
+    case UnaryFn::kAbs:
+      return "abs";
+    case UnaryFn::kPow:
+      return "pow";
+    case UnaryFn::kLeakyRelu:
+      return "leaky_relu";
+    case UnaryFn::kClip:
+      return "clip";
+    case UnaryFn::kSoftplus:
+      return "softplus";
+    case UnaryFn::kHardSigmoid:
+      return "hard_sigmoid";
+    case UnaryFn::kHardSwish:
+      return "hard_swish";
+    case UnaryFn::kElu:
+      return "elu";
+  }
+  return "?";
+}
+
+namespace {
+
+struct UnaryCost {
+  std::uint64_t flops, grad_flops;
+  bool transcendental, grad_transcendental;
+  UnarySaved saved;
+};
+
+UnaryCost Cost(UnaryFn fn) {
+  switch (fn) {
+    case UnaryFn::kNone:
+      break;
+    case UnaryFn::kTanh:  // tanh 1; dy * (1 - y^2): square, subtract, multiply
+      return {1, 3, true, false, UnarySaved::kOutput};
+    case UnaryFn::kSigmoid:  // exp, add, divide; dy * y * (1 - y): subtract, 2 multiplies
+      return {3, 3, true, false, UnarySaved::kOutput};
+    case UnaryFn::kErf:  // erf 1; dy * 2/sqrt(pi) * exp(-x^2): square, exp, scale, multiply
+      return {1, 4, true, true, UnarySaved::kInput};
+    case UnaryFn::kExp:  // exp 1; dy * y
+      return {1, 1, true, false, UnarySaved::kOutput};
+    case UnaryFn::kLog:  // log 1; dy / x
+      return {1, 1, true, false, UnarySaved::kInput};
+    case UnaryFn::kSqrt:  // sqrt 1; dy * 0.5 / y: divide, scale
+      return {1, 2, true, false, UnarySaved::kOutput};
+    case UnaryFn::kReciprocal:  // divide 1; -dy * y^2: square, multiply
+      return {1, 2, false, false, UnarySaved::kOutput};
+    case UnaryFn::kNeg:  // negate 1; -dy 1
+      return {1, 1, false, false, UnarySaved::kNothing};
+    case UnaryFn::kAbs:  // abs 1; dy * sign(x): sign, multiply
+      return {1, 2, false, false, UnarySaved::kInput};
+    case UnaryFn::kPow:  // exp(p * log x) 3; dy * p * x^(p-1): log, multiply, exp, 2 multiplies
+      return {3, 5, true, true, UnarySaved::kInput};
+    case UnaryFn::kLeakyRelu:  // multiply, select; dy or a * dy: multiply, select
+      return {2, 2, false, false, UnarySaved::kInput};
+    case UnaryFn::kClip:  // max, min; dy where lo < x < hi: 2 compares, select
+      return {2, 3, false, false, UnarySaved::kInput};
+    case UnaryFn::kSoftplus:  // log(1 + exp(x)): exp, add, log; dy * sigmoid(x): 3 + 1
+      return {3, 4, true, true, UnarySaved::kInput};
+    case UnaryFn::kHardSigmoid:  // a*x + b, max, min; recompute a*x + b 2, 2 compares, select a*dy
+      return {4, 5, false, false, UnarySaved::kInput};
+    case UnaryFn::kHardSwish:  // x * hard_sigmoid(x) 4 + 1; 2 compares, (2x + 3) / 6 2, select,
+                               // multiply
+      return {5, 6, false, false, UnarySaved::kInput};
+    case UnaryFn::kElu:  // x > 0 ? x : a * (exp(x) - 1): exp, subtract, multiply, select;
+                         // dy or dy * (y + a): add, multiply, select
+      return {4, 3, true, false, UnarySaved::kOutput};
+  }
+  throw std::logic_error("unary op without a function");
+}
+
+}  // namespace
+
+std::uint64_t UnaryFlopsPerElement(UnaryFn fn, bool grad) {
+  const UnaryCost c = Cost(fn);
+  return grad ? c.grad_flops : c.flops;
+}
+
+bool UnaryTranscendental(UnaryFn fn, bool grad) {
+  const UnaryCost c = Cost(fn);
+  return grad ? c.grad_transcendental : c.transcendental;
+}
+
+UnarySaved UnaryGradSaves(UnaryFn fn) { return Cost(fn).saved; }
 
 bool GraphOp::is_matmul() const {
   switch (kind) {
@@ -247,6 +364,21 @@ void SetMaxPoolView(GraphOp& op) {
   const ConvDims& c = op.conv;
   op.rows = CheckedMul(c.n * c.c_out, c.h_out, "pooling rows");
   op.cols = CheckedMul(c.w_out, c.kh * c.kw, "pooling cols");
+}
+
+void SetCopyView(GraphOp& op, const Graph& graph) {
+  if (op.kind == OpKind::kConcat) {
+    op.rows = Rows(graph.tensor(op.outputs.at(0)));
+    op.cols = Cols(graph.tensor(op.outputs.at(0)));
+    return;
+  }
+  std::uint64_t cols = 0, elements = 0;
+  for (TensorId t : op.outputs) {
+    cols = std::gcd(cols, Cols(graph.tensor(t)));
+    elements = CheckedAdd(elements, graph.tensor(t).elements(), "copy elements");
+  }
+  op.cols = std::max<std::uint64_t>(1, cols);
+  op.rows = elements / op.cols;
 }
 
 TensorId Graph::AddTensor(const std::string& name, std::vector<std::uint64_t> shape, Dtype dtype,
@@ -321,6 +453,11 @@ OpId Graph::AddOp(GraphOp op) {
       op.flops = CheckedAdd(op.matmul_flops, CheckedMul(9, scores, what), what);
       break;
     }
+    case OpKind::kUnary:
+    case OpKind::kUnaryGrad:
+      op.flops =
+          CheckedMul(elements, UnaryFlopsPerElement(op.unary, op.kind == OpKind::kUnaryGrad), what);
+      break;
     case OpKind::kMaxPool:
       // One compare per window element per output.
       op.flops = CheckedMul(Mul3(op.conv.n, op.conv.c_out, op.conv.h_out * op.conv.w_out, what),
@@ -346,6 +483,8 @@ OpId Graph::AddOp(GraphOp op) {
     read = CheckedAdd(read, rows_bytes, "op bytes");
     written = rows_bytes;
   } else {
+    // A split reads only the parts of its input it writes.
+    if (op.kind == OpKind::kSplit) read = written;
     for (std::size_t i = 0; i < op.outputs.size(); ++i) {
       if (op.Accumulates(i)) read = CheckedAdd(read, tensors_[op.outputs[i]].bytes(), "op bytes");
     }

@@ -7,13 +7,15 @@
 // Counting conventions (every figure is per op, std::uint64_t, overflow-checked):
 //   FLOPs: matmul and convolution 2 per multiply-accumulate (batch x M x K x N MACs);
 //     element-wise and row-wise ops a fixed cost per element, listed in FlopsPerElement()
-//     (add 1, gelu 8, softmax 5, layernorm 7 ...); gathers and copies 0.
+//     (add 1, gelu 8, softmax 5, layernorm 7 ...), kUnary / kUnaryGrad per function
+//     (UnaryFlopsPerElement); gathers and copies (concat, split) 0.
 //     Attention scores are counted over the full sequence x sequence square (a causal
 //     kernel may skip half; that is the lowering's saving to claim, not the graph's).
 //   Bytes: each input read once and each output written once, in the tensor's dtype (the
 //     unfused minimum; re-reads caused by tiling belong to the lowering). An op with
 //     accumulating output (out += result) is also read. An embedding lookup reads only
-//     the table rows it gathers; its gradient reads and writes only those rows.
+//     the table rows it gathers; its gradient reads and writes only those rows. A split
+//     reads only the parts of its input it writes.
 // What it ignores: data values, layouts and strides (reshapes and transposes are free),
 //   dropout (the zoo models train without it), communication between chips.
 // Units: shapes in elements, sizes in bytes, work in FLOPs.
@@ -80,6 +82,12 @@ enum class OpKind : std::uint8_t {
                   // per-row log-sum-exp); `matmul` holds the QK^T dims (batch = B*heads)
   kMaxPool,       // `conv` dims (c_out = c_in)
   kAvgPool,       // `conv` dims (global average pool: kernel = input size)
+  kUnary,         // y = f(x) element-wise, f = GraphOp::unary (tanh, sigmoid, exp ... see UnaryFn)
+  kConcat,        // copy: its inputs placed into one output (along any axis), elements of the
+                  // output no input covers written as zeros; rows x cols = the output's
+  kSplit,         // copy: parts of its input to its outputs (Split; Slice and Gather with
+                  // constant indices as one part); reads only the parts it writes;
+                  // rows x cols = the elements written (SetCopyView)
   // Backward ops (one or two per forward op).
   // (Input and weight gradients of a matmul are kMatmul ops with roles kInputGrad and
   // kWeightGrad.)
@@ -101,12 +109,47 @@ enum class OpKind : std::uint8_t {
   kAttentionGrad,  // fused attention backward (recomputes the scores, FlashAttention-2)
   kMaxPoolGrad,
   kAvgPoolGrad,
+  kUnaryGrad,  // dx = dy * f'(.), inputs (dy, the saved x or y: UnaryGradSaves) or (dy)
+  // (The gradients of kConcat and kSplit are kSplit and kConcat ops: a copy both ways.)
   // Optimizer ops: one per parameter tensor, element-wise over it.
   kAdamW,
   kLamb,
   kSgdMomentum,
 };
 const char* OpKindName(OpKind kind);
+
+// The function of a kUnary op (and of its gradient kUnaryGrad). Data values are ignored,
+// so Pow's exponent, LeakyRelu's slope or Clip's bounds do not change the cost: Pow is
+// counted as a general power (exp(p * log x)) whatever p is.
+enum class UnaryFn : std::uint8_t {
+  kNone,
+  kTanh,
+  kSigmoid,
+  kErf,
+  kExp,
+  kLog,
+  kSqrt,
+  kReciprocal,
+  kNeg,
+  kAbs,
+  kPow,  // x^p, p a constant
+  kLeakyRelu,
+  kClip,
+  kSoftplus,
+  kHardSigmoid,
+  kHardSwish,
+  kElu,
+};
+const char* UnaryFnName(UnaryFn fn);
+// FLOPs per element of f (grad = false) or of dx = dy * f' (grad = true).
+std::uint64_t UnaryFlopsPerElement(UnaryFn fn, bool grad);
+// Whether f (or its gradient) evaluates a transcendental function (exp, log, tanh, erf,
+// pow: the scalar engine's activation unit, timed like gelu) rather than simple vector
+// arithmetic (add, multiply, divide, compare, select: timed like add).
+bool UnaryTranscendental(UnaryFn fn, bool grad);
+// What the gradient reads besides dy.
+enum class UnarySaved : std::uint8_t { kNothing, kInput, kOutput };
+UnarySaved UnaryGradSaves(UnaryFn fn);
 
 // What an op is for in the training step.
 enum class OpRole : std::uint8_t {
@@ -150,6 +193,7 @@ struct GraphOp {
   // Element-wise and row-wise ops: rows x cols elements, row-wise ops reduce along cols.
   std::uint64_t rows = 0, cols = 0;
   std::uint64_t extra_flops_per_element = 0;  // optimizer: stochastic-rounding cost
+  UnaryFn unary = UnaryFn::kNone;             // kUnary, kUnaryGrad: the function
   int layer = -1;               // repeated block index (transformer layer, ResNet block); -1 none
   bool attention_core = false;  // QK^T, softmax, AV: recomputed by "selective" recompute
   // Per output (parallel to `outputs`; missing = false): out += result instead of out =
@@ -286,5 +330,8 @@ std::uint64_t Cols(const GraphTensor& t);
 // are row reductions); max pooling is one compare per window element of each output.
 void SetBatchNormView(GraphOp& op, const std::vector<std::uint64_t>& x_shape);
 void SetMaxPoolView(GraphOp& op);  // from op.conv
+// A copy op's view (kConcat: its output; kSplit: the elements it writes, cols the greatest
+// common divisor of the parts' last dimensions), from op.outputs.
+void SetCopyView(GraphOp& op, const Graph& graph);
 
 }  // namespace systole

@@ -112,6 +112,31 @@ const std::set<std::string>& FoldedOps() {
   return ops;
 }
 
+// Element-wise functions of one activation (kUnary); Pow needs a constant exponent, Clip
+// constant bounds. (Sigmoid read only by Mul with its input is silu, Erf and Tanh inside
+// PyTorch's GELU expansions are gelu: see FindPatterns.)
+const std::map<std::string, UnaryFn>& UnaryOps() {
+  static const std::map<std::string, UnaryFn> ops = {
+      {"Tanh", UnaryFn::kTanh},
+      {"Sigmoid", UnaryFn::kSigmoid},
+      {"Erf", UnaryFn::kErf},
+      {"Exp", UnaryFn::kExp},
+      {"Log", UnaryFn::kLog},
+      {"Sqrt", UnaryFn::kSqrt},
+      {"Reciprocal", UnaryFn::kReciprocal},
+      {"Neg", UnaryFn::kNeg},
+      {"Abs", UnaryFn::kAbs},
+      {"Pow", UnaryFn::kPow},
+      {"LeakyRelu", UnaryFn::kLeakyRelu},
+      {"Clip", UnaryFn::kClip},
+      {"Softplus", UnaryFn::kSoftplus},
+      {"HardSigmoid", UnaryFn::kHardSigmoid},
+      {"HardSwish", UnaryFn::kHardSwish},
+      {"Elu", UnaryFn::kElu},
+  };
+  return ops;
+}
+
 const std::set<std::string>& SupportedOps() {
   static const std::set<std::string> ops = [] {
     std::set<std::string> s = {"MatMul",
@@ -127,6 +152,7 @@ const std::set<std::string>& SupportedOps() {
                                "GlobalAveragePool",
                                "SoftmaxCrossEntropyLoss"};
     s.insert(FoldedOps().begin(), FoldedOps().end());
+    for (const auto& u : UnaryOps()) s.insert(u.first);
     return s;
   }();
   return ops;
@@ -280,12 +306,10 @@ class Importer {
     }
     std::string supported;
     for (const std::string& s : SupportedOps()) supported += (supported.empty() ? "" : " ") + s;
-    throw InputError(fmt::format(
-        "{}: unsupported ONNX ops: {} (supported: {}; Sigmoid only as x * Sigmoid(x), Erf only "
-        "as x * 0.5 * (1 + Erf(x / sqrt(2))), Tanh only as 0.5 * x * (1 + Tanh(sqrt(2 / pi) * "
-        "(x + 0.044715 * Pow(x, 3)))), ReduceMean only in (x - mean) / Sqrt(var + eps) * gain "
-        "+ bias (LayerNorm))",
-        path_, list, supported));
+    throw InputError(
+        fmt::format("{}: unsupported ONNX ops: {} (supported: {}; ReduceMean only in (x - mean) "
+                    "/ Sqrt(var + eps) * gain + bias (LayerNorm))",
+                    path_, list, supported));
   }
 
   // Patterns fused into one op (their nodes skipped, the last node emits the op):
@@ -640,8 +664,7 @@ class Importer {
   // Adds the op with one activation output of `shape` (plus `extra` fp32 outputs). An
   // activation x activation matmul's output read by this op only through layout ops is
   // stored as this op sees it (heads are a layout matter: [B, s, heads x d], as in the zoo).
-  Value Emit(const onnx::NodeProto& node, GraphOp op, const Shape& shape, Dtype dtype,
-             std::vector<Shape> extra = {}, const char* extra_suffix = ".stats") {
+  void StoreAsRead(const onnx::NodeProto& node) {
     for (const std::string& in : node.input()) {
       auto v = values_.find(in);
       if (v == values_.end() || fresh_.count(v->second.id) == 0) continue;
@@ -649,6 +672,11 @@ class Importer {
       if (Product(v->second.shape) == t.elements()) t.shape = v->second.shape;
       fresh_.erase(v->second.id);
     }
+  }
+
+  Value Emit(const onnx::NodeProto& node, GraphOp op, const Shape& shape, Dtype dtype,
+             std::vector<Shape> extra = {}, const char* extra_suffix = ".stats") {
+    StoreAsRead(node);
     Value out;
     out.shape = shape;
     out.attention_core = op.attention_core;
@@ -1298,7 +1326,7 @@ class Importer {
   }
 
   // Expand or Slice of an activation: supported when it keeps every element (a view).
-  void ActivationView(const onnx::NodeProto& node) {
+  void ActivationView(const onnx::NodeProto& node, int index) {
     Value v = Get(node, node.input(0));
     Shape out;
     if (node.op_type() == "Expand") {
@@ -1310,6 +1338,13 @@ class Importer {
     } else {
       out = SliceBox(node, v.shape).count;
     }
+    if (Product(out) != Product(v.shape) && node.op_type() == "Slice") {
+      // Drops elements: a copy of the kept ones.
+      for (std::uint64_t d : out) {
+        if (d == 0) Fail(node, fmt::format("the slice of [{}] is empty", fmt::join(v.shape, ",")));
+      }
+      return EmitSplit(node, OpName(node, index), v, {out});
+    }
     if (Product(out) != Product(v.shape)) {
       Fail(node, fmt::format("{} of an activation from [{}] to [{}] is not supported (only as "
                              "a view that keeps every element)",
@@ -1317,6 +1352,167 @@ class Importer {
     }
     v.shape = out;
     values_[node.output(0)] = v;
+  }
+
+  // A kSplit copying parts of x to the node's outputs (`parts`: their shapes, in order).
+  void EmitSplit(const onnx::NodeProto& node, const std::string& name, const Value& x,
+                 const std::vector<Shape>& parts) {
+    StoreAsRead(node);
+    GraphOp op;
+    op.name = name;
+    op.kind = OpKind::kSplit;
+    op.inputs = {x.id};
+    const Dtype dtype = fg_.graph.tensor(x.id).dtype;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const std::string out = parts.size() == 1 ? name + ".out" : fmt::format("{}.out{}", name, i);
+      op.outputs.push_back(fg_.graph.AddTensor(out, parts[i], dtype, TensorKind::kActivation));
+    }
+    SetCopyView(op, fg_.graph);
+    op.layer = layer_;
+    op.role = OpRole::kForward;
+    const std::vector<TensorId> outs = op.outputs;
+    fg_.graph.AddOp(std::move(op));
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      Value v;
+      v.id = outs[i];
+      v.shape = parts[i];
+      values_[node.output(static_cast<int>(i))] = v;
+    }
+  }
+
+  // Split of an activation along any axis: a copy into the parts.
+  void SplitActivation(const onnx::NodeProto& node, const std::string& name) {
+    const Value x = Get(node, node.input(0));
+    if (node.output_size() < 1) Fail(node, "no outputs");
+    const auto ax =
+        static_cast<std::size_t>(Axis(node, IntAttr(node, "axis", 0), x.shape.size(), *this));
+    std::vector<std::int64_t> sizes =
+        HasInput(node, 1) ? ConstInts(node, 1, "split") : IntsAttr(node, "split", {});
+    const auto parts = static_cast<std::uint64_t>(node.output_size());
+    if (sizes.empty()) {  // equal parts, the last smaller when they do not divide (opset 18)
+      const std::uint64_t each = (x.shape[ax] + parts - 1) / parts;
+      for (std::uint64_t left = x.shape[ax]; left > 0; left -= std::min(left, each)) {
+        sizes.push_back(static_cast<std::int64_t>(std::min(left, each)));
+      }
+    }
+    std::int64_t total = 0;
+    bool positive = true;
+    for (std::int64_t n : sizes) {
+      positive = positive && n > 0;
+      total += n;
+    }
+    if (sizes.size() != parts || !positive || total != static_cast<std::int64_t>(x.shape[ax])) {
+      Fail(node, fmt::format("split sizes [{}] do not cut axis {} of [{}] into {} non-empty parts",
+                             fmt::join(sizes, ","), ax, fmt::join(x.shape, ","), parts));
+    }
+    std::vector<Shape> shapes;
+    for (std::int64_t n : sizes) {
+      Shape s = x.shape;
+      s[ax] = static_cast<std::uint64_t>(n);
+      shapes.push_back(s);
+    }
+    EmitSplit(node, name, x, shapes);
+  }
+
+  // Concat of activations (and constants) along any axis: a copy into one output. A float
+  // initializer input is a parameter (e.g. a learned token), other constants constant inputs.
+  void ConcatActivations(const onnx::NodeProto& node, const std::string& name) {
+    std::vector<Value> parts;
+    for (const std::string& in : node.input()) {
+      if (in.empty()) continue;
+      const bool c = IsConst(in) && values_.count(in) == 0;
+      if (c && Elements(consts_.at(in).dims) == 0) continue;  // an empty input adds nothing
+      parts.push_back(c ? Weight(node, in) : Get(node, in));
+    }
+    if (parts.empty()) Fail(node, "no non-empty inputs");
+    bool has_axis = false;
+    for (const onnx::AttributeProto& a : node.attribute())
+      has_axis = has_axis || a.name() == "axis";
+    if (!has_axis) Fail(node, "missing attribute axis");
+    const Shape& first = parts[0].shape;
+    const auto ax =
+        static_cast<std::size_t>(Axis(node, IntAttr(node, "axis", 0), first.size(), *this));
+    Shape out = first;
+    out[ax] = 0;
+    GraphOp op;
+    op.name = name;
+    op.kind = OpKind::kConcat;
+    for (const Value& v : parts) {
+      bool same = v.shape.size() == first.size();
+      for (std::size_t d = 0; same && d < first.size(); ++d)
+        same = d == ax || v.shape[d] == first[d];
+      if (!same) {
+        Fail(node, fmt::format("inputs [{}] and [{}] differ outside axis {}", fmt::join(first, ","),
+                               fmt::join(v.shape, ","), ax));
+      }
+      out[ax] += v.shape[ax];
+      op.inputs.push_back(v.id);
+    }
+    op.rows = ShapeRows(out);
+    op.cols = ShapeCols(out);
+    Emit(node, op, out, fg_.graph.tensor(parts[0].id).dtype);
+  }
+
+  // Gather of an activation with constant indices along any axis (PyTorch's x[:, 0]): a
+  // view when it keeps every element in order, else a copy of the picked elements.
+  void GatherActivation(const onnx::NodeProto& node, const std::string& name) {
+    Value x = Get(node, node.input(0));
+    if (node.input_size() != 2) Fail(node, "expected two inputs");
+    const std::vector<std::int64_t>& idx = ConstInts(node, 1, "indices");
+    const Shape idx_dims = consts_.at(node.input(1)).dims;
+    const auto ax =
+        static_cast<std::size_t>(Axis(node, IntAttr(node, "axis", 0), x.shape.size(), *this));
+    const auto dim = static_cast<std::int64_t>(x.shape[ax]);
+    bool in_order = static_cast<std::int64_t>(idx.size()) == dim;
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+      const std::int64_t k = idx[i] < 0 ? idx[i] + dim : idx[i];
+      if (k < 0 || k >= dim) {
+        Fail(node, fmt::format("index {} out of range for axis {} of [{}]", idx[i], ax,
+                               fmt::join(x.shape, ",")));
+      }
+      in_order = in_order && k == static_cast<std::int64_t>(i);
+    }
+    if (idx.empty()) Fail(node, "no indices");
+    Shape out(x.shape.begin(), x.shape.begin() + static_cast<std::ptrdiff_t>(ax));
+    out.insert(out.end(), idx_dims.begin(), idx_dims.end());
+    out.insert(out.end(), x.shape.begin() + static_cast<std::ptrdiff_t>(ax) + 1, x.shape.end());
+    if (out.empty()) out.push_back(1);
+    if (in_order) {  // every element, in order: a view
+      x.shape = out;
+      x.transposed = false;
+      values_[node.output(0)] = x;
+      return;
+    }
+    EmitSplit(node, name, x, {out});
+  }
+
+  // An element-wise function of one activation (UnaryOps).
+  void UnaryActivation(const onnx::NodeProto& node, const std::string& name, UnaryFn fn) {
+    if (!HasInput(node, 0)) Fail(node, "missing input");
+    const Value x = Get(node, node.input(0));
+    if (fn == UnaryFn::kPow) {
+      if (node.input_size() != 2 || !IsConst(node.input(1))) {
+        Fail(node, "only a constant exponent is supported (not a power of two activations)");
+      }
+      const Shape e = DimsOf(node, node.input(1));
+      if (Broadcast(node, x.shape, e) != x.shape) {
+        Fail(node, fmt::format("exponent [{}] broadcasts the base [{}] to a larger shape",
+                               fmt::join(e, ","), fmt::join(x.shape, ",")));
+      }
+    } else if (fn == UnaryFn::kClip) {
+      for (int i = 1; i < node.input_size(); ++i) {
+        if (HasInput(node, i) && !IsConst(node.input(i))) {
+          Fail(node, fmt::format("bound '{}' is an activation; only constant bounds are supported",
+                                 node.input(i)));
+        }
+      }
+    } else if (node.input_size() != 1) {
+      Fail(node, fmt::format("expected one input, got {}", node.input_size()));
+    }
+    GraphOp op = Elementwise(name, OpKind::kUnary, x.shape, {x.id});
+    op.unary = fn;
+    op.attention_core = x.attention_core;
+    Emit(node, op, x.shape, dtype_);
   }
 
   // Where(constant condition, scores, constant) in either order: the causal mask of attention
@@ -1432,7 +1628,7 @@ class Importer {
     if (split != splits_.end()) return SplitProjection(node, split->second);
     if (Folds(node)) return Fold(node);
     if (LayoutOps().count(type)) return Layout(node);
-    if (type == "Expand" || type == "Slice") return ActivationView(node);
+    if (type == "Expand" || type == "Slice") return ActivationView(node, index);
     if (type == "Where") return Mask(node);
     if (type == "MatMul") {
       const Value a = Get(node, node.input(0));
@@ -1567,6 +1763,7 @@ class Importer {
                   HasInput(node, 2) ? node.input(2) : "", IntAttr(node, "axis", -1));
     }
     if (type == "Gather") {
+      if (!IsConst(node.input(0))) return GatherActivation(node, name);
       // Ids may be an input, an activation or a constant (computed position ids).
       if (!IsConst(node.input(0)) || !consts_.at(node.input(0)).initializer) {
         Fail(node, "only a lookup in a float initializer table (an embedding) is supported");
@@ -1637,6 +1834,10 @@ class Importer {
       fg_.losses.push_back(loss.id);
       return;
     }
+    auto unary = UnaryOps().find(type);
+    if (unary != UnaryOps().end()) return UnaryActivation(node, name, unary->second);
+    if (type == "Concat") return ConcatActivations(node, name);
+    if (type == "Split") return SplitActivation(node, name);
     if (FoldedOps().count(type)) {
       Fail(node,
            "supported only in shape computations (on constants and tensor shapes), not on "

@@ -36,7 +36,23 @@
 //              features (GPT-2's c_attn into q, k, v): one projection per part, its weight and
 //              bias slices the parameters "<weight>#<part>"; Reshape, Transpose, Flatten,
 //              Squeeze, Unsqueeze, Identity, Cast and Dropout are layout (free, as in the graph
-//              IR), and so are Expand and Slice that keep every element. Attention scores (QK^T of
+//              IR), and so are Expand and Slice that keep every element (and a Gather that
+//              picks every index in order).
+//              Element-wise functions of an activation anywhere in the graph (outside the silu
+//              and gelu patterns, which keep their dedicated ops): Tanh, Sigmoid, Erf, Exp,
+//              Log, Sqrt, Reciprocal, Neg, Abs, Pow with a constant exponent, LeakyRelu, Clip
+//              with constant (or no) bounds, Softplus, HardSigmoid, HardSwish, Elu: one
+//              kUnary op each (its FLOPs per element and kernel class per function, see
+//              UnaryFn in graph.h; the exponent, slope and bounds are data values, ignored),
+//              whose gradient reads dy and the saved input or output.
+//              Copies of activations (along any axis; memory-bound, no FLOPs): Concat (its
+//              float initializer inputs are parameters, e.g. a learned token; other constants
+//              constant inputs) as kConcat, whose gradient splits dy; Split (sizes from the
+//              input, the attribute or equal parts) as kSplit, Slice that drops elements (any
+//              steps) and Gather with constant indices along any axis (PyTorch's x[:, 0]) as a
+//              one-part kSplit, whose gradient is a kConcat writing dx (what no part covers
+//              as zeros; a Gather's repeated indices would sum their gradients, adds not
+//              counted). Attention scores (QK^T of
 //              two activations) scaled by a constant (Div / Mul), masked by Add of a constant or
 //              Where(constant condition, scores, constant) are the softmax's input: kSoftmax
 //              fuses scale and causal mask, as in the zoo.
@@ -48,13 +64,19 @@
 //              recomputation and block replication work; other ops have layer -1.
 // What it ignores: data values (float constants keep only their dims), ceil_mode of pooling,
 //   opset versions (but Softmax's default axis) and domains (ops are matched by type name).
-// Not expressible in the graph IR, so rejected naming the node and attribute: grouped and
-//   depthwise Conv (group != 1; ConvDims has no groups), dilated Conv and pooling.
+// Conv and pooling windows: grouped / depthwise Conv (group) and dilations are imported
+//   (ConvDims::groups, ::dilation); strides and dilations that differ between the two
+//   dimensions, unequal pads and non-square pooling windows are rejected naming the node
+//   and attribute.
 // Errors (InputError, one line, naming the file): a missing or unreadable file, a file that
 //   is not an ONNX ModelProto, a graph without nodes, every unsupported op type at once
 //   with its count ("unsupported ONNX ops: NonMaxSuppression x2, TopK x1"), shapes the
 //   importer cannot follow and Reshape targets (or axes, starts ...) that do not resolve
-//   statically (naming the node), shape-only ops applied to activations (naming the node).
+//   statically (naming the node), shape-only ops applied to activations (naming the node),
+//   Pow by an activation exponent, Clip with activation bounds, Gather with indices that
+//   do not resolve statically, Split sizes that do not cover the axis, Concat inputs whose
+//   shapes differ outside the axis (naming the node). ReduceMean is only recognised inside
+//   the decomposed LayerNorm.
 #pragma once
 
 #include <string>

@@ -60,8 +60,13 @@ KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype
   return c;
 }
 
-const char* ElementwiseKind(OpKind kind) {
-  switch (kind) {
+// The kernel class of an element-wise op: transcendental functions run on the scalar
+// engine like gelu; simple vector arithmetic, copies (concat, split) and the rest like add.
+const char* ElementwiseKind(const GraphOp& op) {
+  switch (op.kind) {
+    case OpKind::kUnary:
+    case OpKind::kUnaryGrad:
+      return UnaryTranscendental(op.unary, op.kind == OpKind::kUnaryGrad) ? "gelu" : "add";
     case OpKind::kRelu:
       return "relu";  // max(x, 0): one vector op
     case OpKind::kGelu:
@@ -289,7 +294,7 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
       return out;
     }
     default: {
-      const char* kind = ElementwiseKind(op.kind);
+      const char* kind = ElementwiseKind(op);
       KernelCall c = Elementwise(arch, kind, op.rows, op.cols, dtype);
       const double elements = static_cast<double>(std::max<std::uint64_t>(1, op.rows)) *
                               static_cast<double>(std::max<std::uint64_t>(1, op.cols));

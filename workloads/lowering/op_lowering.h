@@ -32,7 +32,12 @@
 //                                      a tile are cut into pieces on separate partitions
 //                                      (the partial row reductions' combine is not charged).
 //                                      Batch norm is viewed as channels x N*H*W, max
-//                                      pooling as one compare per window element.
+//                                      pooling as one compare per window element. A
+//                                      generic unary function (and its gradient) runs as
+//                                      gelu when it evaluates a transcendental (scalar
+//                                      engine: tanh, exp, erf ...) and as add otherwise;
+//                                      copies (concat, split) as add over the elements
+//                                      they write.
 //   Producer fusion (workloads/training/fusion.h): an element-wise op fused into a matmul
 //   or convolution lowers to no kernel (time 0); its producer's matmul kernel carries an
 //   epilogue with one step per fused op (bias, relu/gelu/silu, residual add, activation

@@ -140,7 +140,61 @@ class BackwardBuilder {
     op.cols = fwd.cols;
     op.matmul = fwd.matmul;
     op.conv = fwd.conv;
+    op.unary = fwd.unary;
     return op;
+  }
+
+  // Backward of a copy: the gradients of the forward inputs that need one, copied out of
+  // (kConcat forward: a kSplit) or into (kSplit forward: a kConcat) the output gradients.
+  // A tensor that appears twice among a concat's inputs gets its second part accumulated
+  // by a second split.
+  void CopyBackward(OpId i, const GraphOp& fwd) {
+    if (fwd.kind == OpKind::kConcat) {
+      const auto dy = grad_.find(fwd.outputs[0]);
+      if (dy == grad_.end()) return;
+      std::set<TensorId> seen;
+      std::vector<TensorId> again;
+      GraphOp op = Base(i, fwd, OpKind::kSplit, OpRole::kInputGrad, ".grad");
+      op.inputs = {dy->second};
+      for (TensorId t : fwd.inputs) {
+        if (!requires_grad_[t]) continue;
+        if (!seen.insert(t).second) {
+          again.push_back(t);
+          continue;
+        }
+        const auto [d, acc] = Target(t);
+        op.outputs.push_back(d);
+        op.accumulate.push_back(acc);
+      }
+      if (op.outputs.empty()) return;
+      SetCopyView(op, g_);
+      Add(std::move(op));
+      for (std::size_t k = 0; k < again.size(); ++k) {
+        GraphOp extra =
+            Base(i, fwd, OpKind::kSplit, OpRole::kInputGrad, fmt::format(".grad{}", k + 2));
+        extra.inputs = {dy->second};
+        const auto [d, acc] = Target(again[k]);
+        extra.outputs = {d};
+        extra.accumulate = {acc};
+        SetCopyView(extra, g_);
+        Add(std::move(extra));
+      }
+      return;
+    }
+    // kSplit: dx assembled from the parts' gradients, parts without one written as zeros.
+    const TensorId x = fwd.inputs[0];
+    if (!requires_grad_[x]) return;
+    GraphOp op = Base(i, fwd, OpKind::kConcat, OpRole::kInputGrad, ".grad");
+    for (TensorId t : fwd.outputs) {
+      auto it = grad_.find(t);
+      if (it != grad_.end()) op.inputs.push_back(it->second);
+    }
+    if (op.inputs.empty()) return;  // nothing downstream needs a gradient
+    const auto [d, acc] = Target(x);
+    op.outputs = {d};
+    op.accumulate = {acc};
+    SetCopyView(op, g_);
+    Add(std::move(op));
   }
 
   // Passes dy through to `t` (residual and bias adds): an alias when `t` has no gradient
@@ -181,6 +235,7 @@ class BackwardBuilder {
   }
 
   void EmitBackward(OpId i, const GraphOp& fwd) {
+    if (fwd.kind == OpKind::kConcat || fwd.kind == OpKind::kSplit) return CopyBackward(i, fwd);
     TensorId dy = kNoTensor;
     if (fwd.kind != OpKind::kCrossEntropy) {
       auto it = grad_.find(fwd.outputs[0]);
@@ -307,6 +362,19 @@ class BackwardBuilder {
       }
       case OpKind::kAvgPool:
         GradOp(i, fwd, OpKind::kAvgPoolGrad, {dy}, {in[0]});
+        break;
+      case OpKind::kUnary:
+        switch (UnaryGradSaves(fwd.unary)) {
+          case UnarySaved::kNothing:
+            GradOp(i, fwd, OpKind::kUnaryGrad, {dy}, {in[0]});
+            break;
+          case UnarySaved::kInput:
+            GradOp(i, fwd, OpKind::kUnaryGrad, {dy, S(in[0])}, {in[0]});
+            break;
+          case UnarySaved::kOutput:
+            GradOp(i, fwd, OpKind::kUnaryGrad, {dy, S(fwd.outputs[0])}, {in[0]});
+            break;
+        }
         break;
       default:
         throw std::logic_error(std::string("no backward rule for forward op kind ") +
@@ -465,13 +533,15 @@ TrainingStep BuildTrainingStep(ForwardGraph fg, const WorkloadConfig& config, bo
 }
 
 std::string OpSignature(const Graph& graph, const GraphOp& op) {
-  std::string key = fmt::format(
-      "{}|{}|{},{},{},{},{}{}|{},{},{},{},{},{},{},{},{},{},{},{},{}|{}x{}|{}{}{}",
-      OpKindName(op.kind), OpRoleName(op.role), op.matmul.batch, op.matmul.m, op.matmul.k,
-      op.matmul.n, op.matmul.transpose_a, op.matmul.transpose_b, op.conv.n, op.conv.c_in,
-      op.conv.h_in, op.conv.w_in, op.conv.c_out, op.conv.kh, op.conv.kw, op.conv.stride,
-      op.conv.pad, op.conv.h_out, op.conv.w_out, op.conv.groups, op.conv.dilation, op.rows, op.cols,
-      fmt::join(op.accumulate, ""), op.attention_core, op.extra_flops_per_element);
+  std::string key =
+      fmt::format("{}{}{}|{}|{},{},{},{},{}{}|{},{},{},{},{},{},{},{},{},{},{},{},{}|{}x{}|{}{}{}",
+                  OpKindName(op.kind), op.unary == UnaryFn::kNone ? "" : ":",
+                  op.unary == UnaryFn::kNone ? "" : UnaryFnName(op.unary), OpRoleName(op.role),
+                  op.matmul.batch, op.matmul.m, op.matmul.k, op.matmul.n, op.matmul.transpose_a,
+                  op.matmul.transpose_b, op.conv.n, op.conv.c_in, op.conv.h_in, op.conv.w_in,
+                  op.conv.c_out, op.conv.kh, op.conv.kw, op.conv.stride, op.conv.pad, op.conv.h_out,
+                  op.conv.w_out, op.conv.groups, op.conv.dilation, op.rows, op.cols,
+                  fmt::join(op.accumulate, ""), op.attention_core, op.extra_flops_per_element);
   auto tensors = [&](const std::vector<TensorId>& ids) {
     key += '|';
     for (TensorId t : ids) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -20,6 +21,7 @@
 #include "sim/common/error.h"
 #include "sim/config/arch_config.h"
 #include "sim/step_run.h"
+#include "workloads/lowering/op_lowering.h"
 #include "workloads/training/training_step.h"
 #include "workloads/zoo/workload_config.h"
 
@@ -888,13 +890,13 @@ TEST(OnnxImport, ShapeOnlyOpsOnActivationsNameTheNode) {
   ModelBuilder m;
   m.Input("x", {4, 8});
   m.Node("Relu", {"x"}, {"r"}, "relu");
-  ModelBuilder::Int(m.Node("Split", {"r"}, {"a", "b"}, "split_activation"), "axis", 1);
-  m.Node("Add", {"a", "b"}, {"y"}, "add");
+  m.Node("Floor", {"r"}, {"f"}, "floor_activation");
+  m.Node("Add", {"f", "r"}, {"y"}, "add");
   m.Output("y");
   EXPECT_THAT(
-      [&] { ImportOnnx(m.Write("split_act.onnx"), LoadWorkloadConfig(WorkloadPresetPath("mlp"))); },
+      [&] { ImportOnnx(m.Write("floor_act.onnx"), LoadWorkloadConfig(WorkloadPresetPath("mlp"))); },
       ::testing::ThrowsMessage<InputError>(
-          HasSubstr("node 'split_activation' (Split): supported only in shape computations")));
+          HasSubstr("node 'floor_activation' (Floor): supported only in shape computations")));
 }
 
 TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
@@ -905,7 +907,7 @@ TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
   m.Node("TopK", {"scores", "k"}, {"v1", "i1"}, "topk1");
   m.Node("TopK", {"v1", "k"}, {"v2", "i2"}, "topk2");
   m.Node("NonMaxSuppression", {"boxes", "scores"}, {"sel"}, "nms");
-  m.Node("Sigmoid", {"v2"}, {"s"}, "sigmoid");  // not part of a silu
+  m.Node("Einsum", {"v2"}, {"s"}, "einsum");
   m.Node("Relu", {"s"}, {"out"}, "relu");
   m.Output("out");
   const std::string path = m.Write("unsupported.onnx");
@@ -915,8 +917,421 @@ TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
   } catch (const InputError& e) {
     const std::string msg = e.what();
     EXPECT_THAT(
-        msg, HasSubstr(path + ": unsupported ONNX ops: NonMaxSuppression x1, Sigmoid x1, TopK x2"));
+        msg, HasSubstr(path + ": unsupported ONNX ops: Einsum x1, NonMaxSuppression x1, TopK x2"));
     EXPECT_EQ(msg.find('\n'), std::string::npos);  // one line
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Standalone element-wise functions, Concat, Split, Slice and Gather of activations.
+
+WorkloadConfig Bf16Config(std::uint64_t micro_batch = 2) {
+  return LoadWorkloadConfig(
+      WorkloadPresetPath("mlp"),
+      {"training.micro_batch=" + std::to_string(micro_batch), "training.precision=bf16_mixed"});
+}
+
+// The forward op named `name`; the ops of `kind` derived from forward op `fwd`.
+const GraphOp* FindOp(const Graph& g, const std::string& name) {
+  for (const GraphOp& op : g.ops()) {
+    if (op.name == name && op.role == OpRole::kForward) return &op;
+  }
+  return nullptr;
+}
+std::vector<const GraphOp*> GradOps(const Graph& g, const GraphOp& fwd, OpKind kind) {
+  std::vector<const GraphOp*> out;
+  for (const GraphOp& op : g.ops()) {
+    if (op.role != OpRole::kForward && op.kind == kind && op.forward_op < g.ops().size() &&
+        g.op(op.forward_op).name == fwd.name) {
+      out.push_back(&op);
+    }
+  }
+  return out;
+}
+
+// x [2, 128, 768] -> MatMul by a weight (so what follows needs gradients) -> f -> output
+// (cross-entropy appended). Per function: FLOPs per element forward and backward, what the
+// gradient reads besides dy, and the kernel class each is timed with.
+TEST(OnnxImport, StandaloneUnaryOpsImportAndTrainWithTheirCost) {
+  struct Case {
+    const char* type;
+    UnaryFn fn;
+    std::uint64_t flops, grad_flops;
+    UnarySaved saved;
+    const char *kernel, *grad_kernel;
+  };
+  const std::vector<Case> cases = {
+      // tanh 1; dy * (1 - y^2): square, subtract, multiply
+      {"Tanh", UnaryFn::kTanh, 1, 3, UnarySaved::kOutput, "gelu", "add"},
+      // exp, add, divide; dy * y * (1 - y)
+      {"Sigmoid", UnaryFn::kSigmoid, 3, 3, UnarySaved::kOutput, "gelu", "add"},
+      // erf 1; dy * 2/sqrt(pi) * exp(-x^2): square, exp, scale, multiply
+      {"Erf", UnaryFn::kErf, 1, 4, UnarySaved::kInput, "gelu", "gelu"},
+      {"Exp", UnaryFn::kExp, 1, 1, UnarySaved::kOutput, "gelu", "add"},    // exp; dy * y
+      {"Log", UnaryFn::kLog, 1, 1, UnarySaved::kInput, "gelu", "add"},     // log; dy / x
+      {"Sqrt", UnaryFn::kSqrt, 1, 2, UnarySaved::kOutput, "gelu", "add"},  // sqrt; dy * 0.5 / y
+      // divide; -dy * y^2
+      {"Reciprocal", UnaryFn::kReciprocal, 1, 2, UnarySaved::kOutput, "add", "add"},
+      {"Neg", UnaryFn::kNeg, 1, 1, UnarySaved::kNothing, "add", "add"},  // -x; -dy
+      {"Abs", UnaryFn::kAbs, 1, 2, UnarySaved::kInput, "add", "add"},    // abs; sign(x) * dy
+      // exp(p log x); dy * p * x^(p-1): log, multiply, exp, 2 multiplies
+      {"Pow", UnaryFn::kPow, 3, 5, UnarySaved::kInput, "gelu", "gelu"},
+      // multiply, select; both again on dy
+      {"LeakyRelu", UnaryFn::kLeakyRelu, 2, 2, UnarySaved::kInput, "add", "add"},
+      // max, min; two compares and a select on dy
+      {"Clip", UnaryFn::kClip, 2, 3, UnarySaved::kInput, "add", "add"},
+      // exp, add, log; dy * sigmoid(x): 3 + 1
+      {"Softplus", UnaryFn::kSoftplus, 3, 4, UnarySaved::kInput, "gelu", "gelu"},
+      // a*x + b, max, min; a*x + b, two compares, select of a * dy
+      {"HardSigmoid", UnaryFn::kHardSigmoid, 4, 5, UnarySaved::kInput, "add", "add"},
+      // hard sigmoid 4 + product; two compares, (2x + 3) / 6, select, product
+      {"HardSwish", UnaryFn::kHardSwish, 5, 6, UnarySaved::kInput, "add", "add"},
+      // exp, subtract, multiply, select; dy or dy * (y + a): add, multiply, select
+      {"Elu", UnaryFn::kElu, 4, 3, UnarySaved::kOutput, "gelu", "add"},
+  };
+  const WorkloadConfig config = Bf16Config();
+  const ArchConfig arch = LoadArchConfig("");
+  constexpr std::uint64_t kElements = 2 * 128 * 768;  // 196,608 elements of x and y
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.type);
+    ModelBuilder m;
+    m.Input("x", {-1, 128, 768});
+    m.Init("w", {768, 768});
+    m.Node("MatMul", {"x", "w"}, {"h"}, "proj");
+    std::vector<std::string> in = {"h"};
+    if (std::string(c.type) == "Pow") {
+      m.Init("p", {});  // a constant exponent
+      in.push_back("p");
+    } else if (std::string(c.type) == "Clip") {
+      m.Init("lo", {});
+      m.Init("hi", {});
+      in.insert(in.end(), {"lo", "hi"});
+    }
+    m.Node(c.type, in, {"y"}, "f");
+    m.Output("y");
+    const TrainingStep step = BuildTrainingStep(
+        ImportOnnx(m.Write(std::string("unary_") + c.type + ".onnx"), config), config);
+    EXPECT_EQ(step.parameters, 768u * 768);  // w only: exponent and bounds are constants
+    const GraphOp* f = FindOp(step.graph, "f");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->kind, OpKind::kUnary);
+    EXPECT_EQ(f->unary, c.fn);
+    EXPECT_EQ(f->flops, kElements * c.flops);
+    EXPECT_EQ(f->matmul_flops, 0u);
+    EXPECT_EQ(f->bytes_read, kElements * 2);     // x read once, bf16
+    EXPECT_EQ(f->bytes_written, kElements * 2);  // y written once, bf16
+    const std::vector<const GraphOp*> grads = GradOps(step.graph, *f, OpKind::kUnaryGrad);
+    ASSERT_EQ(grads.size(), 1u);
+    const GraphOp& g = *grads[0];
+    EXPECT_EQ(g.unary, c.fn);
+    EXPECT_EQ(g.flops, kElements * c.grad_flops);
+    // dy (and the saved x or y) read, dx written, all bf16.
+    EXPECT_EQ(g.bytes_read, kElements * 2 * (c.saved == UnarySaved::kNothing ? 1 : 2));
+    EXPECT_EQ(g.bytes_written, kElements * 2);
+    ASSERT_EQ(g.inputs.size(), c.saved == UnarySaved::kNothing ? 1u : 2u);
+    if (c.saved == UnarySaved::kInput) {
+      EXPECT_EQ(g.inputs[1], f->inputs[0]);
+    } else if (c.saved == UnarySaved::kOutput) {
+      EXPECT_EQ(g.inputs[1], f->outputs[0]);
+    }
+    EXPECT_EQ(step.graph.tensor(g.outputs.at(0)).kind, TensorKind::kGradient);  // d:h
+    EXPECT_FALSE(f->fused());  // no epilogue step for a generic function: never fused
+    EXPECT_EQ(LowerOp(arch, step.graph, *f, Dtype::kBf16).at(0).ew.kind, c.kernel);
+    EXPECT_EQ(LowerOp(arch, step.graph, g, Dtype::kBf16).at(0).ew.kind, c.grad_kernel);
+  }
+}
+
+// Two projections of different widths concatenated along the features, then a learned token
+// (a float initializer: a parameter) concatenated along the batch.
+TEST(OnnxImport, ConcatOfActivationsIsACopyWhoseGradientIsASplit) {
+  ModelBuilder m;
+  m.Input("x", {-1, 128, 768});
+  m.Init("wa", {768, 768});
+  m.Init("wb", {768, 256});
+  m.Init("tok", {1, 128, 1024});
+  m.Init("wo", {1024, 10});
+  m.Node("MatMul", {"x", "wa"}, {"a"}, "proj_a");
+  m.Node("MatMul", {"x", "wb"}, {"b"}, "proj_b");
+  ModelBuilder::Int(m.Node("Concat", {"a", "b"}, {"ab"}, "cat_features"), "axis", -1);
+  ModelBuilder::Int(m.Node("Concat", {"ab", "tok"}, {"t"}, "cat_token"), "axis", 0);
+  m.Node("MatMul", {"t", "wo"}, {"logits"}, "head");
+  m.Output("logits");
+  const WorkloadConfig config = Bf16Config();
+  const TrainingStep step = BuildTrainingStep(ImportOnnx(m.Write("concat.onnx"), config), config);
+  EXPECT_EQ(step.parameters, 768u * 768 + 768 * 256 + 128 * 1024 + 1024 * 10);  // with tok
+  const GraphOp* features = FindOp(step.graph, "cat_features");
+  const GraphOp* token = FindOp(step.graph, "cat_token");
+  ASSERT_NE(features, nullptr);
+  ASSERT_NE(token, nullptr);
+  EXPECT_EQ(features->kind, OpKind::kConcat);
+  EXPECT_EQ(features->flops, 0u);               // a copy
+  EXPECT_EQ(features->bytes_read, 524288u);     // 2 x 128 x (768 + 256) elements x 2 bytes
+  EXPECT_EQ(features->bytes_written, 524288u);  // 2 x 128 x 1024 elements x 2 bytes
+  EXPECT_EQ(features->rows, 256u);              // 2 x 128 rows of the output
+  EXPECT_EQ(features->cols, 1024u);
+  EXPECT_EQ(step.graph.tensor(token->outputs[0]).shape, (std::vector<std::uint64_t>{3, 128, 1024}));
+  EXPECT_EQ(token->bytes_read, 786432u);     // (2 + 1) x 128 x 1024 elements x 2 bytes
+  EXPECT_EQ(token->bytes_written, 786432u);  // 3 x 128 x 1024 elements x 2 bytes
+  // Backward: each concat's output gradient split into its inputs' gradients.
+  const std::vector<const GraphOp*> split_token = GradOps(step.graph, *token, OpKind::kSplit);
+  ASSERT_EQ(split_token.size(), 1u);
+  EXPECT_EQ(split_token[0]->outputs.size(), 2u);  // d:ab and the token's parameter gradient
+  EXPECT_EQ(step.graph.tensor(split_token[0]->outputs[1]).kind, TensorKind::kParamGradient);
+  EXPECT_EQ(split_token[0]->bytes_read, 786432u);     // the parts of dy it writes: all of it
+  EXPECT_EQ(split_token[0]->bytes_written, 786432u);  // 3 x 128 x 1024 x 2 bytes
+  EXPECT_EQ(split_token[0]->flops, 0u);
+  const std::vector<const GraphOp*> split_features = GradOps(step.graph, *features, OpKind::kSplit);
+  ASSERT_EQ(split_features.size(), 1u);
+  EXPECT_EQ(split_features[0]->outputs.size(), 2u);      // d:a, d:b
+  EXPECT_EQ(split_features[0]->bytes_read, 524288u);     // 2 x 128 x 1024 x 2 bytes
+  EXPECT_EQ(split_features[0]->bytes_written, 524288u);  // 2 x 128 x (768 + 256) x 2 bytes
+  EXPECT_EQ(split_features[0]->rows * split_features[0]->cols, 2u * 128 * 1024);
+  const ArchConfig arch = LoadArchConfig("");
+  EXPECT_EQ(LowerOp(arch, step.graph, *features, Dtype::kBf16).at(0).ew.kind, "add");
+  EXPECT_GT(RunTrainingStep(arch, step).step_ns, 0.0);
+}
+
+// Split of an activation along the features into 512 + 128 + 128 (the last part unused),
+// not read straight from a projection (so not the c_attn pattern); and a Slice keeping the
+// first token.
+TEST(OnnxImport, SplitAndSliceOfActivationsAreCopiesWhoseGradientsAreConcats) {
+  ModelBuilder m;
+  m.Input("x", {-1, 128, 768});
+  m.Init("w", {768, 768});
+  m.Init("wa", {512, 10});
+  m.Init("wb", {128, 10});
+  m.Init("wc", {768, 10});
+  m.Node("MatMul", {"x", "w"}, {"h"}, "proj");
+  m.Node("Relu", {"h"}, {"r"}, "relu");
+  ModelBuilder::Int(m.Node("Split", {"r", m.ConstInts("sizes", {3}, {512, 128, 128})},
+                           {"a", "b", "unused"}, "split"),
+                    "axis", 2);
+  m.Node("MatMul", {"a", "wa"}, {"la"}, "head_a");
+  m.Node("MatMul", {"b", "wb"}, {"lb"}, "head_b");
+  m.Node("Add", {"la", "lb"}, {"l"}, "sum");
+  m.Node("Slice",
+         {"r", m.ConstInts("starts", {1}, {0}), m.ConstInts("ends", {1}, {1}),
+          m.ConstInts("axes", {1}, {1})},
+         {"first"}, "first_token");
+  m.Node("MatMul", {"first", "wc"}, {"lf"}, "head_first");
+  ModelBuilder::Int(m.Node("Concat", {"l", "lf"}, {"logits"}, "cat"), "axis", 1);
+  m.Output("logits");
+  const WorkloadConfig config = Bf16Config();
+  const TrainingStep step = BuildTrainingStep(ImportOnnx(m.Write("split.onnx"), config), config);
+  // The projection stays one matmul (no "#part" parameters).
+  EXPECT_EQ(step.parameters, 768u * 768 + 512 * 10 + 128 * 10 + 768 * 10);
+  const GraphOp* split = FindOp(step.graph, "split");
+  ASSERT_NE(split, nullptr);
+  EXPECT_EQ(split->kind, OpKind::kSplit);
+  ASSERT_EQ(split->outputs.size(), 3u);
+  EXPECT_EQ(step.graph.tensor(split->outputs[2]).shape, (std::vector<std::uint64_t>{2, 128, 128}));
+  EXPECT_EQ(split->flops, 0u);
+  EXPECT_EQ(split->bytes_read, 393216u);     // 2 x 128 x 768 elements x 2 bytes: every part
+  EXPECT_EQ(split->bytes_written, 393216u);  // 2 x 128 x (512 + 128 + 128) x 2 bytes
+  EXPECT_EQ(split->cols, 128u);              // gcd of 512, 128, 128
+  EXPECT_EQ(split->rows, 1536u);             // 196,608 elements / 128
+  const GraphOp* slice = FindOp(step.graph, "first_token");
+  ASSERT_NE(slice, nullptr);
+  EXPECT_EQ(slice->kind, OpKind::kSplit);
+  EXPECT_EQ(step.graph.tensor(slice->outputs[0]).shape, (std::vector<std::uint64_t>{2, 1, 768}));
+  EXPECT_EQ(slice->flops, 0u);
+  EXPECT_EQ(slice->bytes_read, 3072u);     // only the kept 2 x 1 x 768 elements x 2 bytes
+  EXPECT_EQ(slice->bytes_written, 3072u);  // 2 x 1 x 768 elements x 2 bytes
+  // Backward, in reverse order: the slice's gradient first writes d:r (the dropped tokens
+  // as zeros), then the split's adds into it.
+  const std::vector<const GraphOp*> pad = GradOps(step.graph, *slice, OpKind::kConcat);
+  ASSERT_EQ(pad.size(), 1u);
+  EXPECT_FALSE(pad[0]->Accumulates(0));
+  EXPECT_EQ(pad[0]->bytes_read, 3072u);       // dy: 2 x 1 x 768 elements x 2 bytes
+  EXPECT_EQ(pad[0]->bytes_written, 393216u);  // d:r: 2 x 128 x 768 elements x 2 bytes
+  const std::vector<const GraphOp*> concat = GradOps(step.graph, *split, OpKind::kConcat);
+  ASSERT_EQ(concat.size(), 1u);
+  EXPECT_EQ(concat[0]->inputs.size(), 2u);  // d:a and d:b; the unused part adds nothing
+  EXPECT_TRUE(concat[0]->Accumulates(0));
+  // d:a, d:b (2 x 128 x (512 + 128) elements x 2 bytes) + d:r read to accumulate into
+  // (2 x 128 x 768 x 2 bytes).
+  EXPECT_EQ(concat[0]->bytes_read, 327680u + 393216u);
+  EXPECT_EQ(concat[0]->bytes_written, 393216u);  // d:r
+  const ArchConfig arch = LoadArchConfig("");
+  EXPECT_GT(RunTrainingStep(arch, step).step_ns, 0.0);
+}
+
+// A BERT-like encoder block over token ids, then the pooler: the first token (PyTorch's
+// x[:, 0], a Gather of index 0 along the sequence), a dense layer and Tanh, a classifier.
+// h = 16, one head, ffn 64, 2 classes; micro-batch 2, sequence 8.
+TEST(OnnxImport, BertBlockWithTanhPoolerImportsAndTrains) {
+  ModelBuilder m;
+  m.Input("ids", {-1, -1}, onnx::TensorProto::INT64);
+  m.Init("wte", {50, 16});
+  for (const char* ln : {"ln0", "ln1", "ln2"}) {
+    m.Init(std::string(ln) + ".g", {16});
+    m.Init(std::string(ln) + ".b", {16});
+  }
+  for (const char* w : {"wq", "wk", "wv", "wo"}) m.Init(w, {16, 16});
+  m.Init("w1", {16, 64});
+  m.Init("b1", {64});
+  m.Init("w2", {64, 16});
+  m.Init("pool.w", {16, 16});
+  m.Init("pool.b", {16});
+  m.Init("cls.w", {16, 2});
+  m.Init("cls.b", {2});
+  m.Init("scale", {});
+  const std::string l = "/encoder/layer.0/";
+  m.Node("Gather", {"wte", "ids"}, {"x"}, "/embeddings/Gather");
+  m.Node("LayerNormalization", {"x", "ln0.g", "ln0.b"}, {"n0"}, "/embeddings/LayerNorm");
+  for (const char* t : {"q", "k", "v"}) {
+    m.Node("MatMul", {"n0", std::string("w") + t}, {l + t}, l + t + "/MatMul");
+  }
+  ModelBuilder::Ints(m.Node("Transpose", {l + "k"}, {l + "kt"}, l + "Transpose"), "perm",
+                     {0, 2, 1});
+  m.Node("MatMul", {l + "q", l + "kt"}, {l + "scores"}, l + "qk");
+  m.Node("Div", {l + "scores", "scale"}, {l + "scaled"}, l + "scale");
+  ModelBuilder::Int(m.Node("Softmax", {l + "scaled"}, {l + "probs"}, l + "softmax"), "axis", -1);
+  m.Node("MatMul", {l + "probs", l + "v"}, {l + "ctx"}, l + "av");
+  m.Node("MatMul", {l + "ctx", "wo"}, {l + "o"}, l + "o");
+  m.Node("Add", {"n0", l + "o"}, {l + "r1"}, l + "residual1");
+  m.Node("LayerNormalization", {l + "r1", "ln1.g", "ln1.b"}, {l + "n1"}, l + "ln1");
+  m.Node("MatMul", {l + "n1", "w1"}, {l + "f1"}, l + "ffn1");
+  m.Node("Add", {l + "f1", "b1"}, {l + "f1b"}, l + "ffn1_bias");
+  m.Node("Gelu", {l + "f1b"}, {l + "g"}, l + "gelu");
+  m.Node("MatMul", {l + "g", "w2"}, {l + "f2"}, l + "ffn2");
+  m.Node("Add", {l + "n1", l + "f2"}, {l + "r2"}, l + "residual2");
+  m.Node("LayerNormalization", {l + "r2", "ln2.g", "ln2.b"}, {"hidden"}, l + "ln2");
+  ModelBuilder::Int(m.Node("Gather", {"hidden", m.ConstInts("/pooler/Constant", {}, {0})},
+                           {"first"}, "/pooler/Gather"),
+                    "axis", 1);
+  m.Node("Gemm", {"first", "pool.w", "pool.b"}, {"pooled"}, "/pooler/dense/Gemm");
+  m.Node("Tanh", {"pooled"}, {"pooler_output"}, "/pooler/activation/Tanh");
+  m.Node("Gemm", {"pooler_output", "cls.w", "cls.b"}, {"logits"}, "/classifier/Gemm");
+  m.Output("logits");
+  const WorkloadConfig config = LoadWorkloadConfig(
+      WorkloadPresetPath("gpt2-small"),
+      {"training.micro_batch=2", "training.sequence=8", "training.precision=bf16_mixed"});
+  const TrainingStep step = BuildTrainingStep(ImportOnnx(m.Write("bert.onnx"), config), config);
+  EXPECT_EQ(step.forward_tokens, 16u);  // 2 samples x 8 tokens
+  const GraphOp* first = FindOp(step.graph, "/pooler/Gather");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->kind, OpKind::kSplit);  // a copy of the first token of each sample
+  EXPECT_EQ(step.graph.tensor(first->outputs[0]).shape, (std::vector<std::uint64_t>{2, 16}));
+  EXPECT_EQ(first->bytes_read, 64u);     // 2 x 16 elements x 2 bytes, the picked token only
+  EXPECT_EQ(first->bytes_written, 64u);  // 2 x 16 elements x 2 bytes
+  const GraphOp* tanh = FindOp(step.graph, "/pooler/activation/Tanh");
+  ASSERT_NE(tanh, nullptr);
+  EXPECT_EQ(tanh->kind, OpKind::kUnary);
+  EXPECT_EQ(tanh->unary, UnaryFn::kTanh);
+  EXPECT_EQ(tanh->flops, 32u);                              // 2 x 16 elements x 1 (tanh)
+  EXPECT_EQ(tanh->bytes_read + tanh->bytes_written, 128u);  // 2 x 16 x 2 bytes in and out
+  const std::vector<const GraphOp*> dtanh = GradOps(step.graph, *tanh, OpKind::kUnaryGrad);
+  ASSERT_EQ(dtanh.size(), 1u);
+  EXPECT_EQ(dtanh[0]->flops, 96u);  // 2 x 16 elements x 3 (dy * (1 - y^2))
+  const std::vector<const GraphOp*> dfirst = GradOps(step.graph, *first, OpKind::kConcat);
+  ASSERT_EQ(dfirst.size(), 1u);
+  EXPECT_EQ(dfirst[0]->bytes_read, 64u);      // dy: 2 x 16 x 2 bytes
+  EXPECT_EQ(dfirst[0]->bytes_written, 512u);  // d:hidden: 2 x 8 x 16 x 2 bytes (zeros but one)
+  int layer0 = 0;
+  for (const GraphOp& op : step.graph.ops()) layer0 += op.layer == 0 ? 1 : 0;
+  EXPECT_GT(layer0, 0);  // "layer.0" numbered
+  const ArchConfig arch = LoadArchConfig("");
+  EXPECT_GT(RunTrainingStep(arch, step).step_ns, 0.0);
+}
+
+// x * Sigmoid(x) stays one silu next to a standalone Sigmoid (a unary op); a tensor
+// concatenated with itself gets both parts of dy, the second by an accumulating split.
+TEST(OnnxImport, SiluPatternNextToStandaloneSigmoidAndConcatOfOneTensorTwice) {
+  ModelBuilder m;
+  m.Input("x", {-1, 64});
+  m.Init("w", {64, 64});
+  m.Node("MatMul", {"x", "w"}, {"h"}, "proj");
+  m.Node("Sigmoid", {"h"}, {"sig"}, "silu_sigmoid");
+  m.Node("Mul", {"h", "sig"}, {"silu"}, "silu_mul");
+  m.Node("Sigmoid", {"silu"}, {"gate"}, "gate");
+  ModelBuilder::Int(m.Node("Concat", {"gate", "gate"}, {"y"}, "twice"), "axis", 0);
+  m.Output("y");
+  const WorkloadConfig config = Bf16Config();
+  const TrainingStep step = BuildTrainingStep(ImportOnnx(m.Write("twice.onnx"), config), config);
+  std::vector<OpKind> kinds;
+  for (OpId i = 0; i < step.phase(Phase::kForward).ops.size(); ++i) {
+    kinds.push_back(step.graph.op(step.phase(Phase::kForward).ops[i]).kind);
+  }
+  EXPECT_EQ(kinds, (std::vector<OpKind>{OpKind::kMatmul, OpKind::kSilu, OpKind::kUnary,
+                                        OpKind::kConcat, OpKind::kCrossEntropy}));
+  const GraphOp* twice = FindOp(step.graph, "twice");
+  ASSERT_NE(twice, nullptr);
+  EXPECT_EQ(twice->bytes_read, 512u);     // 2 x (2 x 64) elements x 2 bytes
+  EXPECT_EQ(twice->bytes_written, 512u);  // 4 x 64 elements x 2 bytes
+  const std::vector<const GraphOp*> splits = GradOps(step.graph, *twice, OpKind::kSplit);
+  ASSERT_EQ(splits.size(), 2u);
+  EXPECT_EQ(splits[0]->outputs, splits[1]->outputs);  // both into d:gate
+  EXPECT_FALSE(splits[0]->Accumulates(0));
+  EXPECT_TRUE(splits[1]->Accumulates(0));
+  EXPECT_EQ(splits[0]->bytes_read, 256u);        // its half of dy: 2 x 64 x 2 bytes
+  EXPECT_EQ(splits[1]->bytes_read, 256u + 256);  // its half, and d:gate to add into
+  EXPECT_EQ(splits[1]->bytes_written, 256u);     // d:gate
+}
+
+// Bad uses of the new ops: one-line errors naming the node.
+TEST(OnnxImport, BadConcatSplitGatherAndPowNameTheNode) {
+  const WorkloadConfig config = Bf16Config();
+  struct Bad {
+    const char* file;
+    std::function<void(ModelBuilder&)> build;
+    const char* message;
+  };
+  const std::vector<Bad> cases = {
+      {"pow_tensor.onnx",
+       [](ModelBuilder& m) {
+         m.Node("Pow", {"h", "h"}, {"y"}, "pow");
+       },
+       "node 'pow' (Pow): only a constant exponent is supported"},
+      {"split_sizes.onnx",
+       [](ModelBuilder& m) {
+         m.Node("Relu", {"h"}, {"r"}, "relu");  // not read straight from a projection
+         ModelBuilder::Int(
+             m.Node("Split", {"r", m.ConstInts("sizes", {2}, {100, 100})}, {"y", "z"}, "bad_split"),
+             "axis", -1);
+       },
+       "node 'bad_split' (Split): split sizes [100,100] do not cut axis 1 of [2,64] into 2 "
+       "non-empty parts"},
+      {"concat_rank.onnx",
+       [](ModelBuilder& m) {
+         m.Init("c", {2, 64, 1});
+         ModelBuilder::Int(m.Node("Concat", {"h", "c"}, {"y"}, "bad_concat"), "axis", 0);
+       },
+       "node 'bad_concat' (Concat): inputs [2,64] and [2,64,1] differ outside axis 0"},
+      {"concat_axis.onnx",
+       [](ModelBuilder& m) {
+         m.Node("Concat", {"h", "h"}, {"y"}, "no_axis");
+       },
+       "node 'no_axis' (Concat): missing attribute axis"},
+      {"gather_ids.onnx",
+       [](ModelBuilder& m) {
+         m.Input("ids", {2}, onnx::TensorProto::INT64);
+         m.Node("Gather", {"h", "ids"}, {"y"}, "dynamic_gather");
+       },
+       "node 'dynamic_gather' (Gather): its indices 'ids' cannot be resolved statically"},
+      {"clip_bound.onnx",
+       [](ModelBuilder& m) {
+         m.Node("Clip", {"h", "h"}, {"y"}, "clip");
+       },
+       "node 'clip' (Clip): bound 'h' is an activation"},
+  };
+  for (const Bad& b : cases) {
+    SCOPED_TRACE(b.file);
+    ModelBuilder m;
+    m.Input("x", {-1, 64});
+    m.Init("w", {64, 64});
+    m.Node("MatMul", {"x", "w"}, {"h"}, "proj");
+    b.build(m);
+    m.Output("y");
+    const std::string path = m.Write(b.file);
+    try {
+      ImportOnnx(path, config);
+      ADD_FAILURE() << "expected an InputError";
+    } catch (const InputError& e) {
+      const std::string msg = e.what();
+      EXPECT_THAT(msg, HasSubstr(path + ": " + b.message));
+      EXPECT_EQ(msg.find('\n'), std::string::npos);  // one line
+    }
   }
 }
 
@@ -958,11 +1373,11 @@ TEST(OnnxImport, CliRunsAnOnnxModelAndRejectsUnsupportedOps) {
   EXPECT_THAT(ok.output, HasSubstr("tiny_conv training step"));
   ModelBuilder m;
   m.Input("x", {1, 8});
-  m.Node("Erf", {"x"}, {"y"}, "erf");
+  m.Node("NonMaxSuppression", {"x"}, {"y"}, "nms");
   m.Output("y");
-  const CliResult bad = RunSystole("run --onnx " + m.Write("erf.onnx"));
+  const CliResult bad = RunSystole("run --onnx " + m.Write("nms.onnx"));
   EXPECT_EQ(bad.exit_code, 2) << bad.output;  // InputError
-  EXPECT_THAT(bad.output, HasSubstr("unsupported ONNX ops: Erf x1"));
+  EXPECT_THAT(bad.output, HasSubstr("unsupported ONNX ops: NonMaxSuppression x1"));
 }
 
 // systole run --onnx on the GPT export prints the zoo's step time, split and footprint.
