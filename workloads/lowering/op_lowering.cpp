@@ -61,12 +61,15 @@ KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype
 }
 
 // The kernel class of an element-wise op: transcendental functions run on the scalar
-// engine like gelu; simple vector arithmetic, copies (concat, split) and the rest like add.
+// engine like gelu; simple one-input vector arithmetic like relu (one input, one vector
+// op); two-input arithmetic (gradients: dy and a saved tensor), copies (concat, split) and
+// the rest like add.
 const char* ElementwiseKind(const GraphOp& op) {
   switch (op.kind) {
     case OpKind::kUnary:
+      return UnaryTranscendental(op.unary, false) ? "gelu" : "relu";
     case OpKind::kUnaryGrad:
-      return UnaryTranscendental(op.unary, op.kind == OpKind::kUnaryGrad) ? "gelu" : "add";
+      return UnaryTranscendental(op.unary, true) ? "gelu" : "add";
     case OpKind::kRelu:
       return "relu";  // max(x, 0): one vector op
     case OpKind::kGelu:
