@@ -35,7 +35,8 @@
 //                                      pooling as one compare per window element. A
 //                                      generic unary function (and its gradient) runs as
 //                                      gelu when it evaluates a transcendental (scalar
-//                                      engine: tanh, exp, erf ...) and as add otherwise;
+//                                      engine: tanh, exp, erf ...), otherwise as relu
+//                                      (one input) or, for gradients, add (two inputs);
 //                                      copies (concat, split) as add over the elements
 //                                      they write.
 //   Producer fusion (workloads/training/fusion.h): an element-wise op fused into a matmul
