@@ -24,7 +24,18 @@ struct EngineId {
 };
 
 enum class Dtype : std::uint8_t { kFp32, kBf16, kFp16, kFp8 };
-std::uint32_t DtypeBytes(Dtype dtype);
+inline std::uint32_t DtypeBytes(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kFp32:
+      return 4;
+    case Dtype::kBf16:
+    case Dtype::kFp16:
+      return 2;
+    case Dtype::kFp8:
+      return 1;
+  }
+  return 0;
+}
 const char* DtypeName(Dtype dtype);
 Dtype ParseDtype(const std::string& text);  // "fp32", "bf16", ...; InputError otherwise
 
