@@ -60,8 +60,10 @@ void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& tran
   const sc_core::sc_time end = start + duration;
 
   stats_.busy_cycles += cycles;
-  stats_.contention_cycles +=
-      static_cast<std::uint64_t>(std::llround((start - requested) / cycle_));
+  if (start != requested) {
+    stats_.contention_cycles +=
+        static_cast<std::uint64_t>(std::llround((start - requested) / cycle_));
+  }
   if (trans.is_write()) {
     stats_.writes += 1;
     stats_.write_bytes += r.bytes();
