@@ -68,6 +68,21 @@ TEST(KernelBuilderWaits, ReferenceKernelsMatchTheReferenceAlgorithm) {
   }
 }
 
+// The benchmark kernel (4096x8192x8192 bf16 on the NeuronCore-v2-class preset), naive and
+// block3: about 99k and 67k instructions.
+TEST(KernelBuilderWaits, BenchmarkMatmulMatchesTheReferenceAlgorithm) {
+  const ArchConfig arch =
+      LoadArchConfig(std::string(SYSTOLE_TEST_DATA) + "/../../configs/arch/neuroncore-v2.toml");
+  for (const char* level : {"naive", "block3"}) {
+    MatmulKernelOptions o;
+    o.m = 4096;
+    o.k = 8192;
+    o.n = 8192;
+    o.level = level;
+    ExpectSameWaits([&] { return BuildMatmulKernel(arch, o); }, std::string("big ") + level);
+  }
+}
+
 // A random kernel over a small scratchpad and accumulator: tiles of random sizes and dtypes
 // allocated, freed and reallocated on the same bytes; loads, stores, matmuls, vector and
 // activation ops on random slices, on random DMA queues.
