@@ -155,7 +155,8 @@ class KernelBuilder {
     std::uint64_t synced;  // engines (bit per slot) with an instruction that waited for it
     std::uint32_t tile;    // on-chip tile id (reads of one tile by one engine are merged)
   };
-  // Accesses not yet ordered behind a later covering write, for one memory or tensor.
+  // Accesses not yet ordered behind a later covering write, for one HBM tensor (or, with
+  // reference_tracking_, one whole on-chip memory; otherwise each tile keeps its own list).
   // Reads of one tile by one engine are kept as a single entry (the latest reader, over
   // the bounding box of what it read): the engine finishes its reads in order, so a later
   // writer waiting for the latest read waits for all of them. This keeps the list about
@@ -173,7 +174,7 @@ class KernelBuilder {
     Tile tile;
     std::string name;
     std::uint64_t offset_bytes = 0;  // within each partition
-    std::uint64_t size_bytes = 0;    // per partition, as allocated
+    std::uint64_t size_bytes = 0;    // per partition (before alignment): what accesses span
     bool live = true;
     // Accesses to this tile not yet ordered behind a later covering write (as in Tracker;
     // they stay after the tile is freed, until a new tile's write covers them).
