@@ -440,7 +440,7 @@ EngineId KernelBuilder::NextQueue(int queue, const InstrSite& where) {
   return {EngineKind::kDma, static_cast<std::uint16_t>(q)};
 }
 
-std::uint32_t KernelBuilder::Emit(Instruction in, const std::string& label) {
+std::uint32_t KernelBuilder::Emit(Instruction& in, const std::string& label) {
   constexpr std::uint32_t kRecent = sizeof(recent_labels_) / sizeof(recent_labels_[0]);
   bool found = false;
   for (std::uint32_t i = 0; i < std::min(recent_count_, kRecent); ++i) {
@@ -461,7 +461,6 @@ std::uint32_t KernelBuilder::Emit(Instruction in, const std::string& label) {
   }
   std::sort(waits_.begin(), waits_.end());
   in.waits.assign(waits_.begin(), std::unique(waits_.begin(), waits_.end()));
-  program_.instructions.push_back(std::move(in));
   return static_cast<std::uint32_t>(program_.instructions.size() - 1);
 }
 
@@ -489,9 +488,10 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
     throw InputError(
         fmt::format("{}: reads HBM tensor '{}' before anything stored to it", where, h.name));
   }
-  Instruction in;
+  const EngineId engine = NextQueue(queue, where);
+  Instruction& in = NewInstruction();
   in.op = Opcode::kDmaLoad;
-  in.engine = NextQueue(queue, where);
+  in.engine = engine;
   in.dtype = t.tile.dtype;
   in.partitions = dst.np;
   in.free_elems = dst.nf;
@@ -502,7 +502,7 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
   TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
   program_.hbm_bytes += in.hbm.bytes();
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
@@ -525,9 +525,10 @@ std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
                                  DtypeName(h.tensor.dtype)));
   }
   CheckWritten(src, "source", where);
-  Instruction in;
+  const EngineId engine = NextQueue(queue, where);
+  Instruction& in = NewInstruction();
   in.op = Opcode::kDmaStore;
-  in.engine = NextQueue(queue, where);
+  in.engine = engine;
   in.dtype = t.tile.dtype;
   in.partitions = src.np;
   in.free_elems = src.nf;
@@ -538,7 +539,7 @@ std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
   Track(h.tracker, {id, in.engine, dst.r0, dst.nr, dst.c0, dst.nc, true, 0, kNoTile}, waits);
   h.written = true;
   program_.hbm_bytes += in.hbm.bytes();
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& stationary,
@@ -574,7 +575,7 @@ std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& station
   CheckWritten(moving, "moving", where);
   if (accumulate) CheckWritten(acc, "accumulator (accumulate=true)", where);
 
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = Opcode::kMatmul;
   in.engine = {EngineKind::kTensor, 0};
   in.dtype = s.tile.dtype;
@@ -591,7 +592,7 @@ std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& station
   TrackTile(OnChipAccess(acc, id, in.engine, true), waits);
   MarkWritten(acc);
   program_.flops += 2ull * stationary.np * stationary.nf * moving.nf;
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& src,
@@ -614,7 +615,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
                     where, src.np, src.nf, dst.np, dst.nf, src.np, reduce ? 1 : src.nf));
   }
   CheckWritten(src, "source", where);
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = opcode;
   in.engine = {EngineKind::kVector, 0};
   in.dtype = s.tile.dtype;
@@ -626,7 +627,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   TrackTile(OnChipAccess(src, id, in.engine, false), waits);
   TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& a,
@@ -653,7 +654,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   }
   CheckWritten(a, "first source", where);
   CheckWritten(b, "second source", where);
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = Opcode::kVectorBinary;
   in.engine = {EngineKind::kVector, 0};
   in.dtype = ta.tile.dtype;
@@ -667,7 +668,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   TrackTile(OnChipAccess(b, id, in.engine, false), waits);
   TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
@@ -681,7 +682,7 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
                                  src.np, src.nf, dst.np, dst.nf));
   }
   CheckWritten(src, "source", where);
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = Opcode::kActivation;
   in.engine = {EngineKind::kScalar, 0};
   in.fn = fn;
@@ -694,7 +695,7 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
   TrackTile(OnChipAccess(src, id, in.engine, false), waits);
   TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 Program KernelBuilder::Finish() {

@@ -217,8 +217,12 @@ class KernelBuilder {
     return space == MemorySpace::kAccumulator ? accumulator_tracker_ : scratchpad_tracker_;
   }
   Access OnChipAccess(const TileView& v, std::uint32_t instr, EngineId engine, bool write) const;
-  // waits_ (the scratch list the instruction's Track calls filled) becomes its waits.
-  std::uint32_t Emit(Instruction in, const std::string& label);
+  // Appends the next instruction, built in place once its checks have passed (nothing may
+  // throw between this and Emit).
+  Instruction& NewInstruction() { return program_.instructions.emplace_back(); }
+  // Completes `in` (the last instruction): its label id, and waits_ (the scratch list the
+  // instruction's Track calls filled) as its waits. Returns its id.
+  std::uint32_t Emit(Instruction& in, const std::string& label);
   // Clears and returns the scratch wait list for the next instruction.
   std::vector<std::uint32_t>& NewWaits() {
     waits_.clear();
