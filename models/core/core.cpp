@@ -50,16 +50,18 @@ struct CoreInstance {
     }
     const std::uint32_t slots = 3 + queues;
     const std::size_t n = program.instructions.size();
-    board.issued.assign(n, 0);
-    board.waiter.assign(n, nullptr);
-    board.complete_at.assign(n, sc_core::SC_ZERO_TIME);
-    board.owner.resize(n);
+    board.entries.resize(n);
     board.engine_event.assign(slots, nullptr);
-    std::vector<std::vector<std::uint32_t>> streams(slots);
+    // One pass over the program: each engine's stream and its waits, in stream order.
+    std::vector<EngineStream> streams(slots);
     for (std::size_t i = 0; i < n; ++i) {
-      const std::uint32_t slot = SlotOf(program.instructions[i].engine);
-      board.owner[i] = slot;
-      streams[slot].push_back(static_cast<std::uint32_t>(i));
+      const Instruction& in = program.instructions[i];
+      const std::uint32_t slot = SlotOf(in.engine);
+      board.entries[i].owner = slot;
+      EngineStream& s = streams[slot];
+      s.ids.push_back(static_cast<std::uint32_t>(i));
+      s.waits.insert(s.waits.end(), in.waits.begin(), in.waits.end());
+      s.wait_begin.push_back(static_cast<std::uint32_t>(s.waits.size()));
     }
     tensor.scratchpad.bind(scratchpad.socket);
     tensor.accumulator.bind(accumulator.socket);
@@ -113,8 +115,8 @@ struct CoreInstance {
         }
       }
     }
-    for (std::size_t i = 0; i < board.issued.size(); ++i) {
-      if (!board.issued[i]) {
+    for (std::size_t i = 0; i < board.entries.size(); ++i) {
+      if (!board.entries[i].issued) {
         throw std::logic_error("program '" + program.kernel_name +
                                "' did not complete: instruction #" + std::to_string(i) +
                                " never ran");

@@ -5,28 +5,20 @@
 namespace systole {
 
 Engine::Engine(sc_core::sc_module_name name, std::uint32_t slot, EngineCostModel& cost,
-               const Program& program, std::vector<std::uint32_t> stream, CompletionBoard& board,
+               const Program& program, EngineStream stream, CompletionBoard& board,
                std::uint32_t max_outstanding, bool record)
     : sc_core::sc_module(name),
       slot_(slot),
       cost_(cost),
       program_(program),
-      stream_(std::move(stream)),
+      stream_(std::move(stream.ids)),
+      wait_begin_(std::move(stream.wait_begin)),
+      waits_(std::move(stream.waits)),
       board_(board),
       max_outstanding_(std::max<std::uint32_t>(1, max_outstanding)),
       record_(record) {
   board_.engine_event[slot_] = &issued_;
   if (record_) records_.reserve(stream_.size());
-  wait_begin_.reserve(stream_.size() + 1);
-  std::size_t total = 0;
-  for (std::uint32_t id : stream_) total += program_.instructions[id].waits.size();
-  waits_.reserve(total);
-  for (std::uint32_t id : stream_) {
-    wait_begin_.push_back(static_cast<std::uint32_t>(waits_.size()));
-    const std::vector<std::uint32_t>& w = program_.instructions[id].waits;
-    waits_.insert(waits_.end(), w.begin(), w.end());
-  }
-  wait_begin_.push_back(static_cast<std::uint32_t>(waits_.size()));
   SC_METHOD(Wake);
 }
 
@@ -47,18 +39,17 @@ void Engine::Wake() {
   while (next_ < stream_.size() && free_at_ <= now && in_flight_.size() < max_outstanding_) {
     const std::uint32_t id = stream_[next_];
     for (std::uint32_t k = wait_begin_[next_], end = wait_begin_[next_ + 1]; k < end; ++k) {
-      const std::uint32_t w = waits_[k];
-      if (!board_.issued[w]) {
-        sc_core::sc_event*& waiter = board_.waiter[w];
-        if (waiter == nullptr || waiter == &wake_) {
-          waiter = &wake_;
+      CompletionBoard::Entry& dep = board_.entries[waits_[k]];
+      if (!dep.issued) {
+        if (dep.waiter == nullptr || dep.waiter == &wake_) {
+          dep.waiter = &wake_;
           blocked_on = &wake_;
         } else {
-          blocked_on = board_.engine_event[board_.owner[w]];
+          blocked_on = board_.engine_event[dep.owner];
         }
         break;
       }
-      if (board_.complete_at[w] > now) dep_ready = std::max(dep_ready, board_.complete_at[w]);
+      if (dep.complete_at > now) dep_ready = std::max(dep_ready, dep.complete_at);
     }
     if (blocked_on != nullptr || dep_ready > now) break;
     const IssueTiming t = cost_.Issue(program_.instructions[id]);
@@ -70,11 +61,12 @@ void Engine::Wake() {
     busy_ += t.report_busy ? t.busy : t.occupancy;
     const sc_core::sc_time complete = now + std::max(t.latency, t.occupancy);
     if (complete > last_completion_) last_completion_ = complete;
-    board_.issued[id] = 1;
-    board_.complete_at[id] = complete;
-    if (board_.waiter[id] != nullptr) {
-      board_.waiter[id]->notify(sc_core::SC_ZERO_TIME);
-      board_.waiter[id] = nullptr;
+    CompletionBoard::Entry& self = board_.entries[id];
+    self.issued = true;
+    self.complete_at = complete;
+    if (self.waiter != nullptr) {
+      self.waiter->notify(sc_core::SC_ZERO_TIME);
+      self.waiter = nullptr;
     }
     issued_any = true;
     if (complete > now) {

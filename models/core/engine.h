@@ -53,13 +53,26 @@ class EngineCostModel {
 
 // Shared completion state of all instructions of a program (indexed by global id).
 struct CompletionBoard {
-  std::vector<std::uint8_t> issued;
-  std::vector<sc_core::sc_time> complete_at;     // valid once issued
-  std::vector<std::uint32_t> owner;              // engine slot of each instruction
+  // What an engine reads of an awaited instruction, together in one cache line.
+  struct Entry {
+    sc_core::sc_time complete_at;  // valid once issued
+    // One engine that sleeps until this instruction issues (its wake event), so the owner
+    // wakes just that engine; a second waiter falls back to the owner's engine_event.
+    sc_core::sc_event* waiter = nullptr;
+    std::uint32_t owner = 0;  // engine slot of the instruction
+    bool issued = false;
+  };
+  std::vector<Entry> entries;
   std::vector<sc_core::sc_event*> engine_event;  // per engine slot: "issued something"
-  // One engine that sleeps until this instruction issues (its wake event), so the owner
-  // wakes just that engine; a second waiter falls back to the owner's engine_event.
-  std::vector<sc_core::sc_event*> waiter;
+};
+
+// One engine's instruction stream: global ids in issue order, and the waits of stream[i]
+// as waits[wait_begin[i] .. wait_begin[i + 1]) (copied out of the instructions so the
+// issue loop reads them sequentially).
+struct EngineStream {
+  std::vector<std::uint32_t> ids;
+  std::vector<std::uint32_t> wait_begin{0};
+  std::vector<std::uint32_t> waits;
 };
 
 // Start and end of one instruction, for traces and per-engine statistics.
@@ -74,7 +87,7 @@ class Engine : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Engine);
   Engine(sc_core::sc_module_name name, std::uint32_t slot, EngineCostModel& cost,
-         const Program& program, std::vector<std::uint32_t> stream, CompletionBoard& board,
+         const Program& program, EngineStream stream, CompletionBoard& board,
          std::uint32_t max_outstanding, bool record);
 
   const std::vector<InstrRecord>& records() const { return records_; }
@@ -88,10 +101,8 @@ class Engine : public sc_core::sc_module {
   std::uint32_t slot_;
   EngineCostModel& cost_;
   const Program& program_;
-  std::vector<std::uint32_t> stream_;  // global ids, in issue order
-  // The waits of stream_[i] are waits_[wait_begin_[i] .. wait_begin_[i + 1]): copied out of
-  // the instructions at elaboration so the issue loop reads them sequentially.
-  std::vector<std::uint32_t> wait_begin_;
+  std::vector<std::uint32_t> stream_;      // global ids, in issue order
+  std::vector<std::uint32_t> wait_begin_;  // as EngineStream
   std::vector<std::uint32_t> waits_;
   CompletionBoard& board_;
   std::uint32_t max_outstanding_;

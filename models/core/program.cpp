@@ -4,19 +4,6 @@
 
 namespace systole {
 
-std::uint32_t DtypeBytes(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::kFp32:
-      return 4;
-    case Dtype::kBf16:
-    case Dtype::kFp16:
-      return 2;
-    case Dtype::kFp8:
-      return 1;
-  }
-  return 0;
-}
-
 const char* DtypeName(Dtype dtype) {
   switch (dtype) {
     case Dtype::kFp32:

@@ -8,7 +8,10 @@
 // one engine, instructions execute in stream order.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -24,7 +27,18 @@ struct EngineId {
 };
 
 enum class Dtype : std::uint8_t { kFp32, kBf16, kFp16, kFp8 };
-std::uint32_t DtypeBytes(Dtype dtype);
+inline std::uint32_t DtypeBytes(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kFp32:
+      return 4;
+    case Dtype::kBf16:
+    case Dtype::kFp16:
+      return 2;
+    case Dtype::kFp8:
+      return 1;
+  }
+  return 0;
+}
 const char* DtypeName(Dtype dtype);
 Dtype ParseDtype(const std::string& text);  // "fp32", "bf16", ...; InputError otherwise
 
@@ -68,6 +82,115 @@ const char* OpcodeName(Opcode op);
 enum class ActivationFn : std::uint8_t { kIdentity, kExp, kTanh, kGelu, kSilu, kRsqrt, kSquare };
 const char* ActivationName(ActivationFn fn);
 
+// The waits of one instruction (global ids). Up to kInline ids are stored in place, as most
+// instructions wait for a few, so a program of many instructions is not one heap block
+// each; more go to the heap. Compares equal to a std::vector of the same ids.
+class WaitList {
+ public:
+  using value_type = std::uint32_t;
+  using size_type = std::size_t;
+  using reference = std::uint32_t&;
+  using const_reference = const std::uint32_t&;
+  using iterator = std::uint32_t*;
+  using const_iterator = const std::uint32_t*;
+  static constexpr std::uint32_t kInline = 4;
+
+  WaitList() = default;
+  WaitList(std::initializer_list<std::uint32_t> ids) { assign(ids.begin(), ids.end()); }
+  WaitList(const WaitList& o) { assign(o.begin(), o.end()); }
+  WaitList(WaitList&& o) noexcept { Steal(o); }
+  WaitList& operator=(const WaitList& o) {
+    if (this != &o) assign(o.begin(), o.end());
+    return *this;
+  }
+  WaitList& operator=(WaitList&& o) noexcept {
+    if (this != &o) {
+      Release();
+      Steal(o);
+    }
+    return *this;
+  }
+  WaitList& operator=(std::initializer_list<std::uint32_t> ids) {
+    assign(ids.begin(), ids.end());
+    return *this;
+  }
+  ~WaitList() { Release(); }
+
+  template <class It>
+  void assign(It first, It last) {
+    const auto n = static_cast<std::uint32_t>(std::distance(first, last));
+    Reserve(n);
+    std::copy(first, last, data());
+    size_ = n;
+  }
+  void push_back(std::uint32_t id) {
+    if (size_ == capacity_) Grow(size_ + 1);
+    data()[size_++] = id;
+  }
+  void clear() { size_ = 0; }
+  bool empty() const { return size_ == 0; }
+  std::size_t size() const { return size_; }
+  std::uint32_t* data() { return capacity_ > kInline ? heap_ : inline_; }
+  const std::uint32_t* data() const { return capacity_ > kInline ? heap_ : inline_; }
+  iterator begin() { return data(); }
+  iterator end() { return data() + size_; }
+  const_iterator begin() const { return data(); }
+  const_iterator end() const { return data() + size_; }
+  std::uint32_t& operator[](std::size_t i) { return data()[i]; }
+  std::uint32_t operator[](std::size_t i) const { return data()[i]; }
+  std::vector<std::uint32_t> ToVector() const { return {begin(), end()}; }
+
+  friend bool operator==(const WaitList& a, const WaitList& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+  friend bool operator!=(const WaitList& a, const WaitList& b) { return !(a == b); }
+  friend bool operator==(const WaitList& a, const std::vector<std::uint32_t>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+  friend bool operator==(const std::vector<std::uint32_t>& a, const WaitList& b) { return b == a; }
+  friend bool operator!=(const WaitList& a, const std::vector<std::uint32_t>& b) {
+    return !(a == b);
+  }
+  friend bool operator!=(const std::vector<std::uint32_t>& a, const WaitList& b) {
+    return !(b == a);
+  }
+
+ private:
+  void Reserve(std::uint32_t n) {
+    if (n > capacity_) Grow(n);
+  }
+  void Grow(std::uint32_t n) {
+    const std::uint32_t capacity = std::max(n, 2 * capacity_);
+    auto* heap = new std::uint32_t[capacity];
+    std::copy(begin(), end(), heap);
+    Release();
+    heap_ = heap;
+    capacity_ = capacity;
+  }
+  void Release() {
+    if (capacity_ > kInline) delete[] heap_;
+    capacity_ = kInline;
+  }
+  void Steal(WaitList& o) {  // this holds nothing on the heap
+    size_ = o.size_;
+    capacity_ = o.capacity_;
+    if (o.capacity_ > kInline) {
+      heap_ = o.heap_;
+    } else {
+      std::copy(o.inline_, o.inline_ + o.size_, inline_);
+    }
+    o.size_ = 0;
+    o.capacity_ = kInline;
+  }
+
+  std::uint32_t size_ = 0;
+  std::uint32_t capacity_ = kInline;
+  union {
+    std::uint32_t inline_[kInline] = {};
+    std::uint32_t* heap_;
+  };
+};
+
 struct Instruction {
   Opcode op = Opcode::kMatmul;
   EngineId engine;
@@ -88,7 +211,7 @@ struct Instruction {
   OnChipRegion src0, src1, dst;
   HbmPattern hbm;  // DMA only
 
-  std::vector<std::uint32_t> waits;  // global ids this instruction must wait for
+  WaitList waits;  // global ids this instruction must wait for
 };
 
 struct Program {

@@ -37,7 +37,13 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   const bool load = in.op == Opcode::kDmaLoad;
   sc_core::sc_time data_start = setup_;
   if (data_free_at_ > now) data_start = std::max(data_start, data_free_at_ - now);
-  const sc_core::sc_time queue_time(DmaQueueTimeNs(config_, in.hbm), sc_core::SC_NS);
+  if (in.hbm.chunks != last_chunks_ || in.hbm.chunk_bytes != last_chunk_bytes_ ||
+      last_chunks_ == 0) {
+    last_chunks_ = in.hbm.chunks;
+    last_chunk_bytes_ = in.hbm.chunk_bytes;
+    last_queue_time_ = sc_core::sc_time(DmaQueueTimeNs(config_, in.hbm), sc_core::SC_NS);
+  }
+  const sc_core::sc_time queue_time = last_queue_time_;
   data_free_at_ = now + data_start + queue_time;
 
   extension_->pattern = in.hbm;

@@ -42,6 +42,9 @@ class BandwidthMemory : public sc_core::sc_module {
   sc_core::sc_time latency_;
   ReservationCalendar path_;
   BandwidthMemoryStats stats_;
+  // The data time of the last transfer size (kernels repeat sizes; saves the conversion).
+  std::uint64_t last_bytes_ = ~std::uint64_t{0};
+  sc_core::sc_time last_data_;
 };
 
 }  // namespace systole

@@ -11,6 +11,7 @@ OnChipMemory::OnChipMemory(sc_core::sc_module_name name, const OnChipMemoryConfi
       socket("socket"),
       config_(config),
       cycle_(1000.0 / clock_ghz, sc_core::SC_PS),
+      overhead_(config.access_overhead_cycles * cycle_),
       bank_bytes_(config.partition_bytes / std::max<std::uint64_t>(1, config.banks)),
       banks_(std::max<std::uint64_t>(1, config.banks)) {
   socket.register_b_transport(this, &OnChipMemory::b_transport);
@@ -39,7 +40,11 @@ void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& tran
     first_bank = std::min(first_bank, last_bank);
   }
   const std::uint64_t cycles = AccessCycles(r.bytes_per_partition);
-  const sc_core::sc_time duration = cycles * cycle_;
+  if (cycles != last_cycles_) {
+    last_cycles_ = cycles;
+    last_duration_ = cycles * cycle_;
+  }
+  const sc_core::sc_time duration = last_duration_;
   // All touched banks must be free for the same interval: reserve in the first bank,
   // then push the start until every other bank agrees (banks are rarely more than two).
   sc_core::sc_time start = requested;
@@ -60,8 +65,10 @@ void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& tran
   const sc_core::sc_time end = start + duration;
 
   stats_.busy_cycles += cycles;
-  stats_.contention_cycles +=
-      static_cast<std::uint64_t>(std::llround((start - requested) / cycle_));
+  if (start != requested) {
+    stats_.contention_cycles +=
+        static_cast<std::uint64_t>(std::llround((start - requested) / cycle_));
+  }
   if (trans.is_write()) {
     stats_.writes += 1;
     stats_.write_bytes += r.bytes();
@@ -69,7 +76,7 @@ void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& tran
     stats_.reads += 1;
     stats_.read_bytes += r.bytes();
   }
-  delay = end + config_.access_overhead_cycles * cycle_ - now;
+  delay = end + overhead_ - now;
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

@@ -23,6 +23,8 @@ namespace systole {
 
 namespace {
 
+thread_local bool reference_wait_tracking = false;
+
 constexpr std::uint64_t kHbmAlignBytes = 4096;
 constexpr std::uint32_t kNoTile = ~std::uint32_t{0};
 constexpr std::uint64_t kOnChipAlignBytes = 64;
@@ -57,9 +59,15 @@ bool Covers(std::uint64_t outer0, std::uint64_t outern, std::uint64_t inner0,
 
 }  // namespace
 
+ReferenceWaitTracking::ReferenceWaitTracking() : previous_(reference_wait_tracking) {
+  reference_wait_tracking = true;
+}
+
+ReferenceWaitTracking::~ReferenceWaitTracking() { reference_wait_tracking = previous_; }
+
 KernelBuilder::KernelBuilder(std::string kernel_name, const ArchConfig& arch,
                              std::uint64_t hbm_base)
-    : arch_(arch), next_hbm_address_(hbm_base) {
+    : arch_(arch), next_hbm_address_(hbm_base), reference_tracking_(reference_wait_tracking) {
   program_.kernel_name = std::move(kernel_name);
   scratchpad_.partition_bytes = arch.core.scratchpad.partition_bytes;
   scratchpad_.partitions = static_cast<std::uint32_t>(arch.core.scratchpad.partitions);
@@ -123,9 +131,10 @@ Tile KernelBuilder::Scratchpad(const std::string& name, std::uint32_t partitions
   s.tile = {static_cast<std::uint32_t>(tiles_.size()), partitions, free_elems, dtype,
             MemorySpace::kScratchpad};
   s.name = name;
-  s.offset_bytes = AllocateBytes(
-      scratchpad_, CheckedMul(free_elems, DtypeBytes(dtype), "tile size"), name, "scratchpad");
+  s.size_bytes = CheckedMul(free_elems, DtypeBytes(dtype), "tile size");
+  s.offset_bytes = AllocateBytes(scratchpad_, s.size_bytes, name, "scratchpad");
   s.written.resize(partitions);
+  FindFreedOverlaps(s);
   tiles_.push_back(std::move(s));
   return tiles_.back().tile;
 }
@@ -142,9 +151,10 @@ Tile KernelBuilder::Accumulator(const std::string& name, std::uint32_t partition
   s.tile = {static_cast<std::uint32_t>(tiles_.size()), partitions, free_elems, Dtype::kFp32,
             MemorySpace::kAccumulator};
   s.name = name;
-  s.offset_bytes =
-      AllocateBytes(accumulator_, CheckedMul(free_elems, 4, "tile size"), name, "accumulator");
+  s.size_bytes = CheckedMul(free_elems, 4, "tile size");
+  s.offset_bytes = AllocateBytes(accumulator_, s.size_bytes, name, "accumulator");
   s.written.resize(partitions);
+  FindFreedOverlaps(s);
   tiles_.push_back(std::move(s));
   return tiles_.back().tile;
 }
@@ -161,8 +171,24 @@ void KernelBuilder::Free(const Tile& tile) {
   if (it != alloc.used.end()) alloc.used.erase(it);
   s.live = false;
   s.written.clear();
-  // Accesses stay in the memory's tracker, so a tile later allocated on the same bytes
-  // waits for them (write-after-read/write across reuse).
+  // Accesses stay (in the tile's list, or the memory's tracker), so a tile later allocated
+  // on the same bytes waits for them (write-after-read/write across reuse).
+  if (!s.accesses.empty()) FreedPending(s.tile.space).push_back(tile.id);
+}
+
+void KernelBuilder::FindFreedOverlaps(TileState& s) {
+  if (reference_tracking_) return;
+  std::vector<std::uint32_t>& pending = FreedPending(s.tile.space);
+  std::size_t kept = 0;
+  for (const std::uint32_t f : pending) {
+    const TileState& freed = tiles_[f];
+    if (freed.accesses.empty()) continue;  // everything it had is ordered: forget it
+    pending[kept++] = f;
+    if (Overlap(freed.offset_bytes, freed.size_bytes, s.offset_bytes, s.size_bytes)) {
+      s.freed_overlaps.push_back(f);
+    }
+  }
+  pending.resize(kept);
 }
 
 std::string InstrSite::str() const {
@@ -329,6 +355,68 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
   list.push_back(a);
 }
 
+void KernelBuilder::TrackTile(const Access& a, std::vector<std::uint32_t>& waits) {
+  TileState& t = tiles_[a.tile];
+  if (reference_tracking_) {
+    Track(TrackerOf(t.tile.space), a, waits);
+    return;
+  }
+  // Track over the concatenation of the tile's list and the lists of the freed tiles under
+  // it: accesses elsewhere cannot overlap this one, so Track would skip them anyway. At
+  // most one entry (this engine's read of this tile) can merge, so list order is moot.
+  const std::uint64_t bit = SlotBit(a.engine);
+  Access* merge = nullptr;
+  const bool mergeable = !a.write;
+  auto scan = [&](std::vector<Access>& list) {
+    for (Access& old : list) {
+      if (old.engine == a.engine) {  // the engine itself keeps program order
+        if (mergeable && merge == nullptr && !old.write && old.tile == a.tile) merge = &old;
+        continue;
+      }
+      if (!(a.write || old.write)) continue;  // read after read: no order needed
+      if (old.synced & bit) continue;         // an earlier instruction of ours waited already
+      if (Overlap(old.p0, old.np, a.p0, a.np) && Overlap(old.b0, old.nb, a.b0, a.nb)) {
+        waits.push_back(old.instr);
+        old.synced |= bit;
+      }
+    }
+  };
+  scan(t.accesses);
+  for (const std::uint32_t f : t.freed_overlaps) scan(tiles_[f].accesses);
+  if (merge != nullptr) {  // merge with this engine's earlier read of the same tile
+    Access& old = *merge;
+    const std::uint64_t p1 = std::max(old.p0 + old.np, a.p0 + a.np);
+    const std::uint64_t b1 = std::max(old.b0 + old.nb, a.b0 + a.nb);
+    old.p0 = std::min(old.p0, a.p0);
+    old.b0 = std::min(old.b0, a.b0);
+    old.np = p1 - old.p0;
+    old.nb = b1 - old.b0;
+    old.instr = a.instr;
+    old.synced = 0;  // nobody has waited for this (newer) instruction yet
+    return;
+  }
+  auto forget = [&](std::vector<Access>& list) {
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const Access& old) {
+                                const bool covered = Covers(a.p0, a.np, old.p0, old.np) &&
+                                                     Covers(a.b0, a.nb, old.b0, old.nb);
+                                return covered &&
+                                       (a.write || (!old.write && old.engine == a.engine));
+                              }),
+               list.end());
+  };
+  forget(t.accesses);
+  if (!t.freed_overlaps.empty()) {
+    std::size_t kept = 0;
+    for (const std::uint32_t f : t.freed_overlaps) {
+      forget(tiles_[f].accesses);
+      if (!tiles_[f].accesses.empty()) t.freed_overlaps[kept++] = f;  // else nothing left
+    }
+    t.freed_overlaps.resize(kept);
+  }
+  t.accesses.push_back(a);
+}
+
 KernelBuilder::Access KernelBuilder::OnChipAccess(const TileView& v, std::uint32_t instr,
                                                   EngineId engine, bool write) const {
   const OnChipRegion r = Region(v);
@@ -352,13 +440,27 @@ EngineId KernelBuilder::NextQueue(int queue, const InstrSite& where) {
   return {EngineKind::kDma, static_cast<std::uint16_t>(q)};
 }
 
-std::uint32_t KernelBuilder::Emit(Instruction in, const std::string& label) {
-  auto [it, inserted] = name_ids_.emplace(label, static_cast<std::uint32_t>(program_.names.size()));
-  if (inserted) program_.names.push_back(label);
-  in.name = it->second;
+std::uint32_t KernelBuilder::Emit(Instruction& in, const std::string& label) {
+  constexpr std::uint32_t kRecent = sizeof(recent_labels_) / sizeof(recent_labels_[0]);
+  bool found = false;
+  for (std::uint32_t i = 0; i < std::min(recent_count_, kRecent); ++i) {
+    if (recent_labels_[i].label == label) {
+      in.name = recent_labels_[i].id;
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    auto [it, inserted] =
+        name_ids_.emplace(label, static_cast<std::uint32_t>(program_.names.size()));
+    if (inserted) program_.names.push_back(label);
+    in.name = it->second;
+    RecentLabel& slot = recent_labels_[recent_count_++ % kRecent];
+    slot.label = label;
+    slot.id = it->second;
+  }
   std::sort(waits_.begin(), waits_.end());
   in.waits.assign(waits_.begin(), std::unique(waits_.begin(), waits_.end()));
-  program_.instructions.push_back(std::move(in));
   return static_cast<std::uint32_t>(program_.instructions.size() - 1);
 }
 
@@ -386,9 +488,10 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
     throw InputError(
         fmt::format("{}: reads HBM tensor '{}' before anything stored to it", where, h.name));
   }
-  Instruction in;
+  const EngineId engine = NextQueue(queue, where);
+  Instruction& in = NewInstruction();
   in.op = Opcode::kDmaLoad;
-  in.engine = NextQueue(queue, where);
+  in.engine = engine;
   in.dtype = t.tile.dtype;
   in.partitions = dst.np;
   in.free_elems = dst.nf;
@@ -396,10 +499,10 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
   in.hbm = PatternOf(h.tensor, src);
   std::vector<std::uint32_t>& waits = NewWaits();
   Track(h.tracker, {id, in.engine, src.r0, src.nr, src.c0, src.nc, false, 0, kNoTile}, waits);
-  Track(TrackerOf(t.tile.space), OnChipAccess(dst, id, in.engine, true), waits);
+  TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
   program_.hbm_bytes += in.hbm.bytes();
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
@@ -422,20 +525,21 @@ std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
                                  DtypeName(h.tensor.dtype)));
   }
   CheckWritten(src, "source", where);
-  Instruction in;
+  const EngineId engine = NextQueue(queue, where);
+  Instruction& in = NewInstruction();
   in.op = Opcode::kDmaStore;
-  in.engine = NextQueue(queue, where);
+  in.engine = engine;
   in.dtype = t.tile.dtype;
   in.partitions = src.np;
   in.free_elems = src.nf;
   in.src0 = Region(src);
   in.hbm = PatternOf(h.tensor, dst);
   std::vector<std::uint32_t>& waits = NewWaits();
-  Track(TrackerOf(t.tile.space), OnChipAccess(src, id, in.engine, false), waits);
+  TrackTile(OnChipAccess(src, id, in.engine, false), waits);
   Track(h.tracker, {id, in.engine, dst.r0, dst.nr, dst.c0, dst.nc, true, 0, kNoTile}, waits);
   h.written = true;
   program_.hbm_bytes += in.hbm.bytes();
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& stationary,
@@ -471,7 +575,7 @@ std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& station
   CheckWritten(moving, "moving", where);
   if (accumulate) CheckWritten(acc, "accumulator (accumulate=true)", where);
 
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = Opcode::kMatmul;
   in.engine = {EngineKind::kTensor, 0};
   in.dtype = s.tile.dtype;
@@ -483,12 +587,12 @@ std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& station
   in.src1 = Region(moving);
   in.dst = Region(acc);
   std::vector<std::uint32_t>& waits = NewWaits();
-  Track(scratchpad_tracker_, OnChipAccess(stationary, id, in.engine, false), waits);
-  Track(scratchpad_tracker_, OnChipAccess(moving, id, in.engine, false), waits);
-  Track(accumulator_tracker_, OnChipAccess(acc, id, in.engine, true), waits);
+  TrackTile(OnChipAccess(stationary, id, in.engine, false), waits);
+  TrackTile(OnChipAccess(moving, id, in.engine, false), waits);
+  TrackTile(OnChipAccess(acc, id, in.engine, true), waits);
   MarkWritten(acc);
   program_.flops += 2ull * stationary.np * stationary.nf * moving.nf;
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& src,
@@ -511,7 +615,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
                     where, src.np, src.nf, dst.np, dst.nf, src.np, reduce ? 1 : src.nf));
   }
   CheckWritten(src, "source", where);
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = opcode;
   in.engine = {EngineKind::kVector, 0};
   in.dtype = s.tile.dtype;
@@ -520,10 +624,10 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   in.src0 = Region(src);
   in.dst = Region(dst);
   std::vector<std::uint32_t>& waits = NewWaits();
-  Track(TrackerOf(in.src0.space), OnChipAccess(src, id, in.engine, false), waits);
-  Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
+  TrackTile(OnChipAccess(src, id, in.engine, false), waits);
+  TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const TileView& a,
@@ -550,7 +654,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   }
   CheckWritten(a, "first source", where);
   CheckWritten(b, "second source", where);
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = Opcode::kVectorBinary;
   in.engine = {EngineKind::kVector, 0};
   in.dtype = ta.tile.dtype;
@@ -560,11 +664,11 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   in.src1 = Region(b);
   in.dst = Region(dst);
   std::vector<std::uint32_t>& waits = NewWaits();
-  Track(TrackerOf(in.src0.space), OnChipAccess(a, id, in.engine, false), waits);
-  Track(TrackerOf(in.src1.space), OnChipAccess(b, id, in.engine, false), waits);
-  Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
+  TrackTile(OnChipAccess(a, id, in.engine, false), waits);
+  TrackTile(OnChipAccess(b, id, in.engine, false), waits);
+  TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
@@ -578,7 +682,7 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
                                  src.np, src.nf, dst.np, dst.nf));
   }
   CheckWritten(src, "source", where);
-  Instruction in;
+  Instruction& in = NewInstruction();
   in.op = Opcode::kActivation;
   in.engine = {EngineKind::kScalar, 0};
   in.fn = fn;
@@ -588,10 +692,10 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
   in.src0 = Region(src);
   in.dst = Region(dst);
   std::vector<std::uint32_t>& waits = NewWaits();
-  Track(TrackerOf(in.src0.space), OnChipAccess(src, id, in.engine, false), waits);
-  Track(TrackerOf(in.dst.space), OnChipAccess(dst, id, in.engine, true), waits);
+  TrackTile(OnChipAccess(src, id, in.engine, false), waits);
+  TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
-  return Emit(std::move(in), label);
+  return Emit(in, label);
 }
 
 std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,

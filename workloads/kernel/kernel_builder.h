@@ -96,6 +96,20 @@ enum class VectorOp {
   kReduceMax
 };
 
+// Test and debug oracle: while one of these lives, KernelBuilders constructed on the same
+// thread derive waits with the original algorithm (one access list per memory, every
+// access scanned), which the per-tile lists must match wait for wait.
+class ReferenceWaitTracking {
+ public:
+  ReferenceWaitTracking();
+  ~ReferenceWaitTracking();
+  ReferenceWaitTracking(const ReferenceWaitTracking&) = delete;
+  ReferenceWaitTracking& operator=(const ReferenceWaitTracking&) = delete;
+
+ private:
+  bool previous_;
+};
+
 class KernelBuilder {
  public:
   // HBM tensors are placed from hbm_base on (bytes), so kernels of different cores can
@@ -128,6 +142,9 @@ class KernelBuilder {
   std::uint32_t Activation(ActivationFn fn, const TileView& dst, const TileView& src,
                            const TileView& scale_bias, const std::string& label);
 
+  // Capacity hint: about this many instructions will be issued.
+  void ReserveInstructions(std::size_t count) { program_.instructions.reserve(count); }
+
   // Finishes the program; the builder must not be used afterwards.
   Program Finish();
 
@@ -142,7 +159,8 @@ class KernelBuilder {
     std::uint64_t synced;  // engines (bit per slot) with an instruction that waited for it
     std::uint32_t tile;    // on-chip tile id (reads of one tile by one engine are merged)
   };
-  // Accesses not yet ordered behind a later covering write, for one memory or tensor.
+  // Accesses not yet ordered behind a later covering write, for one HBM tensor (or, with
+  // reference_tracking_, one whole on-chip memory; otherwise each tile keeps its own list).
   // Reads of one tile by one engine are kept as a single entry (the latest reader, over
   // the bounding box of what it read): the engine finishes its reads in order, so a later
   // writer waiting for the latest read waits for all of them. This keeps the list about
@@ -160,7 +178,14 @@ class KernelBuilder {
     Tile tile;
     std::string name;
     std::uint64_t offset_bytes = 0;  // within each partition
+    std::uint64_t size_bytes = 0;    // per partition (before alignment): what accesses span
     bool live = true;
+    // Accesses to this tile not yet ordered behind a later covering write (as in Tracker;
+    // they stay after the tile is freed, until a new tile's write covers them).
+    std::vector<Access> accesses;
+    // Freed tiles of the same memory whose bytes overlap this tile's and that still had
+    // accesses when this tile was allocated: the only other lists its accesses can touch.
+    std::vector<std::uint32_t> freed_overlaps;
     bool fully_written = false;
     std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> written;  // per partition
   };
@@ -181,14 +206,27 @@ class KernelBuilder {
   OnChipRegion Region(const TileView& v) const;
   void CheckWritten(const TileView& v, const char* what, const InstrSite& where);
   void MarkWritten(const TileView& v);
-  // Adds the waits this access needs and records it.
+  // Adds the waits this access needs and records it (reference algorithm: the whole list).
   static void Track(Tracker& tracker, const Access& access, std::vector<std::uint32_t>& waits);
+  // The same for an on-chip tile access, scanning only the lists of the tile and of the
+  // freed tiles under it (reference_tracking_: Track on the memory's single list).
+  void TrackTile(const Access& access, std::vector<std::uint32_t>& waits);
+  // Tiles freed with accesses still pending, per on-chip memory (index: space == acc).
+  std::vector<std::uint32_t>& FreedPending(MemorySpace space) {
+    return freed_pending_[space == MemorySpace::kAccumulator ? 1 : 0];
+  }
+  // Records the freed tiles overlapping a newly allocated tile.
+  void FindFreedOverlaps(TileState& s);
   Tracker& TrackerOf(MemorySpace space) {
     return space == MemorySpace::kAccumulator ? accumulator_tracker_ : scratchpad_tracker_;
   }
   Access OnChipAccess(const TileView& v, std::uint32_t instr, EngineId engine, bool write) const;
-  // waits_ (the scratch list the instruction's Track calls filled) becomes its waits.
-  std::uint32_t Emit(Instruction in, const std::string& label);
+  // Appends the next instruction, built in place once its checks have passed (nothing may
+  // throw between this and Emit).
+  Instruction& NewInstruction() { return program_.instructions.emplace_back(); }
+  // Completes `in` (the last instruction): its label id, and waits_ (the scratch list the
+  // instruction's Track calls filled) as its waits. Returns its id.
+  std::uint32_t Emit(Instruction& in, const std::string& label);
   // Clears and returns the scratch wait list for the next instruction.
   std::vector<std::uint32_t>& NewWaits() {
     waits_.clear();
@@ -207,8 +245,17 @@ class KernelBuilder {
   std::uint64_t next_hbm_address_ = 0;
   Allocator scratchpad_;
   Allocator accumulator_;
-  Tracker scratchpad_tracker_;
-  Tracker accumulator_tracker_;
+  Tracker scratchpad_tracker_;   // reference_tracking_ only
+  Tracker accumulator_tracker_;  // reference_tracking_ only
+  std::vector<std::uint32_t> freed_pending_[2];
+  bool reference_tracking_ = false;
+  // Label ids of the last few labels used (most labels repeat in short cycles).
+  struct RecentLabel {
+    std::string label;
+    std::uint32_t id = 0;
+  };
+  RecentLabel recent_labels_[4];
+  std::uint32_t recent_count_ = 0;  // entries of recent_labels_ in use, filled round-robin
   std::uint32_t next_queue_ = 0;
   std::uint16_t max_queue_used_ = 0;
   bool finished_ = false;

@@ -199,6 +199,18 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   const std::uint64_t bm = o.block_m, bn = o.block_n, bk = o.block_k;
   const auto tk32 = static_cast<std::uint32_t>(tk);
   const auto tm32 = static_cast<std::uint32_t>(tm);
+  {
+    // About how many instructions the loops below issue (a capacity hint, not a check).
+    const std::uint64_t mb = CeilDiv(mt, bm), nb = CeilDiv(nt, bn);
+    const std::uint64_t dmas_per_k_tile = CeilDiv(tk, o.dma_rows);
+    const std::uint64_t dmas_per_m_tile = CeilDiv(tm, o.dma_rows);
+    const std::uint64_t at_loads = (o.hoist ? mb : mb * nb) * kt * dmas_per_k_tile;
+    const std::uint64_t b_loads = mb * nb * kt * dmas_per_k_tile;
+    const std::uint64_t per_row_block =
+        dmas_per_m_tile * (1 + o.epilogue.size()) + 2 * o.epilogue.size();
+    k.ReserveInstructions(static_cast<std::size_t>(mt * nt * kt + at_loads + b_loads + mt * nt +
+                                                   mt * nb * per_row_block));
+  }
 
   // Operand buffers: AT block [tk x (kcols*bm*tm)] (kcols = every K tile when hoisted),
   // B block [tk x (bk*bn*tn)].
