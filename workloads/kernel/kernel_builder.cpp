@@ -673,6 +673,17 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
 
 std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
                                         const std::string& label) {
+  return ActivationImpl(fn, dst, src, nullptr, label);
+}
+
+std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
+                                        const TileView& scale_bias, const std::string& label) {
+  return ActivationImpl(fn, dst, src, &scale_bias, label);
+}
+
+std::uint32_t KernelBuilder::ActivationImpl(ActivationFn fn, const TileView& dst,
+                                            const TileView& src, const TileView* scale_bias,
+                                            const std::string& label) {
   const auto id = static_cast<std::uint32_t>(program_.instructions.size());
   const InstrSite where{&program_.kernel_name, id, Opcode::kActivation, &label};
   CheckView(dst, "destination", where);
@@ -682,6 +693,17 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
                                  src.np, src.nf, dst.np, dst.nf));
   }
   CheckWritten(src, "source", where);
+  if (scale_bias != nullptr) {
+    const TileView& sb = *scale_bias;
+    const Dtype sb_dtype = CheckView(sb, "scale/bias", where).tile.dtype;
+    if (sb.np != src.np || (sb.nf != 1 && sb.nf != 2) || sb_dtype != Dtype::kFp32) {
+      throw InputError(fmt::format(
+          "{}: scale/bias must be fp32 [{} x 1] or [{} x 2] (one scale, or scale and bias, "
+          "per partition), got {} [{} x {}]",
+          where, src.np, src.np, DtypeName(sb_dtype), sb.np, sb.nf));
+    }
+    CheckWritten(sb, "scale/bias", where);
+  }
   Instruction& in = NewInstruction();
   in.op = Opcode::kActivation;
   in.engine = {EngineKind::kScalar, 0};
@@ -690,41 +712,14 @@ std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, co
   in.partitions = src.np;
   in.free_elems = src.nf;
   in.src0 = Region(src);
+  if (scale_bias != nullptr) in.src1 = Region(*scale_bias);
   in.dst = Region(dst);
   std::vector<std::uint32_t>& waits = NewWaits();
   TrackTile(OnChipAccess(src, id, in.engine, false), waits);
+  if (scale_bias != nullptr) TrackTile(OnChipAccess(*scale_bias, id, in.engine, false), waits);
   TrackTile(OnChipAccess(dst, id, in.engine, true), waits);
   MarkWritten(dst);
   return Emit(in, label);
-}
-
-std::uint32_t KernelBuilder::Activation(ActivationFn fn, const TileView& dst, const TileView& src,
-                                        const TileView& scale_bias, const std::string& label) {
-  const auto id = static_cast<std::uint32_t>(program_.instructions.size());
-  const InstrSite where{&program_.kernel_name, id, Opcode::kActivation, &label};
-  TileState& sb = CheckView(scale_bias, "scale/bias", where);
-  if (scale_bias.np != src.np || (scale_bias.nf != 1 && scale_bias.nf != 2) ||
-      sb.tile.dtype != Dtype::kFp32) {
-    throw InputError(fmt::format(
-        "{}: scale/bias must be fp32 [{} x 1] or [{} x 2] (one scale, or scale and bias, per "
-        "partition), got {} [{} x {}]",
-        where, src.np, src.np, DtypeName(sb.tile.dtype), scale_bias.np, scale_bias.nf));
-  }
-  CheckWritten(scale_bias, "scale/bias", where);
-  // Tracks the scale/bias read first (into the fresh wait list), then the plain form.
-  const Access sb_access = OnChipAccess(scale_bias, id, {EngineKind::kScalar, 0}, false);
-  std::vector<std::uint32_t> sb_waits;
-  Track(TrackerOf(Region(scale_bias).space), sb_access, sb_waits);
-  const std::uint32_t out = Activation(fn, dst, src, label);
-  Instruction& in = program_.instructions.back();
-  in.src1 = Region(scale_bias);
-  for (std::uint32_t w : sb_waits) {
-    if (std::find(in.waits.begin(), in.waits.end(), w) == in.waits.end()) in.waits.push_back(w);
-  }
-  // A destination over the scale/bias tile is read and written by this one instruction.
-  in.waits.erase(std::remove(in.waits.begin(), in.waits.end(), out), in.waits.end());
-  std::sort(in.waits.begin(), in.waits.end());
-  return out;
 }
 
 Program KernelBuilder::Finish() {

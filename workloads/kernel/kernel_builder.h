@@ -206,6 +206,9 @@ class KernelBuilder {
   OnChipRegion Region(const TileView& v) const;
   void CheckWritten(const TileView& v, const char* what, const InstrSite& where);
   void MarkWritten(const TileView& v);
+  // Both Activation forms (scale_bias null: none).
+  std::uint32_t ActivationImpl(ActivationFn fn, const TileView& dst, const TileView& src,
+                               const TileView* scale_bias, const std::string& label);
   // Adds the waits this access needs and records it (reference algorithm: the whole list).
   static void Track(Tracker& tracker, const Access& access, std::vector<std::uint32_t>& waits);
   // The same for an on-chip tile access, scanning only the lists of the tile and of the

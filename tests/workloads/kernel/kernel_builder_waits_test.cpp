@@ -57,7 +57,20 @@ TEST(KernelBuilderWaits, ReferenceKernelsMatchTheReferenceAlgorithm) {
                         std::string(preset) + " matmul " + level + " [" + epilogue + "]");
       }
     }
-    for (const char* kind : {"add", "gelu", "softmax", "layernorm", "rmsnorm"}) {
+    {  // the tiling search's knobs: a batch back to back, deep output buffers, more stores
+      MatmulKernelOptions o;
+      o.m = 384;
+      o.k = 200;
+      o.n = 700;
+      o.batch = 3;
+      o.block_m = 4;
+      o.out_buffers = 8;
+      o.store_queues = 8;
+      o.epilogue = ParseEpilogue("bias,store,gelu");
+      ExpectSameWaits([&] { return BuildMatmulKernel(arch, o); },
+                      std::string(preset) + " matmul batch 3 out_buffers 8 store_queues 8");
+    }
+    for (const char* kind : {"add", "gelu", "relu", "softmax", "layernorm", "rmsnorm"}) {
       ElementwiseKernelOptions o;
       o.kind = kind;
       o.rows = 1000;

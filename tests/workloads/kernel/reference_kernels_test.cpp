@@ -199,7 +199,7 @@ TEST(ElementwiseKernels, ActivationScaleBiasOperandIsCheckedAndWaitedFor) {
   EXPECT_THROW(k.Activation(ActivationFn::kIdentity, yt.All(), xt.All(), wide.All(), "bad"),
                InputError);
   const Program p = k.Finish();
-  const std::vector<std::uint32_t>& waits = p.instructions[act].waits;
+  const WaitList& waits = p.instructions[act].waits;
   EXPECT_NE(std::find(waits.begin(), waits.end(), stat), waits.end());  // reads the sum
   EXPECT_EQ(p.instructions[act].src1.bytes_per_partition, 4u);
 }
