@@ -315,13 +315,24 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
       }
     }
   }
-  const std::uint64_t bit = SlotBit(a.engine);
   // This engine's earlier read of the same tile, found in the same pass (the first one).
   Access* merge = nullptr;
-  const bool mergeable = !a.write && a.tile != kNoTile;
+  ScanForWaits(list, a, a.tile != kNoTile ? &merge : nullptr, waits);
+  if (merge != nullptr) {
+    MergeRead(*merge, a);
+    return;
+  }
+  ForgetOrdered(list, a);
+  list.push_back(a);
+}
+
+void KernelBuilder::ScanForWaits(std::vector<Access>& list, const Access& a, Access** merge,
+                                 std::vector<std::uint32_t>& waits) {
+  const std::uint64_t bit = SlotBit(a.engine);
+  const bool mergeable = !a.write && merge != nullptr;
   for (Access& old : list) {
     if (old.engine == a.engine) {  // the engine itself keeps program order
-      if (mergeable && merge == nullptr && !old.write && old.tile == a.tile) merge = &old;
+      if (mergeable && *merge == nullptr && !old.write && old.tile == a.tile) *merge = &old;
       continue;
     }
     if (!(a.write || old.write)) continue;  // read after read: no order needed
@@ -331,20 +342,20 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
       old.synced |= bit;
     }
   }
-  if (merge != nullptr) {  // merge with this engine's earlier read of the same tile
-    Access& old = *merge;
-    const std::uint64_t p1 = std::max(old.p0 + old.np, a.p0 + a.np);
-    const std::uint64_t b1 = std::max(old.b0 + old.nb, a.b0 + a.nb);
-    old.p0 = std::min(old.p0, a.p0);
-    old.b0 = std::min(old.b0, a.b0);
-    old.np = p1 - old.p0;
-    old.nb = b1 - old.b0;
-    old.instr = a.instr;
-    old.synced = 0;  // nobody has waited for this (newer) instruction yet
-    return;
-  }
-  // Forget what this access now orders: everything it covers if it writes (later accesses
-  // wait for this write, which waits for them), earlier reads of the same engine it covers.
+}
+
+void KernelBuilder::MergeRead(Access& old, const Access& a) {
+  const std::uint64_t p1 = std::max(old.p0 + old.np, a.p0 + a.np);
+  const std::uint64_t b1 = std::max(old.b0 + old.nb, a.b0 + a.nb);
+  old.p0 = std::min(old.p0, a.p0);
+  old.b0 = std::min(old.b0, a.b0);
+  old.np = p1 - old.p0;
+  old.nb = b1 - old.b0;
+  old.instr = a.instr;
+  old.synced = 0;  // nobody has waited for this (newer) instruction yet
+}
+
+void KernelBuilder::ForgetOrdered(std::vector<Access>& list, const Access& a) {
   list.erase(std::remove_if(list.begin(), list.end(),
                             [&](const Access& old) {
                               const bool covered = Covers(a.p0, a.np, old.p0, old.np) &&
@@ -352,7 +363,6 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
                               return covered && (a.write || (!old.write && old.engine == a.engine));
                             }),
              list.end());
-  list.push_back(a);
 }
 
 void KernelBuilder::TrackTile(const Access& a, std::vector<std::uint32_t>& waits) {
@@ -364,52 +374,18 @@ void KernelBuilder::TrackTile(const Access& a, std::vector<std::uint32_t>& waits
   // Track over the concatenation of the tile's list and the lists of the freed tiles under
   // it: accesses elsewhere cannot overlap this one, so Track would skip them anyway. At
   // most one entry (this engine's read of this tile) can merge, so list order is moot.
-  const std::uint64_t bit = SlotBit(a.engine);
   Access* merge = nullptr;
-  const bool mergeable = !a.write;
-  auto scan = [&](std::vector<Access>& list) {
-    for (Access& old : list) {
-      if (old.engine == a.engine) {  // the engine itself keeps program order
-        if (mergeable && merge == nullptr && !old.write && old.tile == a.tile) merge = &old;
-        continue;
-      }
-      if (!(a.write || old.write)) continue;  // read after read: no order needed
-      if (old.synced & bit) continue;         // an earlier instruction of ours waited already
-      if (Overlap(old.p0, old.np, a.p0, a.np) && Overlap(old.b0, old.nb, a.b0, a.nb)) {
-        waits.push_back(old.instr);
-        old.synced |= bit;
-      }
-    }
-  };
-  scan(t.accesses);
-  for (const std::uint32_t f : t.freed_overlaps) scan(tiles_[f].accesses);
-  if (merge != nullptr) {  // merge with this engine's earlier read of the same tile
-    Access& old = *merge;
-    const std::uint64_t p1 = std::max(old.p0 + old.np, a.p0 + a.np);
-    const std::uint64_t b1 = std::max(old.b0 + old.nb, a.b0 + a.nb);
-    old.p0 = std::min(old.p0, a.p0);
-    old.b0 = std::min(old.b0, a.b0);
-    old.np = p1 - old.p0;
-    old.nb = b1 - old.b0;
-    old.instr = a.instr;
-    old.synced = 0;  // nobody has waited for this (newer) instruction yet
+  ScanForWaits(t.accesses, a, &merge, waits);
+  for (const std::uint32_t f : t.freed_overlaps) ScanForWaits(tiles_[f].accesses, a, &merge, waits);
+  if (merge != nullptr) {
+    MergeRead(*merge, a);
     return;
   }
-  auto forget = [&](std::vector<Access>& list) {
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [&](const Access& old) {
-                                const bool covered = Covers(a.p0, a.np, old.p0, old.np) &&
-                                                     Covers(a.b0, a.nb, old.b0, old.nb);
-                                return covered &&
-                                       (a.write || (!old.write && old.engine == a.engine));
-                              }),
-               list.end());
-  };
-  forget(t.accesses);
+  ForgetOrdered(t.accesses, a);
   if (!t.freed_overlaps.empty()) {
     std::size_t kept = 0;
     for (const std::uint32_t f : t.freed_overlaps) {
-      forget(tiles_[f].accesses);
+      ForgetOrdered(tiles_[f].accesses, a);
       if (!tiles_[f].accesses.empty()) t.freed_overlaps[kept++] = f;  // else nothing left
     }
     t.freed_overlaps.resize(kept);

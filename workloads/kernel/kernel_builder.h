@@ -209,6 +209,16 @@ class KernelBuilder {
   // Both Activation forms (scale_bias null: none).
   std::uint32_t ActivationImpl(ActivationFn fn, const TileView& dst, const TileView& src,
                                const TileView* scale_bias, const std::string& label);
+  // The steps of tracking one access against one access list (both algorithms):
+  // ScanForWaits adds the waits `a` needs on `list` and, when merge is given, finds this
+  // engine's earlier read of the same tile (into *merge, if still null); MergeRead widens
+  // that read to cover `a`; ForgetOrdered drops what `a` now orders: everything it covers
+  // if it writes (later accesses wait for this write, which waits for them), earlier reads
+  // of the same engine it covers.
+  static void ScanForWaits(std::vector<Access>& list, const Access& a, Access** merge,
+                           std::vector<std::uint32_t>& waits);
+  static void MergeRead(Access& old, const Access& a);
+  static void ForgetOrdered(std::vector<Access>& list, const Access& a);
   // Adds the waits this access needs and records it (reference algorithm: the whole list).
   static void Track(Tracker& tracker, const Access& access, std::vector<std::uint32_t>& waits);
   // The same for an on-chip tile access, scanning only the lists of the tile and of the
