@@ -21,9 +21,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
                            const std::function<void(double)>& progress, bool reuse_kernels) {
   const auto t0 = std::chrono::steady_clock::now();
   StepReport rep;
-  rep.peak_flops_per_ns = 2.0 * static_cast<double>(arch.core.tensor.array.rows) *
-                          static_cast<double>(arch.core.tensor.array.cols) * arch.core.clock_ghz *
-                          static_cast<double>(arch.cores);
+  rep.peak_flops_per_ns = arch.PeakFlopsPerNs();
   const double hbm_gbps = arch.hbm.PeakGBps();
   std::map<std::string, KernelResult> cache;
   std::map<std::string, MatmulTuning> tunings;

@@ -64,10 +64,7 @@ double MatmulRooflineNs(const ArchConfig& arch, const MatmulKernelOptions& mm) {
   const double batch = static_cast<double>(mm.batch);
   const double m = static_cast<double>(mm.m), k = static_cast<double>(mm.k),
                n = static_cast<double>(mm.n);
-  const double peak_flops_per_ns = 2.0 * static_cast<double>(arch.core.tensor.array.rows) *
-                                   static_cast<double>(arch.core.tensor.array.cols) *
-                                   arch.core.clock_ghz * static_cast<double>(arch.cores);
-  const double compute_ns = 2.0 * batch * m * k * n / peak_flops_per_ns;
+  const double compute_ns = 2.0 * batch * m * k * n / arch.PeakFlopsPerNs();
   const double bytes = batch * (m * k + k * n + m * n) * DtypeBytes(mm.dtype);
   return std::max(compute_ns, bytes / arch.hbm.PeakGBps());
 }
@@ -233,8 +230,7 @@ MatmulTuning TuneMatmul(const ArchConfig& arch, const KernelCall& call,
     const double load_bytes = m * k * std::ceil(nt / static_cast<double>(o.block_n)) +
                               k * n * std::ceil(mt / static_cast<double>(o.block_m));
     const int queues = static_cast<int>(arch.core.dma.queues);
-    const int proportional =
-        static_cast<int>(std::lround(queues * (stores * m * n) / (load_bytes + stores * m * n)));
+    const int proportional = StoreQueuesByBytes(queues, load_bytes, stores * m * n);
     const Knobs from = best;
     for (int sq : {queues / 2, 3 * queues / 4, proportional}) {
       Knobs c = from;

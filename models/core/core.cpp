@@ -143,8 +143,7 @@ void FillRoofline(const ArchConfig& arch, const Program& program, CoreRunResult&
   result.instructions = program.instructions.size();
   result.flops = program.flops;
   result.hbm_bytes = program.hbm_bytes;
-  result.peak_flops_per_ns = 2.0 * static_cast<double>(core.tensor.array.rows) *
-                             static_cast<double>(core.tensor.array.cols) * core.clock_ghz;
+  result.peak_flops_per_ns = core.PeakFlopsPerNs();
   result.hbm_peak_gbps = arch.hbm.PeakGBps();
   result.compute_bound_ns = static_cast<double>(result.flops) / result.peak_flops_per_ns;
   result.memory_bound_ns = static_cast<double>(result.hbm_bytes) / result.hbm_peak_gbps;

@@ -73,6 +73,11 @@ struct CoreConfig {
   OnChipMemoryConfig scratchpad;
   OnChipMemoryConfig accumulator;
   DmaConfig dma;
+  // Tensor-engine peak of one core, bf16: 2 FLOPs per PE per cycle (FLOP/ns = GFLOP/s).
+  double PeakFlopsPerNs() const {
+    return 2.0 * static_cast<double>(tensor.array.rows) * static_cast<double>(tensor.array.cols) *
+           clock_ghz;
+  }
 };
 
 struct ArchConfig {
@@ -85,6 +90,8 @@ struct ArchConfig {
   std::map<std::string, std::string> values;
   std::map<std::string, std::string> sources;
 
+  // Tensor-engine peak of the chip (every core), bf16.
+  double PeakFlopsPerNs() const { return core.PeakFlopsPerNs() * static_cast<double>(cores); }
   double CyclesToNs(std::uint64_t cycles) const {
     return static_cast<double>(cycles) / core.clock_ghz;
   }

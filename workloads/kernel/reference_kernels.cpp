@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -26,10 +27,6 @@ struct QueuePlan {
   QueuePlan(int total, int stores)
       : store_queues(total < 2 ? 0 : std::clamp(stores, 1, total - 1)),
         load_queues(total - store_queues) {}
-  // Queues in proportion to the bytes each side moves.
-  static int Proportional(int total, double load_bytes, double store_bytes) {
-    return static_cast<int>(std::lround(total * store_bytes / (load_bytes + store_bytes)));
-  }
   int store_queues;
   int load_queues;
   int next_load = 0;
@@ -58,6 +55,10 @@ void SplitLoad(KernelBuilder& k, QueuePlan& plan, const Tile& tile, std::uint64_
 }
 
 }  // namespace
+
+int StoreQueuesByBytes(int queues, double load_bytes, double store_bytes) {
+  return static_cast<int>(std::lround(queues * store_bytes / (load_bytes + store_bytes)));
+}
 
 const char* EpilogueStepName(EpilogueStep step) {
   switch (step) {
@@ -474,7 +475,7 @@ Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOp
   // Loads x (and y for add) and stores out: queues split by bytes, 1:1 (2:1 for add). A
   // row tile moves as one DMA per queue of its side (rows_per_dma rows each).
   const int queues = static_cast<int>(arch.core.dma.queues);
-  QueuePlan plan(queues, QueuePlan::Proportional(queues, kind == "add" ? 2.0 : 1.0, 1.0));
+  QueuePlan plan(queues, StoreQueuesByBytes(queues, kind == "add" ? 2.0 : 1.0, 1.0));
   const std::uint64_t load_rows = CeilDiv(P, static_cast<std::uint64_t>(plan.load_queues));
   const std::uint64_t store_rows =
       CeilDiv(P, static_cast<std::uint64_t>(std::max(1, plan.store_queues)));

@@ -112,6 +112,10 @@ struct MatmulKernelOptions {
   std::uint64_t k_blocks_limit = 0;
 };
 
+// DMA queues (of `queues`) that carry stores when the queues are shared in proportion to
+// the bytes loaded and stored (rounded; kernels keep at least one of each).
+int StoreQueuesByBytes(int queues, double load_bytes, double store_bytes);
+
 // Fills in the level's defaults (and validates); throws InputError on bad options.
 MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions options);
 Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options,
