@@ -26,6 +26,17 @@ Outcome RunEngine(const Config& cfg, const Layer& layer, Engine engine) {
   return o;
 }
 
+// A config with the run name and the operand address offsets every test here uses
+// (ifmap 0, filter 10^7, ofmap 2 x 10^7: far enough apart that no operand overlaps).
+Config TestConfig(const std::string& run_name) {
+  Config cfg;
+  cfg.run_name = run_name;
+  cfg.ifmap_offset = 0;
+  cfg.filter_offset = 10000000;
+  cfg.ofmap_offset = 20000000;
+  return cfg;
+}
+
 std::string Describe(const Config& c, const Layer& l) {
   return std::string(c.mode == BandwidthMode::kCalc ? "CALC " : "USER ") +
          DataflowName(c.dataflow) + " " + std::to_string(c.array_rows) + "x" +
@@ -67,17 +78,13 @@ TEST(ScaleSimFast, EqualsReferenceOnRandomShapes) {
   };
   int calc_stalls = 0, user_stalls = 0, calc_epochs = 0;
   for (int iter = 0; iter < 400; ++iter) {
-    Config cfg;
-    cfg.run_name = "r";
+    Config cfg = TestConfig("r");
     const bool wide = uni(0, 9) == 0;  // wide arrays make the CALC write buffer stall
     cfg.array_rows = uni(1, 12);
     cfg.array_cols = wide ? uni(300, 700) : uni(1, 12);
     cfg.ifmap_sram_kb = wide ? uni(4, 6) : uni(1, 3);
     cfg.filter_sram_kb = wide ? uni(4, 6) : uni(1, 3);
     cfg.ofmap_sram_kb = uni(1, 3);
-    cfg.ifmap_offset = 0;
-    cfg.filter_offset = 10000000;
-    cfg.ofmap_offset = 20000000;
     cfg.dataflow = static_cast<Dataflow>(uni(0, 2));
     cfg.mode = uni(0, 1) ? BandwidthMode::kUser : BandwidthMode::kCalc;
     if (cfg.mode == BandwidthMode::kUser) cfg.bandwidths = {uni(1, 16)};
@@ -137,16 +144,12 @@ TEST(ScaleSimFast, EqualsReferenceOnRepeatedConvolutionStreams) {
     return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
   };
   for (int iter = 0; iter < 40; ++iter) {
-    Config cfg;
-    cfg.run_name = "m";
+    Config cfg = TestConfig("m");
     cfg.array_rows = uni(2, 16);
     cfg.array_cols = uni(2, 16);
     cfg.ifmap_sram_kb = uni(1, 2);
     cfg.filter_sram_kb = uni(1, 2);
     cfg.ofmap_sram_kb = uni(1, 2);
-    cfg.ifmap_offset = 0;
-    cfg.filter_offset = 10000000;
-    cfg.ofmap_offset = 20000000;
     cfg.dataflow = static_cast<Dataflow>(uni(0, 1));  // os, ws: repeated ifmap streams
     cfg.mode = BandwidthMode::kCalc;
     Layer l;
@@ -194,16 +197,12 @@ TEST(ScaleSimFast, EqualsReferenceOnConvolutionWindows) {
       for (const std::uint64_t array : {3, 8, 16}) {
         for (const std::uint64_t kb : {1, 2}) {
           for (int df = 0; df < 6; ++df) {
-            Config cfg;
-            cfg.run_name = "w";
+            Config cfg = TestConfig("w");
             cfg.array_rows = array;
             cfg.array_cols = array == 8 ? 5 : array;
             cfg.ifmap_sram_kb = kb;
             cfg.filter_sram_kb = 2;
             cfg.ofmap_sram_kb = 2;
-            cfg.ifmap_offset = 0;
-            cfg.filter_offset = 10000000;
-            cfg.ofmap_offset = 20000000;
             cfg.dataflow = static_cast<Dataflow>(df % 3);
             cfg.mode = df < 3 ? BandwidthMode::kCalc : BandwidthMode::kUser;
             if (df >= 3) cfg.bandwidths = {array == 3 ? 2u : 10u};
@@ -237,16 +236,12 @@ TEST(ScaleSimFast, EqualsReferenceOnUserGemms) {
     return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
   };
   for (int iter = 0; iter < 36; ++iter) {
-    Config cfg;
-    cfg.run_name = "u";
+    Config cfg = TestConfig("u");
     cfg.array_rows = uni(4, 16);
     cfg.array_cols = uni(4, 16);
     cfg.ifmap_sram_kb = uni(1, 3);
     cfg.filter_sram_kb = uni(1, 3);
     cfg.ofmap_sram_kb = uni(1, 3);
-    cfg.ifmap_offset = 0;
-    cfg.filter_offset = 10000000;
-    cfg.ofmap_offset = 20000000;
     cfg.dataflow = static_cast<Dataflow>(iter % 3);
     cfg.mode = BandwidthMode::kUser;
     cfg.bandwidths = {uni(1, 16)};
@@ -277,15 +272,11 @@ TEST(ScaleSimFast, IfmapRankFromClippedPixelsEqualsScan) {
   };
   int sparse = 0;
   for (int iter = 0; iter < 1500; ++iter) {
-    Config cfg;
-    cfg.run_name = "k";
+    Config cfg = TestConfig("k");
     cfg.array_rows = uni(1, 40);
     cfg.array_cols = uni(1, 40);
     cfg.ifmap_sram_kb = uni(1, 64);
     cfg.filter_sram_kb = cfg.ofmap_sram_kb = 1;
-    cfg.ifmap_offset = 0;
-    cfg.filter_offset = 10000000;
-    cfg.ofmap_offset = 20000000;
     cfg.dataflow = static_cast<Dataflow>(iter % 3);
     cfg.mode = BandwidthMode::kUser;
     cfg.bandwidths = {uni(1, 20)};
@@ -315,16 +306,12 @@ TEST(ScaleSimFast, EqualsReferenceOnClippedUserConvolutions) {
     return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
   };
   for (int iter = 0; iter < 60; ++iter) {
-    Config cfg;
-    cfg.run_name = "p";
+    Config cfg = TestConfig("p");
     cfg.array_rows = uni(4, 32);
     cfg.array_cols = uni(4, 32);
     cfg.ifmap_sram_kb = uni(1, 4);
     cfg.filter_sram_kb = uni(1, 4);
     cfg.ofmap_sram_kb = uni(1, 4);
-    cfg.ifmap_offset = 0;
-    cfg.filter_offset = 10000000;
-    cfg.ofmap_offset = 20000000;
     cfg.dataflow = iter % 4 == 3 ? static_cast<Dataflow>(uni(1, 2)) : Dataflow::kOutputStationary;
     cfg.mode = BandwidthMode::kUser;
     cfg.bandwidths = {uni(2, 20)};
