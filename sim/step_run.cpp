@@ -15,8 +15,6 @@
 
 namespace systole {
 
-namespace {}  // namespace
-
 StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
                            const std::function<void(double)>& progress, bool reuse_kernels) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -54,7 +52,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
       };
       for (const KernelCall& call : LowerOp(arch, step.graph, op, step.compute_dtype)) {
         KernelResult k;
-        std::string kernel_key = call.Key();
+        std::string kernel_key;  // as chosen
         if (call.matmul) {
           // Orientation and blocking (sim/tiling_search.h); decided once per distinct call.
           std::string key = call.Key() + (call.try_transposed ? " try_transposed" : "");
@@ -73,6 +71,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
           if (tuned.transposed) ++rep.transposed_kernels;
           if (tuned.changed) ++rep.tuned_kernels;
         } else {
+          kernel_key = call.Key();
           k = simulate(call);
         }
         r.time_ns += k.time_ns * static_cast<double>(call.repeat) * call.scale;
