@@ -50,15 +50,28 @@ struct CoreInstance {
     }
     const std::uint32_t slots = 3 + queues;
     const std::size_t n = program.instructions.size();
-    board.entries.resize(n);
-    board.engine_event.assign(slots, nullptr);
-    // One pass over the program: each engine's stream and its waits, in stream order.
+    board.entries.assign(n, CompletionBoard::Entry{});  // one NotIssued() conversion, copied
+    // Each engine's stream and its waits, in stream order: count, then fill.
     std::vector<EngineStream> streams(slots);
+    std::vector<std::uint32_t> slot_of(n);
+    {
+      std::vector<std::size_t> ids(slots, 0), waits(slots, 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        const Instruction& in = program.instructions[i];
+        const std::uint32_t slot = SlotOf(in.engine);
+        slot_of[i] = slot;
+        ++ids[slot];
+        waits[slot] += in.waits.size();
+      }
+      for (std::uint32_t slot = 0; slot < slots; ++slot) {
+        streams[slot].ids.reserve(ids[slot]);
+        streams[slot].wait_begin.reserve(ids[slot] + 1);
+        streams[slot].waits.reserve(waits[slot]);
+      }
+    }
     for (std::size_t i = 0; i < n; ++i) {
       const Instruction& in = program.instructions[i];
-      const std::uint32_t slot = SlotOf(in.engine);
-      board.entries[i].owner = slot;
-      EngineStream& s = streams[slot];
+      EngineStream& s = streams[slot_of[i]];
       s.ids.push_back(static_cast<std::uint32_t>(i));
       s.waits.insert(s.waits.end(), in.waits.begin(), in.waits.end());
       s.wait_begin.push_back(static_cast<std::uint32_t>(s.waits.size()));
@@ -87,11 +100,13 @@ struct CoreInstance {
                               : slot == 1 ? static_cast<EngineCostModel*>(&vector)
                               : slot == 2 ? static_cast<EngineCostModel*>(&scalar)
                                           : static_cast<EngineCostModel*>(dma[slot - 3].get());
-      const std::uint32_t outstanding =
-          slot >= 3 ? static_cast<std::uint32_t>(core.dma.max_outstanding) : (slot == 0 ? 4 : 1);
-      engines.push_back(std::make_unique<Engine>((prefix + names[slot]).c_str(), slot, *cost,
-                                                 program, std::move(streams[slot]), board,
-                                                 outstanding, options.record_trace));
+      const std::uint32_t outstanding = MaxOutstanding(core, slot >= 3   ? EngineKind::kDma
+                                                             : slot == 0 ? EngineKind::kTensor
+                                                             : slot == 1 ? EngineKind::kVector
+                                                                         : EngineKind::kScalar);
+      engines.push_back(std::make_unique<Engine>((prefix + names[slot]).c_str(), *cost, program,
+                                                 std::move(streams[slot]), board, outstanding,
+                                                 options.record_trace));
     }
   }
 
@@ -110,13 +125,14 @@ struct CoreInstance {
       result.engines.push_back(r);
       if (options.record_trace) {
         for (const InstrRecord& rec : e.records()) {
-          result.slices.push_back(
-              {slot, rec.id, rec.issue.to_seconds() * 1e9, rec.complete.to_seconds() * 1e9});
+          result.slices.push_back({slot, rec.id, rec.issue.to_seconds() * 1e9,
+                                   rec.occupancy_end.to_seconds() * 1e9,
+                                   rec.complete.to_seconds() * 1e9});
         }
       }
     }
     for (std::size_t i = 0; i < board.entries.size(); ++i) {
-      if (!board.entries[i].issued) {
+      if (!board.entries[i].issued()) {
         throw std::logic_error("program '" + program.kernel_name +
                                "' did not complete: instruction #" + std::to_string(i) +
                                " never ran");
@@ -180,6 +196,19 @@ std::vector<CoreRunResult> RunPrograms(const ArchConfig& arch,
 }
 
 }  // namespace
+
+std::uint32_t MaxOutstanding(const CoreConfig& core, EngineKind kind) {
+  switch (kind) {
+    case EngineKind::kTensor:
+      return 4;
+    case EngineKind::kVector:
+    case EngineKind::kScalar:
+      return 1;
+    case EngineKind::kDma:
+      return static_cast<std::uint32_t>(core.dma.max_outstanding);
+  }
+  return 1;
+}
 
 std::vector<CoreRunResult> RunCores(const ArchConfig& arch, const std::vector<Program>& programs,
                                     const CoreRunOptions& options) {

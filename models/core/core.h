@@ -45,11 +45,17 @@ struct EngineReport {
 };
 
 struct TraceSlice {
-  std::uint32_t engine = 0;  // index into CoreRunResult::engines
-  std::uint32_t instr = 0;   // global instruction id
-  double start_ns = 0;
-  double end_ns = 0;  // completion
+  std::uint32_t engine = 0;     // index into CoreRunResult::engines
+  std::uint32_t instr = 0;      // global instruction id
+  double start_ns = 0;          // issue
+  double occupancy_end_ns = 0;  // the engine may issue its next instruction from here
+  double end_ns = 0;            // completion
 };
+
+// Instructions an engine of this kind keeps in flight at once (Engine's max_outstanding):
+// the tensor engine 4 (its pipeline), the vector and scalar engines 1, a DMA queue
+// core.dma.max_outstanding.
+std::uint32_t MaxOutstanding(const CoreConfig& core, EngineKind kind);
 
 struct CoreRunResult {
   double time_ns = 0;  // completion of the last instruction

@@ -4,11 +4,10 @@
 
 namespace systole {
 
-Engine::Engine(sc_core::sc_module_name name, std::uint32_t slot, EngineCostModel& cost,
-               const Program& program, EngineStream stream, CompletionBoard& board,
-               std::uint32_t max_outstanding, bool record)
+Engine::Engine(sc_core::sc_module_name name, EngineCostModel& cost, const Program& program,
+               EngineStream stream, CompletionBoard& board, std::uint32_t max_outstanding,
+               bool record)
     : sc_core::sc_module(name),
-      slot_(slot),
       cost_(cost),
       program_(program),
       stream_(std::move(stream.ids)),
@@ -17,9 +16,13 @@ Engine::Engine(sc_core::sc_module_name name, std::uint32_t slot, EngineCostModel
       board_(board),
       max_outstanding_(std::max<std::uint32_t>(1, max_outstanding)),
       record_(record) {
-  board_.engine_event[slot_] = &issued_;
   if (record_) records_.reserve(stream_.size());
   SC_METHOD(Wake);
+  sensitive << wake_;  // and it runs once at initialisation
+}
+
+void Engine::DependencyIssued(sc_core::sc_time complete_at) {
+  wake_.notify(std::max(complete_at, not_before_) - sc_core::sc_time_stamp());
 }
 
 void Engine::Wake() {
@@ -32,26 +35,33 @@ void Engine::Wake() {
     in_flight_.erase(in_flight_.begin(), in_flight_.begin() + static_cast<std::ptrdiff_t>(retired));
   }
 
-  // 2. Issue as long as the head is ready.
-  sc_core::sc_event* blocked_on = nullptr;             // a dependency not issued yet
-  sc_core::sc_time dep_ready = sc_core::SC_ZERO_TIME;  // a dependency completing later
-  bool issued_any = false;
-  while (next_ < stream_.size() && free_at_ <= now && in_flight_.size() < max_outstanding_) {
-    const std::uint32_t id = stream_[next_];
+  // 2. Issue as long as the head is ready; otherwise find the earliest time it could be.
+  while (next_ < stream_.size()) {
+    sc_core::sc_time ready = free_at_;  // the engine is free again
+    if (in_flight_.size() >= max_outstanding_) ready = std::max(ready, in_flight_.front());
+    CompletionBoard::Entry* blocked_on = nullptr;  // the first dependency not issued yet
     for (std::uint32_t k = wait_begin_[next_], end = wait_begin_[next_ + 1]; k < end; ++k) {
       CompletionBoard::Entry& dep = board_.entries[waits_[k]];
-      if (!dep.issued) {
-        if (dep.waiter == nullptr || dep.waiter == &wake_) {
-          dep.waiter = &wake_;
-          blocked_on = &wake_;
-        } else {
-          blocked_on = board_.engine_event[dep.owner];
-        }
-        break;
+      if (!dep.issued()) {
+        blocked_on = &dep;  // the last one listed: usually the last to issue
+      } else if (dep.complete_at > ready) {
+        ready = dep.complete_at;
       }
-      if (dep.complete_at > now) dep_ready = std::max(dep_ready, dep.complete_at);
     }
-    if (blocked_on != nullptr || dep_ready > now) break;
+    if (blocked_on != nullptr) {
+      // 3a. Sleep until the owner issues it (it wakes us at its completion, or later).
+      not_before_ = ready;
+      next_waiter_ = blocked_on->waiters;
+      blocked_on->waiters = this;
+      return;
+    }
+    if (ready > now) {
+      // 3b. Sleep until every known condition holds.
+      wake_.notify(ready - now);
+      return;
+    }
+
+    const std::uint32_t id = stream_[next_];
     const IssueTiming t = cost_.Issue(program_.instructions[id]);
     if (next_ + 1 < stream_.size()) {  // the next instruction is likely far away in memory
       const char* next = reinterpret_cast<const char*>(&program_.instructions[stream_[next_ + 1]]);
@@ -62,43 +72,21 @@ void Engine::Wake() {
     const sc_core::sc_time complete = now + std::max(t.latency, t.occupancy);
     if (complete > last_completion_) last_completion_ = complete;
     CompletionBoard::Entry& self = board_.entries[id];
-    self.issued = true;
     self.complete_at = complete;
-    if (self.waiter != nullptr) {
-      self.waiter->notify(sc_core::SC_ZERO_TIME);
-      self.waiter = nullptr;
+    for (Engine* w = self.waiters; w != nullptr;) {
+      Engine* after = w->next_waiter_;
+      w->next_waiter_ = nullptr;
+      w->DependencyIssued(complete);
+      w = after;
     }
-    issued_any = true;
+    self.waiters = nullptr;
     if (complete > now) {
       in_flight_.insert(std::upper_bound(in_flight_.begin(), in_flight_.end(), complete), complete);
     }
     if (record_) records_.push_back({id, now, free_at_, complete});
     ++next_;
   }
-  if (issued_any) issued_.notify(sc_core::SC_ZERO_TIME);
-
-  // 3. Sleep until the next thing that can let the head issue.
-  if (next_ == stream_.size()) return;  // done: completions need no event
-  sc_core::sc_time wake = sc_core::SC_ZERO_TIME;
-  bool have_time = false;
-  auto consider = [&](sc_core::sc_time t) {
-    if (t > now && (!have_time || t < wake)) {
-      wake = t;
-      have_time = true;
-    }
-  };
-  consider(free_at_);
-  if (in_flight_.size() >= max_outstanding_) consider(in_flight_.front());
-  consider(dep_ready);
-  if (blocked_on != nullptr) {
-    if (have_time) {
-      next_trigger(wake - now, *blocked_on);
-    } else {
-      next_trigger(*blocked_on);
-    }
-  } else if (have_time) {
-    next_trigger(wake - now);
-  }
+  // Done: completions need no event.
 }
 
 }  // namespace systole

@@ -11,11 +11,17 @@
 //   DMA queue overlaps one descriptor's setup latency with the previous one's data.
 //   Completion is when dependants may start.
 //
-//   Event-driven: one SC_METHOD that re-triggers itself (no clock). An instruction's
-//   completion time is known when it issues and is published on the CompletionBoard, so
-//   completions cost no events: an engine waiting for an issued instruction sleeps until
-//   its completion time, and one waiting for an instruction not yet issued sleeps on the
-//   owner engine's "issued" event. So a run costs about one event per instruction.
+//   Event-driven: one SC_METHOD per engine, statically sensitive to the engine's own wake
+//   event, and no clock. An instruction's completion time is known when it issues and is
+//   published on the CompletionBoard, so completions cost no events. An engine whose head
+//   instruction cannot issue computes the earliest time it could (the engine free again,
+//   a slot among max_outstanding free, every issued dependency complete) and sleeps until
+//   then; if a dependency has not issued yet, it also joins that instruction's waiter list,
+//   and the owner, when it issues it, wakes the waiter directly at
+//   max(completion, the waiter's own earliest time). So a blocked instruction costs about
+//   one wake-up, not one per dependency event.
+//   Same-time order: engines woken at the same time run in SystemC's order; it is
+//   deterministic (the same inputs give the same run) but not defined by the engine kind.
 //
 // What it ignores
 //   Instruction fetch and decode, out-of-order issue, semaphore signalling latency.
@@ -51,19 +57,18 @@ class EngineCostModel {
   virtual IssueTiming Issue(const Instruction& instr) = 0;
 };
 
+class Engine;
+
 // Shared completion state of all instructions of a program (indexed by global id).
 struct CompletionBoard {
-  // What an engine reads of an awaited instruction, together in one cache line.
+  // What an engine reads of an awaited instruction: 16 bytes, four to a cache line.
   struct Entry {
-    sc_core::sc_time complete_at;  // valid once issued
-    // One engine that sleeps until this instruction issues (its wake event), so the owner
-    // wakes just that engine; a second waiter falls back to the owner's engine_event.
-    sc_core::sc_event* waiter = nullptr;
-    std::uint32_t owner = 0;  // engine slot of the instruction
-    bool issued = false;
+    sc_core::sc_time complete_at = NotIssued();  // NotIssued() until issued
+    Engine* waiters = nullptr;  // engines blocked until this issues (linked through Engine)
+    bool issued() const { return complete_at.value() != ~std::uint64_t{0}; }
   };
+  static sc_core::sc_time NotIssued() { return sc_core::sc_time::from_value(~std::uint64_t{0}); }
   std::vector<Entry> entries;
-  std::vector<sc_core::sc_event*> engine_event;  // per engine slot: "issued something"
 };
 
 // One engine's instruction stream: global ids in issue order, and the waits of stream[i]
@@ -86,9 +91,8 @@ struct InstrRecord {
 class Engine : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Engine);
-  Engine(sc_core::sc_module_name name, std::uint32_t slot, EngineCostModel& cost,
-         const Program& program, EngineStream stream, CompletionBoard& board,
-         std::uint32_t max_outstanding, bool record);
+  Engine(sc_core::sc_module_name name, EngineCostModel& cost, const Program& program,
+         EngineStream stream, CompletionBoard& board, std::uint32_t max_outstanding, bool record);
 
   const std::vector<InstrRecord>& records() const { return records_; }
   sc_core::sc_time busy_time() const { return busy_; }
@@ -97,8 +101,9 @@ class Engine : public sc_core::sc_module {
 
  private:
   void Wake();
+  // Called by the owner of the instruction this engine waits for, when it issues.
+  void DependencyIssued(sc_core::sc_time complete_at);
 
-  std::uint32_t slot_;
   EngineCostModel& cost_;
   const Program& program_;
   std::vector<std::uint32_t> stream_;      // global ids, in issue order
@@ -111,8 +116,9 @@ class Engine : public sc_core::sc_module {
   std::size_t next_ = 0;
   sc_core::sc_time free_at_;                 // occupancy end of the last issued instruction
   std::vector<sc_core::sc_time> in_flight_;  // completion times, sorted
-  sc_core::sc_event issued_;
-  sc_core::sc_event wake_;  // targeted wake-up from the owner of an awaited instruction
+  sc_core::sc_event wake_;                   // the only event this engine's process is sensitive to
+  sc_core::sc_time not_before_;    // while blocked: the earliest issue time known to this engine
+  Engine* next_waiter_ = nullptr;  // next engine in the same waiter list
   sc_core::sc_time busy_;
   sc_core::sc_time last_completion_;
   std::vector<InstrRecord> records_;

@@ -198,6 +198,9 @@ struct Instruction {
   Dtype dtype = Dtype::kBf16;
   ActivationFn fn = ActivationFn::kIdentity;
   bool accumulate = false;  // matmul: add into the accumulator instead of overwriting
+  // Global ids this instruction must wait for. Kept beside the engine, in the first cache
+  // line, as the core reads both in one pass over a program when it builds engine streams.
+  WaitList waits;
 
   // Shapes. Matmul: contraction = partitions of both operands (<= array rows),
   // stationary_cols (<= array cols), moving_cols = elements streamed.
@@ -210,8 +213,6 @@ struct Instruction {
   // Memory touched (reads: src0, src1; writes: dst).
   OnChipRegion src0, src1, dst;
   HbmPattern hbm;  // DMA only
-
-  WaitList waits;  // global ids this instruction must wait for
 };
 
 struct Program {

@@ -4,9 +4,16 @@
 
 namespace systole {
 
+namespace {
+// Bytes a pattern costs the queue: chunks below the efficient size count as that size.
+std::uint64_t ChargedBytes(const DmaConfig& config, const HbmPattern& p) {
+  return p.chunks * std::max(p.chunk_bytes, config.efficient_chunk_bytes);
+}
+}  // namespace
+
 double DmaQueueTimeNs(const DmaConfig& config, const HbmPattern& p) {
-  const std::uint64_t charged = p.chunks * std::max(p.chunk_bytes, config.efficient_chunk_bytes);
-  return static_cast<double>(charged) / config.queue_bandwidth_gbps;  // GB/s = bytes/ns
+  return static_cast<double>(ChargedBytes(config, p)) /
+         config.queue_bandwidth_gbps;  // GB/s = bytes/ns
 }
 
 DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists)
@@ -37,13 +44,11 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   const bool load = in.op == Opcode::kDmaLoad;
   sc_core::sc_time data_start = setup_;
   if (data_free_at_ > now) data_start = std::max(data_start, data_free_at_ - now);
-  if (in.hbm.chunks != last_chunks_ || in.hbm.chunk_bytes != last_chunk_bytes_ ||
-      last_chunks_ == 0) {
-    last_chunks_ = in.hbm.chunks;
-    last_chunk_bytes_ = in.hbm.chunk_bytes;
-    last_queue_time_ = sc_core::sc_time(DmaQueueTimeNs(config_, in.hbm), sc_core::SC_NS);
-  }
-  const sc_core::sc_time queue_time = last_queue_time_;
+  const sc_core::sc_time queue_time =
+      queue_time_.Get(ChargedBytes(config_, in.hbm), [this](std::uint64_t charged) {
+        return sc_core::sc_time(static_cast<double>(charged) / config_.queue_bandwidth_gbps,
+                                sc_core::SC_NS);
+      });
   data_free_at_ = now + data_start + queue_time;
 
   extension_->pattern = in.hbm;

@@ -60,8 +60,7 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   OnChipAccessor sp_access_;
   std::uint64_t bytes_ = 0;
   // The queue time of the last pattern shape (kernels repeat shapes; saves the conversion).
-  std::uint64_t last_chunks_ = 0, last_chunk_bytes_ = 0;
-  sc_core::sc_time last_queue_time_;
+  DurationCache<> queue_time_;  // charged bytes -> queue time
 };
 
 }  // namespace systole

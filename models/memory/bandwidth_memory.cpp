@@ -21,11 +21,9 @@ void BandwidthMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& t
   trans.get_extension(ext);
   const std::uint64_t bytes = ext ? ext->pattern.bytes() : trans.get_data_length();
   const sc_core::sc_time now = sc_core::sc_time_stamp();
-  if (bytes != last_bytes_) {
-    last_bytes_ = bytes;
-    last_data_ = sc_core::sc_time(static_cast<double>(bytes) * ps_per_byte_, sc_core::SC_PS);
-  }
-  const sc_core::sc_time data = last_data_;
+  const sc_core::sc_time data = data_time_.Get(bytes, [this](std::uint64_t b) {
+    return sc_core::sc_time(static_cast<double>(b) * ps_per_byte_, sc_core::SC_PS);
+  });
   const sc_core::sc_time start = path_.Reserve(now + delay, data, now);
   stats_.busy += data;
   (trans.is_write() ? stats_.write_bytes : stats_.read_bytes) += bytes;

@@ -19,6 +19,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "models/memory/duration_cache.h"
 #include "models/memory/reservation_calendar.h"
 
 namespace systole {
@@ -43,8 +44,7 @@ class BandwidthMemory : public sc_core::sc_module {
   ReservationCalendar path_;
   BandwidthMemoryStats stats_;
   // The data time of the last transfer size (kernels repeat sizes; saves the conversion).
-  std::uint64_t last_bytes_ = ~std::uint64_t{0};
-  sc_core::sc_time last_data_;
+  DurationCache<> data_time_;  // transfer bytes -> data time
 };
 
 }  // namespace systole

@@ -1,7 +1,6 @@
 #include "models/memory/onchip_memory.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace systole {
 
@@ -40,11 +39,8 @@ void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& tran
     first_bank = std::min(first_bank, last_bank);
   }
   const std::uint64_t cycles = AccessCycles(r.bytes_per_partition);
-  if (cycles != last_cycles_) {
-    last_cycles_ = cycles;
-    last_duration_ = cycles * cycle_;
-  }
-  const sc_core::sc_time duration = last_duration_;
+  const sc_core::sc_time duration =
+      access_time_.Get(cycles, [this](std::uint64_t c) { return static_cast<double>(c) * cycle_; });
   // All touched banks must be free for the same interval: reserve in the first bank,
   // then push the start until every other bank agrees (banks are rarely more than two).
   sc_core::sc_time start = requested;
@@ -66,8 +62,9 @@ void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& tran
 
   stats_.busy_cycles += cycles;
   if (start != requested) {
-    stats_.contention_cycles +=
-        static_cast<std::uint64_t>(std::llround((start - requested) / cycle_));
+    // Rounded to the nearest cycle, as integers (times are whole resolution units).
+    const std::uint64_t wait = (start - requested).value(), cycle = cycle_.value();
+    stats_.contention_cycles += (2 * wait + cycle) / (2 * cycle);
   }
   if (trans.is_write()) {
     stats_.writes += 1;

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "models/core/program.h"
+#include "models/memory/duration_cache.h"
 #include "models/memory/reservation_calendar.h"
 #include "sim/config/arch_config.h"
 
@@ -73,10 +74,8 @@ class OnChipMemory : public sc_core::sc_module {
 
   OnChipMemoryConfig config_;
   sc_core::sc_time cycle_;
-  sc_core::sc_time overhead_;  // access_overhead_cycles * cycle_
-  // The occupancy of the last access length (kernels repeat lengths; saves the conversion).
-  std::uint64_t last_cycles_ = ~std::uint64_t{0};
-  sc_core::sc_time last_duration_;
+  sc_core::sc_time overhead_;    // access_overhead_cycles * cycle_
+  DurationCache<> access_time_;  // access cycles -> occupancy
   std::uint64_t bank_bytes_;
   std::vector<ReservationCalendar> banks_;
   OnChipMemoryStats stats_;
