@@ -51,27 +51,12 @@ struct CoreInstance {
     const std::uint32_t slots = 3 + queues;
     const std::size_t n = program.instructions.size();
     board.entries.assign(n, CompletionBoard::Entry{});  // one NotIssued() conversion, copied
-    // Each engine's stream and its waits, in stream order: count, then fill.
+    // One pass over the program (it is large and cold): each engine's stream and its
+    // waits, in stream order.
     std::vector<EngineStream> streams(slots);
-    std::vector<std::uint32_t> slot_of(n);
-    {
-      std::vector<std::size_t> ids(slots, 0), waits(slots, 0);
-      for (std::size_t i = 0; i < n; ++i) {
-        const Instruction& in = program.instructions[i];
-        const std::uint32_t slot = SlotOf(in.engine);
-        slot_of[i] = slot;
-        ++ids[slot];
-        waits[slot] += in.waits.size();
-      }
-      for (std::uint32_t slot = 0; slot < slots; ++slot) {
-        streams[slot].ids.reserve(ids[slot]);
-        streams[slot].wait_begin.reserve(ids[slot] + 1);
-        streams[slot].waits.reserve(waits[slot]);
-      }
-    }
     for (std::size_t i = 0; i < n; ++i) {
       const Instruction& in = program.instructions[i];
-      EngineStream& s = streams[slot_of[i]];
+      EngineStream& s = streams[SlotOf(in.engine)];
       s.ids.push_back(static_cast<std::uint32_t>(i));
       s.waits.insert(s.waits.end(), in.waits.begin(), in.waits.end());
       s.wait_begin.push_back(static_cast<std::uint32_t>(s.waits.size()));
