@@ -133,7 +133,7 @@ Tile KernelBuilder::Scratchpad(const std::string& name, std::uint32_t partitions
   s.name = name;
   s.size_bytes = CheckedMul(free_elems, DtypeBytes(dtype), "tile size");
   s.offset_bytes = AllocateBytes(scratchpad_, s.size_bytes, name, "scratchpad");
-  s.written.resize(partitions);
+  s.written = WrittenRegion(partitions, free_elems);
   FindFreedOverlaps(s);
   tiles_.push_back(std::move(s));
   return tiles_.back().tile;
@@ -153,7 +153,7 @@ Tile KernelBuilder::Accumulator(const std::string& name, std::uint32_t partition
   s.name = name;
   s.size_bytes = CheckedMul(free_elems, 4, "tile size");
   s.offset_bytes = AllocateBytes(accumulator_, s.size_bytes, name, "accumulator");
-  s.written.resize(partitions);
+  s.written = WrittenRegion(partitions, free_elems);
   FindFreedOverlaps(s);
   tiles_.push_back(std::move(s));
   return tiles_.back().tile;
@@ -170,7 +170,7 @@ void KernelBuilder::Free(const Tile& tile) {
                          [&](const auto& u) { return u.first == s.offset_bytes; });
   if (it != alloc.used.end()) alloc.used.erase(it);
   s.live = false;
-  s.written.clear();
+  s.written = WrittenRegion();
   // Accesses stay (in the tile's list, or the memory's tracker), so a tile later allocated
   // on the same bytes waits for them (write-after-read/write across reuse).
   if (!s.accesses.empty()) FreedPending(s.tile.space).push_back(tile.id);
@@ -242,52 +242,17 @@ KernelBuilder::HbmState& KernelBuilder::CheckHbm(const HbmView& v, const char* w
 }
 
 void KernelBuilder::CheckWritten(const TileView& v, const char* what, const InstrSite& where) {
-  TileState& s = tiles_[v.tile];
-  if (s.fully_written) return;
-  for (std::uint32_t p = v.p0; p < v.p0 + v.np; ++p) {
-    const auto& iv = s.written[p];
-    auto it = std::upper_bound(iv.begin(), iv.end(), std::make_pair(v.f0, ~std::uint64_t{0}));
-    const bool covered = it != iv.begin() && std::prev(it)->second >= v.f0 + v.nf;
-    if (!covered) {
-      throw InputError(fmt::format(
-          "{}: {} reads tile '{}' [{}:{}, {}:{}] but partition {} of that region was never "
-          "written",
-          where, what, s.name, v.p0, v.p0 + v.np, v.f0, v.f0 + v.nf, p));
-    }
+  const TileState& s = tiles_[v.tile];
+  if (const auto p = s.written.FirstUnwritten(v.p0, v.np, v.f0, v.nf)) {
+    throw InputError(fmt::format(
+        "{}: {} reads tile '{}' [{}:{}, {}:{}] but partition {} of that region was never "
+        "written",
+        where, what, s.name, v.p0, v.p0 + v.np, v.f0, v.f0 + v.nf, *p));
   }
 }
 
 void KernelBuilder::MarkWritten(const TileView& v) {
-  TileState& s = tiles_[v.tile];
-  if (s.fully_written) return;
-  bool all_full = true;
-  for (std::uint32_t p = 0; p < s.tile.partitions; ++p) {
-    auto& iv = s.written[p];
-    if (p >= v.p0 && p < v.p0 + v.np) {
-      std::uint64_t lo = v.f0;
-      std::uint64_t hi = v.f0 + v.nf;
-      std::vector<std::pair<std::uint64_t, std::uint64_t>> merged;
-      merged.reserve(iv.size() + 1);
-      for (const auto& x : iv) {
-        if (x.second < lo || x.first > hi) {
-          merged.push_back(x);
-        } else {
-          lo = std::min(lo, x.first);
-          hi = std::max(hi, x.second);
-        }
-      }
-      merged.push_back({lo, hi});
-      std::sort(merged.begin(), merged.end());
-      iv = std::move(merged);
-    }
-    if (!(iv.size() == 1 && iv[0].first == 0 && iv[0].second == s.tile.free_elems)) {
-      all_full = false;
-    }
-  }
-  if (all_full) {
-    s.fully_written = true;
-    s.written.clear();
-  }
+  tiles_[v.tile].written.Mark(v.p0, v.np, v.f0, v.nf);
 }
 
 void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::uint32_t>& waits) {

@@ -25,6 +25,7 @@
 
 #include "models/core/program.h"
 #include "sim/config/arch_config.h"
+#include "workloads/kernel/written_region.h"
 
 namespace systole {
 
@@ -186,8 +187,7 @@ class KernelBuilder {
     // Freed tiles of the same memory whose bytes overlap this tile's and that still had
     // accesses when this tile was allocated: the only other lists its accesses can touch.
     std::vector<std::uint32_t> freed_overlaps;
-    bool fully_written = false;
-    std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> written;  // per partition
+    WrittenRegion written;  // which elements have been written (reads must be covered)
   };
   struct Allocator {
     std::uint64_t partition_bytes = 0;
