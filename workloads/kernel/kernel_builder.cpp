@@ -381,6 +381,21 @@ EngineId KernelBuilder::NextQueue(int queue, const InstrSite& where) {
   return {EngineKind::kDma, static_cast<std::uint16_t>(q)};
 }
 
+void KernelBuilder::ReserveInstructions(double count) {
+  if (!(count <= static_cast<double>(kMaxInstructions))) TooManyInstructions(count);
+  program_.instructions.reserve(static_cast<std::size_t>(count));
+}
+
+void KernelBuilder::TooManyInstructions(double estimate) const {
+  const std::string size = estimate > 0
+                               ? fmt::format("would issue about {:.3g} instructions", estimate)
+                               : fmt::format("issues more than {} instructions", kMaxInstructions);
+  throw InputError(fmt::format(
+      "kernel '{}' {}, over the limit of {} per program: use larger tiles or blocks, or a "
+      "smaller problem",
+      program_.kernel_name, size, kMaxInstructions));
+}
+
 std::uint32_t KernelBuilder::Emit(Instruction& in, const std::string& label) {
   constexpr std::uint32_t kRecent = sizeof(recent_labels_) / sizeof(recent_labels_[0]);
   bool found = false;

@@ -143,8 +143,12 @@ class KernelBuilder {
   std::uint32_t Activation(ActivationFn fn, const TileView& dst, const TileView& src,
                            const TileView& scale_bias, const std::string& label);
 
-  // Capacity hint: about this many instructions will be issued.
-  void ReserveInstructions(std::size_t count) { program_.instructions.reserve(count); }
+  // A program holds at most this many instructions (about 20 GB of them): past it a kernel
+  // is rejected with an InputError rather than exhausting memory.
+  static constexpr std::uint64_t kMaxInstructions = 100'000'000;
+  // Capacity hint: about this many instructions will be issued (a double, as estimates of
+  // huge kernels overflow integers). Throws InputError when it is over kMaxInstructions.
+  void ReserveInstructions(double count);
 
   // Finishes the program; the builder must not be used afterwards.
   Program Finish();
@@ -236,7 +240,11 @@ class KernelBuilder {
   Access OnChipAccess(const TileView& v, std::uint32_t instr, EngineId engine, bool write) const;
   // Appends the next instruction, built in place once its checks have passed (nothing may
   // throw between this and Emit).
-  Instruction& NewInstruction() { return program_.instructions.emplace_back(); }
+  Instruction& NewInstruction() {
+    if (program_.instructions.size() >= kMaxInstructions) TooManyInstructions(0);
+    return program_.instructions.emplace_back();
+  }
+  [[noreturn]] void TooManyInstructions(double estimate) const;
   // Completes `in` (the last instruction): its label id, and waits_ (the scratch list the
   // instruction's Track calls filled) as its waits. Returns its id.
   std::uint32_t Emit(Instruction& in, const std::string& label);

@@ -200,17 +200,21 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   const std::uint64_t bm = o.block_m, bn = o.block_n, bk = o.block_k;
   const auto tk32 = static_cast<std::uint32_t>(tk);
   const auto tm32 = static_cast<std::uint32_t>(tm);
+  // Sampling (the tiling search) stops after these many M and K tiles.
+  const std::uint64_t m_end = o.m_blocks_limit ? std::min(mt, o.m_blocks_limit * bm) : mt;
+  const std::uint64_t k_end = o.k_blocks_limit ? std::min(kt, o.k_blocks_limit * bk) : kt;
   {
-    // About how many instructions the loops below issue (a capacity hint, not a check).
-    const std::uint64_t mb = CeilDiv(mt, bm), nb = CeilDiv(nt, bn);
-    const std::uint64_t dmas_per_k_tile = CeilDiv(tk, o.dma_rows);
-    const std::uint64_t dmas_per_m_tile = CeilDiv(tm, o.dma_rows);
-    const std::uint64_t at_loads = (o.hoist ? mb : mb * nb) * kt * dmas_per_k_tile;
-    const std::uint64_t b_loads = mb * nb * kt * dmas_per_k_tile;
-    const std::uint64_t per_row_block =
-        dmas_per_m_tile * (1 + o.epilogue.size()) + 2 * o.epilogue.size();
-    k.ReserveInstructions(static_cast<std::size_t>(mt * nt * kt + at_loads + b_loads + mt * nt +
-                                                   mt * nb * per_row_block));
+    // About how many instructions the loops below issue (a capacity hint; a kernel far
+    // over the program limit is rejected here). In doubles: huge shapes overflow integers.
+    const double mb = CeilDiv(m_end, bm), nb = CeilDiv(nt, bn), mtd = m_end, ntd = nt, ktd = k_end;
+    const double dmas_per_k_tile = CeilDiv(tk, o.dma_rows);
+    const double dmas_per_m_tile = CeilDiv(tm, o.dma_rows);
+    const double at_loads = (o.hoist ? mb : mb * nb) * ktd * dmas_per_k_tile;
+    const double b_loads = mb * nb * ktd * dmas_per_k_tile;
+    const double per_row_block = dmas_per_m_tile * (1.0 + static_cast<double>(o.epilogue.size())) +
+                                 2.0 * static_cast<double>(o.epilogue.size());
+    k.ReserveInstructions(static_cast<double>(batch) * (mtd * ntd * ktd + at_loads + b_loads +
+                                                        mtd * ntd + mtd * nb * per_row_block));
   }
 
   // Operand buffers: AT block [tk x (kcols*bm*tm)] (kcols = every K tile when hoisted),
@@ -287,8 +291,6 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   int at_phase = 0, b_phase = 0, out_phase = 0;
   // Items run back to back; the operand and output buffers rotate across them, so one
   // item's loads overlap the previous item's matmuls and stores.
-  const std::uint64_t m_end = o.m_blocks_limit ? std::min(mt, o.m_blocks_limit * bm) : mt;
-  const std::uint64_t k_end = o.k_blocks_limit ? std::min(kt, o.k_blocks_limit * bk) : kt;
   for (std::uint64_t item = 0; item < batch; ++item) {
     const std::uint64_t item_k = item * o.k, item_m = item * o.m;
     for (std::uint64_t m0 = 0; m0 < m_end; m0 += bm) {

@@ -111,6 +111,32 @@ TEST(MatmulEpilogue, ParsesAndRejects) {
   EXPECT_THROW(ParseEpilogue("bias,softmax"), InputError);
 }
 
+// A kernel far past the program limit is rejected up front with the estimate, not by
+// running out of memory; its sampled form (the tiling search's) is small and builds.
+TEST(MatmulKernel, HugeKernelIsRejectedButItsSampleBuilds) {
+  const ArchConfig arch = LoadArchConfig("");
+  MatmulKernelOptions o;
+  o.m = o.k = o.n = 100'000'000;
+  o.level = "naive";
+  try {
+    BuildMatmulKernel(arch, o);
+    ADD_FAILURE() << "expected an InputError";
+  } catch (const InputError& e) {
+    // (1e8 / 128)^2 x (1e8 / 512) matmuls, plus their loads: about 3.6e17.
+    EXPECT_NE(std::string(e.what()).find("would issue about 3.58e+17 instructions, over the "
+                                         "limit of 100000000"),
+              std::string::npos)
+        << e.what();
+  }
+  o.m = 4096;
+  o.k = 1'000'000;
+  o.n = 4096;
+  o.level = "block3";
+  o.m_blocks_limit = 1;
+  o.k_blocks_limit = 1;
+  EXPECT_LT(BuildMatmulKernel(arch, o).instructions.size(), 1000u);
+}
+
 TEST(ElementwiseKernels, RunAndRespectTheRoofline) {
   const ArchConfig arch = LoadArchConfig("");
   for (const char* kind : {"add", "gelu", "softmax", "layernorm", "rmsnorm"}) {
