@@ -28,10 +28,6 @@ void HbmChunksExtension::copy_from(const tlm::tlm_extension_base& other) {
 
 // ---- HbmFastModel ------------------------------------------------------------------------
 
-HbmFastModel::Divider::Divider(std::uint64_t divisor) : d(divisor), shift(-1) {
-  if (divisor != 0 && (divisor & (divisor - 1)) == 0) shift = __builtin_ctzll(divisor);
-}
-
 HbmFastModel::HbmFastModel(const HbmConfig& config)
     : config_(config),
       t_(ToTiming(config)),

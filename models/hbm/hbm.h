@@ -79,6 +79,7 @@
 
 #include "models/hbm/hbm_config.h"
 #include "models/hbm/hbm_stats.h"
+#include "sim/common/divider.h"
 
 namespace systole {
 
@@ -116,14 +117,6 @@ class HbmFastModel {
   const HbmConfig& config() const { return config_; }
 
  private:
-  // x / d as a shift when d is a power of two (the usual case), else a division.
-  struct Divider {
-    std::uint64_t d = 1;
-    int shift = 0;  // -1: not a power of two
-    explicit Divider(std::uint64_t divisor = 1);
-    std::uint64_t Div(std::uint64_t x) const { return shift >= 0 ? x >> shift : x / d; }
-    std::uint64_t Mod(std::uint64_t x) const { return x - Div(x) * d; }
-  };
   struct Bank {
     bool open = false;
     std::uint64_t row = 0;

@@ -12,13 +12,13 @@ OnChipMemory::OnChipMemory(sc_core::sc_module_name name, const OnChipMemoryConfi
       cycle_(1000.0 / clock_ghz, sc_core::SC_PS),
       overhead_(config.access_overhead_cycles * cycle_),
       bank_bytes_(config.partition_bytes / std::max<std::uint64_t>(1, config.banks)),
+      bytes_per_cycle_(config.bytes_per_cycle_per_partition),
       banks_(std::max<std::uint64_t>(1, config.banks)) {
   socket.register_b_transport(this, &OnChipMemory::b_transport);
 }
 
 std::uint64_t OnChipMemory::AccessCycles(std::uint64_t bytes_per_partition) const {
-  const std::uint64_t bpc = config_.bytes_per_cycle_per_partition;
-  return (bytes_per_partition + bpc - 1) / bpc;
+  return bytes_per_cycle_.CeilDiv(bytes_per_partition);
 }
 
 void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& trans,
@@ -32,9 +32,9 @@ void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& tran
   std::size_t first_bank = 0;
   std::size_t last_bank = 0;
   if (banks_.size() > 1 && r.bytes_per_partition > 0) {
-    first_bank = static_cast<std::size_t>(r.offset_bytes / bank_bytes_);
+    first_bank = static_cast<std::size_t>(bank_bytes_.Div(r.offset_bytes));
     last_bank =
-        static_cast<std::size_t>((r.offset_bytes + r.bytes_per_partition - 1) / bank_bytes_);
+        static_cast<std::size_t>(bank_bytes_.Div(r.offset_bytes + r.bytes_per_partition - 1));
     last_bank = std::min(last_bank, banks_.size() - 1);
     first_bank = std::min(first_bank, last_bank);
   }

@@ -35,6 +35,7 @@
 #include "models/core/program.h"
 #include "models/memory/duration_cache.h"
 #include "models/memory/reservation_calendar.h"
+#include "sim/common/divider.h"
 #include "sim/config/arch_config.h"
 
 namespace systole {
@@ -76,7 +77,8 @@ class OnChipMemory : public sc_core::sc_module {
   sc_core::sc_time cycle_;
   sc_core::sc_time overhead_;    // access_overhead_cycles * cycle_
   DurationCache<> access_time_;  // access cycles -> occupancy
-  std::uint64_t bank_bytes_;
+  Divider bank_bytes_;           // bytes per bank (of a partition)
+  Divider bytes_per_cycle_;      // config.bytes_per_cycle_per_partition
   std::vector<ReservationCalendar> banks_;
   OnChipMemoryStats stats_;
 };
