@@ -51,15 +51,10 @@ struct CoreInstance {
     const std::uint32_t slots = 3 + queues;
     const std::size_t n = program.instructions.size();
     board.entries.assign(n, CompletionBoard::Entry{});  // one NotIssued() conversion, copied
-    // One pass over the program (it is large and cold): each engine's stream and its
-    // waits, in stream order.
-    std::vector<EngineStream> streams(slots);
+    // Each engine's stream: the global ids of its instructions, in order.
+    std::vector<std::vector<std::uint32_t>> streams(slots);
     for (std::size_t i = 0; i < n; ++i) {
-      const Instruction& in = program.instructions[i];
-      EngineStream& s = streams[SlotOf(in.engine)];
-      s.ids.push_back(static_cast<std::uint32_t>(i));
-      s.waits.insert(s.waits.end(), in.waits.begin(), in.waits.end());
-      s.wait_begin.push_back(static_cast<std::uint32_t>(s.waits.size()));
+      streams[SlotOf(program.instructions[i].engine)].push_back(static_cast<std::uint32_t>(i));
     }
     tensor.scratchpad.bind(scratchpad.socket);
     tensor.accumulator.bind(accumulator.socket);

@@ -5,14 +5,12 @@
 namespace systole {
 
 Engine::Engine(sc_core::sc_module_name name, EngineCostModel& cost, const Program& program,
-               EngineStream stream, CompletionBoard& board, std::uint32_t max_outstanding,
-               bool record)
+               std::vector<std::uint32_t> stream, CompletionBoard& board,
+               std::uint32_t max_outstanding, bool record)
     : sc_core::sc_module(name),
       cost_(cost),
       program_(program),
-      stream_(std::move(stream.ids)),
-      wait_begin_(std::move(stream.wait_begin)),
-      waits_(std::move(stream.waits)),
+      stream_(std::move(stream)),
       board_(board),
       max_outstanding_(std::max<std::uint32_t>(1, max_outstanding)),
       record_(record) {
@@ -40,8 +38,10 @@ void Engine::Wake() {
     sc_core::sc_time ready = free_at_;  // the engine is free again
     if (in_flight_.size() >= max_outstanding_) ready = std::max(ready, in_flight_.front());
     CompletionBoard::Entry* blocked_on = nullptr;  // the first dependency not issued yet
-    for (std::uint32_t k = wait_begin_[next_], end = wait_begin_[next_ + 1]; k < end; ++k) {
-      CompletionBoard::Entry& dep = board_.entries[waits_[k]];
+    const std::uint32_t id = stream_[next_];
+    const Instruction& instr = program_.instructions[id];
+    for (const std::uint32_t w : instr.waits) {
+      CompletionBoard::Entry& dep = board_.entries[w];
       if (!dep.issued()) {
         blocked_on = &dep;  // the last one listed: usually the last to issue
       } else if (dep.complete_at > ready) {
@@ -61,8 +61,7 @@ void Engine::Wake() {
       return;
     }
 
-    const std::uint32_t id = stream_[next_];
-    const IssueTiming t = cost_.Issue(program_.instructions[id]);
+    const IssueTiming t = cost_.Issue(instr);
     if (next_ + 1 < stream_.size()) {  // the next instruction is likely far away in memory
       const char* next = reinterpret_cast<const char*>(&program_.instructions[stream_[next_ + 1]]);
       for (std::size_t b = 0; b < sizeof(Instruction); b += 64) __builtin_prefetch(next + b);

@@ -71,15 +71,6 @@ struct CompletionBoard {
   std::vector<Entry> entries;
 };
 
-// One engine's instruction stream: global ids in issue order, and the waits of stream[i]
-// as waits[wait_begin[i] .. wait_begin[i + 1]) (copied out of the instructions so the
-// issue loop reads them sequentially).
-struct EngineStream {
-  std::vector<std::uint32_t> ids;
-  std::vector<std::uint32_t> wait_begin{0};
-  std::vector<std::uint32_t> waits;
-};
-
 // Start and end of one instruction, for traces and per-engine statistics.
 struct InstrRecord {
   std::uint32_t id = 0;
@@ -92,7 +83,8 @@ class Engine : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Engine);
   Engine(sc_core::sc_module_name name, EngineCostModel& cost, const Program& program,
-         EngineStream stream, CompletionBoard& board, std::uint32_t max_outstanding, bool record);
+         std::vector<std::uint32_t> stream, CompletionBoard& board, std::uint32_t max_outstanding,
+         bool record);
 
   const std::vector<InstrRecord>& records() const { return records_; }
   sc_core::sc_time busy_time() const { return busy_; }
@@ -106,9 +98,7 @@ class Engine : public sc_core::sc_module {
 
   EngineCostModel& cost_;
   const Program& program_;
-  std::vector<std::uint32_t> stream_;      // global ids, in issue order
-  std::vector<std::uint32_t> wait_begin_;  // as EngineStream
-  std::vector<std::uint32_t> waits_;
+  std::vector<std::uint32_t> stream_;  // global ids, in issue order
   CompletionBoard& board_;
   std::uint32_t max_outstanding_;
   bool record_;
