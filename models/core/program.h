@@ -46,13 +46,17 @@ enum class MemorySpace : std::uint8_t { kHbm, kScratchpad, kAccumulator };
 
 // A rectangle of an on-chip memory: partitions [partition, partition + partitions) and
 // bytes [offset_bytes, offset_bytes + bytes_per_partition) within each partition.
+// 16 bytes: a memory has at most 4096 partitions of under 4 GiB each (the parameter
+// ranges of `systole params`), and a program holds three regions per instruction.
 struct OnChipRegion {
   MemorySpace space = MemorySpace::kScratchpad;
-  std::uint32_t partition = 0;
-  std::uint32_t partitions = 0;
-  std::uint64_t offset_bytes = 0;
-  std::uint64_t bytes_per_partition = 0;
-  std::uint64_t bytes() const { return partitions * bytes_per_partition; }
+  std::uint16_t partition = 0;
+  std::uint16_t partitions = 0;
+  std::uint32_t offset_bytes = 0;
+  std::uint32_t bytes_per_partition = 0;
+  std::uint64_t bytes() const {
+    return static_cast<std::uint64_t>(partitions) * bytes_per_partition;
+  }
 };
 
 // An HBM access pattern: `chunks` contiguous chunks of chunk_bytes, chunk i at
@@ -204,11 +208,11 @@ struct Instruction {
 
   // Shapes. Matmul: contraction = partitions of both operands (<= array rows),
   // stationary_cols (<= array cols), moving_cols = elements streamed.
-  // Vector/scalar: partitions x free elements.
+  // Vector/scalar: partitions x free elements. (Elements of one partition, so 32 bits.)
   std::uint32_t partitions = 0;
-  std::uint64_t free_elems = 0;
   std::uint32_t stationary_cols = 0;
-  std::uint64_t moving_cols = 0;
+  std::uint32_t free_elems = 0;
+  std::uint32_t moving_cols = 0;
 
   // Memory touched (reads: src0, src1; writes: dst).
   OnChipRegion src0, src1, dst;

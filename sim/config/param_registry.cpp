@@ -110,7 +110,7 @@ std::vector<ParamSpec> BuildTable() {
 
       Integer("core.scratchpad.partitions", "partitions", 128, 1, 4096,
               "Scratchpad partitions (rows that engines access in parallel)"),
-      Integer("core.scratchpad.partition_bytes", "bytes", 196608, 1, 1ll << 34,
+      Integer("core.scratchpad.partition_bytes", "bytes", 196608, 1, (1ll << 32) - 1,
               "Capacity of one scratchpad partition"),
       Integer("core.scratchpad.bytes_per_cycle_per_partition", "bytes/cycle", 64, 1, 1 << 16,
               "Bandwidth of one partition, shared by all engines (core clock)"),

@@ -218,12 +218,14 @@ KernelBuilder::TileState& KernelBuilder::CheckView(const TileView& v, const char
 OnChipRegion KernelBuilder::Region(const TileView& v) const {
   const TileState& s = tiles_[v.tile];
   const std::uint64_t b = DtypeBytes(s.tile.dtype);
+  // The narrowing is exact: CheckView keeps views inside their tile, and a tile inside a
+  // memory of at most 4096 partitions of under 4 GiB (the parameter ranges).
   OnChipRegion r;
   r.space = s.tile.space;
-  r.partition = v.p0;
-  r.partitions = v.np;
-  r.offset_bytes = s.offset_bytes + v.f0 * b;
-  r.bytes_per_partition = v.nf * b;
+  r.partition = static_cast<std::uint16_t>(v.p0);
+  r.partitions = static_cast<std::uint16_t>(v.np);
+  r.offset_bytes = static_cast<std::uint32_t>(s.offset_bytes + v.f0 * b);
+  r.bytes_per_partition = static_cast<std::uint32_t>(v.nf * b);
   return r;
 }
 
@@ -450,7 +452,7 @@ std::uint32_t KernelBuilder::DmaLoad(const TileView& dst, const HbmView& src,
   in.engine = engine;
   in.dtype = t.tile.dtype;
   in.partitions = dst.np;
-  in.free_elems = dst.nf;
+  in.free_elems = static_cast<std::uint32_t>(dst.nf);
   in.dst = Region(dst);
   in.hbm = PatternOf(h.tensor, src);
   std::vector<std::uint32_t>& waits = NewWaits();
@@ -487,7 +489,7 @@ std::uint32_t KernelBuilder::DmaStore(const HbmView& dst, const TileView& src,
   in.engine = engine;
   in.dtype = t.tile.dtype;
   in.partitions = src.np;
-  in.free_elems = src.nf;
+  in.free_elems = static_cast<std::uint32_t>(src.nf);
   in.src0 = Region(src);
   in.hbm = PatternOf(h.tensor, dst);
   std::vector<std::uint32_t>& waits = NewWaits();
@@ -538,7 +540,7 @@ std::uint32_t KernelBuilder::Matmul(const TileView& acc, const TileView& station
   in.accumulate = accumulate;
   in.partitions = stationary.np;
   in.stationary_cols = static_cast<std::uint32_t>(stationary.nf);
-  in.moving_cols = moving.nf;
+  in.moving_cols = static_cast<std::uint32_t>(moving.nf);
   in.src0 = Region(stationary);
   in.src1 = Region(moving);
   in.dst = Region(acc);
@@ -576,7 +578,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   in.engine = {EngineKind::kVector, 0};
   in.dtype = s.tile.dtype;
   in.partitions = src.np;
-  in.free_elems = src.nf;
+  in.free_elems = static_cast<std::uint32_t>(src.nf);
   in.src0 = Region(src);
   in.dst = Region(dst);
   std::vector<std::uint32_t>& waits = NewWaits();
@@ -615,7 +617,7 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
   in.engine = {EngineKind::kVector, 0};
   in.dtype = ta.tile.dtype;
   in.partitions = a.np;
-  in.free_elems = a.nf;
+  in.free_elems = static_cast<std::uint32_t>(a.nf);
   in.src0 = Region(a);
   in.src1 = Region(b);
   in.dst = Region(dst);
@@ -666,7 +668,7 @@ std::uint32_t KernelBuilder::ActivationImpl(ActivationFn fn, const TileView& dst
   in.fn = fn;
   in.dtype = s.tile.dtype;
   in.partitions = src.np;
-  in.free_elems = src.nf;
+  in.free_elems = static_cast<std::uint32_t>(src.nf);
   in.src0 = Region(src);
   if (scale_bias != nullptr) in.src1 = Region(*scale_bias);
   in.dst = Region(dst);

@@ -19,10 +19,10 @@ ArchConfig OneGhz(std::vector<std::string> extra = {}) {
   return LoadArchConfig("", p);
 }
 
-OnChipRegion Sbuf(std::uint32_t partitions, std::uint64_t offset, std::uint64_t bytes) {
+OnChipRegion Sbuf(std::uint16_t partitions, std::uint32_t offset, std::uint32_t bytes) {
   return {MemorySpace::kScratchpad, 0, partitions, offset, bytes};
 }
-OnChipRegion Psum(std::uint32_t partitions, std::uint64_t offset, std::uint64_t bytes) {
+OnChipRegion Psum(std::uint16_t partitions, std::uint32_t offset, std::uint32_t bytes) {
   return {MemorySpace::kAccumulator, 0, partitions, offset, bytes};
 }
 
