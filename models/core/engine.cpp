@@ -62,8 +62,8 @@ void Engine::Wake() {
     }
 
     const IssueTiming t = cost_.Issue(instr);
-    if (next_ + 1 < stream_.size()) {  // the next instruction is likely far away in memory
-      const char* next = reinterpret_cast<const char*>(&program_.instructions[stream_[next_ + 1]]);
+    if (next_ + 2 < stream_.size()) {  // later instructions are likely far away in memory
+      const char* next = reinterpret_cast<const char*>(&program_.instructions[stream_[next_ + 2]]);
       for (std::size_t b = 0; b < sizeof(Instruction); b += 64) __builtin_prefetch(next + b);
     }
     free_at_ = now + t.occupancy;
