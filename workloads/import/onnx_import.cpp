@@ -1303,8 +1303,16 @@ class Importer {
       }
       return;
     }
-    if (node.op_type() == "Div") Fail(node, "division by a tensor is not supported");
     Value a = Get(node, node.input(0)), b = Get(node, node.input(1));
+    if (node.op_type() == "Div") {
+      // a / b = a x (1 / b): the reciprocal of the divisor (one scalar-engine op over b,
+      // usually the smaller, broadcast operand, e.g. a row norm), then the product; the
+      // gradients of a and b follow from those two ops.
+      GraphOp r = Elementwise(name + ".reciprocal", OpKind::kUnary, b.shape, {b.id});
+      r.unary = UnaryFn::kReciprocal;
+      r.attention_core = b.attention_core;
+      b = Emit(node, r, b.shape, dtype_);
+    }
     if (Product(b.shape) > Product(a.shape)) std::swap(a, b);
     Emit(node, Elementwise(name, kind, a.shape, {a.id, b.id}), a.shape, dtype_);
   }

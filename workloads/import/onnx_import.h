@@ -22,8 +22,9 @@
 //              read through a transposing view (K^T) being a transposed operand, its output
 //              stored in the layout its reader sees: heads merged, as in the zoo), Gemm
 //              (transA / transB, C as bias unless beta = 0, alpha a free scale), Conv (equal
-//              strides, symmetric pads; its bias as a bias add), Add / Sub, Mul, Div by a
-//              constant, Relu, Gelu, Sigmoid followed by Mul with its own input (silu),
+//              strides, symmetric pads; its bias as a bias add), Add / Sub, Mul, Div (by a
+//              constant: one op; by an activation: a Reciprocal of the divisor, then a Mul),
+//              Relu, Gelu, Sigmoid followed by Mul with its own input (silu),
 //              Softmax (any axis: rows x cols = the other dims x the axis; before opset 13
 //              the dims from axis on), LayerNormalization (over the dims from axis on),
 //              BatchNormalization, (x - ReduceMean(x)) / Sqrt(ReduceMean(Pow(x - mean, 2)) +

@@ -1041,6 +1041,36 @@ TEST(OnnxImport, StandaloneUnaryOpsImportAndTrainWithTheirCost) {
   }
 }
 
+// Division by an activation (x / a row norm, as decomposed norms export it): the reciprocal
+// of the divisor, then a product; both train.
+TEST(OnnxImport, DivisionByAnActivationIsAReciprocalThenAProduct) {
+  const WorkloadConfig config = Bf16Config();
+  ModelBuilder m;
+  m.Input("x", {-1, 128, 768});
+  m.Init("w", {768, 768});
+  m.Init("v", {768, 1});
+  m.Node("MatMul", {"x", "w"}, {"h"}, "proj");
+  m.Node("MatMul", {"x", "v"}, {"n"}, "norm");  // [b, 128, 1]: one divisor per row
+  m.Node("Div", {"h", "n"}, {"y"}, "f");
+  m.Output("y");
+  const TrainingStep step =
+      BuildTrainingStep(ImportOnnx(m.Write("div_tensor.onnx"), config), config);
+  EXPECT_EQ(step.parameters, 768u * 768 + 768);
+  const GraphOp* r = FindOp(step.graph, "f.reciprocal");
+  const GraphOp* f = FindOp(step.graph, "f");
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(r->kind, OpKind::kUnary);
+  EXPECT_EQ(r->unary, UnaryFn::kReciprocal);
+  EXPECT_EQ(r->flops, 2u * 128);  // one per divisor: batch 2 x 128 rows
+  EXPECT_EQ(f->kind, OpKind::kMul);
+  EXPECT_EQ(f->inputs.size(), 2u);
+  EXPECT_EQ(f->inputs[1], r->outputs[0]);  // h x (1 / n)
+  EXPECT_EQ(f->flops, 2u * 128 * 768);
+  EXPECT_EQ(GradOps(step.graph, *r, OpKind::kUnaryGrad).size(), 1u);  // d:n
+  EXPECT_EQ(GradOps(step.graph, *f, OpKind::kMulGrad).size(), 1u);    // d:h and d:(1/n)
+}
+
 // Two projections of different widths concatenated along the features, then a learned token
 // (a float initializer: a parameter) concatenated along the batch.
 TEST(OnnxImport, ConcatOfActivationsIsACopyWhoseGradientIsASplit) {
