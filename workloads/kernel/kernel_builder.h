@@ -143,7 +143,7 @@ class KernelBuilder {
   std::uint32_t Activation(ActivationFn fn, const TileView& dst, const TileView& src,
                            const TileView& scale_bias, const std::string& label);
 
-  // A program holds at most this many instructions (about 20 GB of them): past it a kernel
+  // A program holds at most this many instructions (about 14 GB of them): past it a kernel
   // is rejected with an InputError rather than exhausting memory.
   static constexpr std::uint64_t kMaxInstructions = 100'000'000;
   // Capacity hint: about this many instructions will be issued (a double, as estimates of
