@@ -37,7 +37,7 @@ void Engine::Wake() {
   while (next_ < stream_.size()) {
     sc_core::sc_time ready = free_at_;  // the engine is free again
     if (in_flight_.size() >= max_outstanding_) ready = std::max(ready, in_flight_.front());
-    CompletionBoard::Entry* blocked_on = nullptr;  // the first dependency not issued yet
+    CompletionBoard::Entry* blocked_on = nullptr;  // a dependency not issued yet
     const std::uint32_t id = stream_[next_];
     const Instruction& instr = program_.instructions[id];
     for (const std::uint32_t w : instr.waits) {

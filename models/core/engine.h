@@ -15,11 +15,11 @@
 //   event, and no clock. An instruction's completion time is known when it issues and is
 //   published on the CompletionBoard, so completions cost no events. An engine whose head
 //   instruction cannot issue computes the earliest time it could (the engine free again,
-//   a slot among max_outstanding free, every issued dependency complete) and sleeps until
-//   then; if a dependency has not issued yet, it also joins that instruction's waiter list,
-//   and the owner, when it issues it, wakes the waiter directly at
-//   max(completion, the waiter's own earliest time). So a blocked instruction costs about
-//   one wake-up, not one per dependency event.
+//   a slot among max_outstanding free, every issued dependency complete). If every
+//   dependency has issued, it sleeps until that time. Otherwise it joins the waiter list of
+//   one dependency not issued yet (the last listed, usually the last to issue), and that
+//   instruction's owner, when it issues it, wakes the waiter directly at max(completion,
+//   the waiter's earliest time). So a blocked instruction costs about one wake-up.
 //   Same-time order: engines woken at the same time run in SystemC's order; it is
 //   deterministic (the same inputs give the same run) but not defined by the engine kind.
 //
