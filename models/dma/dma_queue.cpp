@@ -9,11 +9,13 @@ namespace {
 std::uint64_t ChargedBytes(const DmaConfig& config, const HbmPattern& p) {
   return p.chunks * std::max(p.chunk_bytes, config.efficient_chunk_bytes);
 }
+double QueueTimeNs(const DmaConfig& config, std::uint64_t charged_bytes) {
+  return static_cast<double>(charged_bytes) / config.queue_bandwidth_gbps;  // GB/s = bytes/ns
+}
 }  // namespace
 
 double DmaQueueTimeNs(const DmaConfig& config, const HbmPattern& p) {
-  return static_cast<double>(ChargedBytes(config, p)) /
-         config.queue_bandwidth_gbps;  // GB/s = bytes/ns
+  return QueueTimeNs(config, ChargedBytes(config, p));
 }
 
 DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists)
@@ -46,8 +48,7 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   if (data_free_at_ > now) data_start = std::max(data_start, data_free_at_ - now);
   const sc_core::sc_time queue_time =
       queue_time_.Get(ChargedBytes(config_, in.hbm), [this](std::uint64_t charged) {
-        return sc_core::sc_time(static_cast<double>(charged) / config_.queue_bandwidth_gbps,
-                                sc_core::SC_NS);
+        return sc_core::sc_time(QueueTimeNs(config_, charged), sc_core::SC_NS);
       });
   data_free_at_ = now + data_start + queue_time;
 

@@ -29,6 +29,7 @@
 
 #include "models/core/engine.h"
 #include "models/hbm/hbm.h"
+#include "models/memory/duration_cache.h"
 #include "models/memory/hbm_pattern.h"
 #include "models/memory/onchip_memory.h"
 #include "sim/config/arch_config.h"
@@ -59,8 +60,7 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   bool chunk_lists_;
   OnChipAccessor sp_access_;
   std::uint64_t bytes_ = 0;
-  // The queue time of the last pattern shape (kernels repeat shapes; saves the conversion).
-  DurationCache<> queue_time_;  // charged bytes -> queue time
+  DurationCache<> queue_time_;  // recent charged bytes -> queue time
 };
 
 }  // namespace systole

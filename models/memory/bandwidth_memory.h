@@ -43,8 +43,7 @@ class BandwidthMemory : public sc_core::sc_module {
   sc_core::sc_time latency_;
   ReservationCalendar path_;
   BandwidthMemoryStats stats_;
-  // The data time of the last transfer size (kernels repeat sizes; saves the conversion).
-  DurationCache<> data_time_;  // transfer bytes -> data time
+  DurationCache<> data_time_;  // recent transfer bytes -> data time
 };
 
 }  // namespace systole
