@@ -34,7 +34,7 @@ struct CoreInstance {
   CoreInstance(const std::string& prefix, const ArchConfig& arch, const Program& program,
                const CoreRunOptions& options,
                tlm_utils::multi_passthrough_target_socket<Hbm>* banked,
-               tlm_utils::multi_passthrough_target_socket<BandwidthMemory>* flat)
+               BandwidthMemory::Socket* flat)
       : program(program),
         scratchpad((prefix + "scratchpad").c_str(), arch.core.scratchpad, arch.core.clock_ghz),
         accumulator((prefix + "accumulator").c_str(), arch.core.accumulator, arch.core.clock_ghz),

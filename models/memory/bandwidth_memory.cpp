@@ -12,11 +12,10 @@ BandwidthMemory::BandwidthMemory(sc_core::sc_module_name name, double bandwidth_
       socket("socket"),
       ps_per_byte_(1000.0 / bandwidth_gbps),
       latency_(latency_ns, sc_core::SC_NS) {
-  socket.register_b_transport(this, &BandwidthMemory::b_transport);
+  socket.bind(*this);
 }
 
-void BandwidthMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& trans,
-                                  sc_core::sc_time& delay) {
+void BandwidthMemory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   HbmPatternExtension* ext = nullptr;
   trans.get_extension(ext);
   const std::uint64_t bytes = ext ? ext->pattern.bytes() : trans.get_data_length();

@@ -14,12 +14,12 @@
 //   latency_ns       ns
 #pragma once
 
-#include <tlm_utils/multi_passthrough_target_socket.h>
 #include <cstdint>
 #include <systemc>
 #include <tlm>
 
 #include "models/memory/duration_cache.h"
+#include "models/memory/lt_target.h"
 #include "models/memory/reservation_calendar.h"
 
 namespace systole {
@@ -30,15 +30,15 @@ struct BandwidthMemoryStats {
   sc_core::sc_time busy;
 };
 
-class BandwidthMemory : public sc_core::sc_module {
+class BandwidthMemory : public sc_core::sc_module, public LtTarget {
  public:
   // Any number of initiators (engines, DMA queues) bind here.
-  tlm_utils::multi_passthrough_target_socket<BandwidthMemory> socket;
+  Socket socket;
   BandwidthMemory(sc_core::sc_module_name name, double bandwidth_gbps, double latency_ns);
   const BandwidthMemoryStats& stats() const { return stats_; }
 
  private:
-  void b_transport(int initiator, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) override;
   double ps_per_byte_;
   sc_core::sc_time latency_;
   ReservationCalendar path_;

@@ -14,15 +14,14 @@ OnChipMemory::OnChipMemory(sc_core::sc_module_name name, const OnChipMemoryConfi
       bank_bytes_(config.partition_bytes / std::max<std::uint64_t>(1, config.banks)),
       bytes_per_cycle_(config.bytes_per_cycle_per_partition),
       banks_(std::max<std::uint64_t>(1, config.banks)) {
-  socket.register_b_transport(this, &OnChipMemory::b_transport);
+  socket.bind(*this);
 }
 
 std::uint64_t OnChipMemory::AccessCycles(std::uint64_t bytes_per_partition) const {
   return bytes_per_cycle_.CeilDiv(bytes_per_partition);
 }
 
-void OnChipMemory::b_transport(int /*initiator*/, tlm::tlm_generic_payload& trans,
-                               sc_core::sc_time& delay) {
+void OnChipMemory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   RegionExtension* ext = nullptr;
   trans.get_extension(ext);
   const OnChipRegion& r = ext->region;

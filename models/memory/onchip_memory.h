@@ -25,7 +25,6 @@
 //   clock_ghz (GHz: the memory's clock, the core clock)
 #pragma once
 
-#include <tlm_utils/multi_passthrough_target_socket.h>
 #include <cstdint>
 #include <string>
 #include <systemc>
@@ -34,6 +33,7 @@
 
 #include "models/core/program.h"
 #include "models/memory/duration_cache.h"
+#include "models/memory/lt_target.h"
 #include "models/memory/reservation_calendar.h"
 #include "sim/common/divider.h"
 #include "sim/config/arch_config.h"
@@ -58,10 +58,10 @@ struct OnChipMemoryStats {
   std::uint64_t contention_cycles = 0;  // cycles accesses waited for a busy bank
 };
 
-class OnChipMemory : public sc_core::sc_module {
+class OnChipMemory : public sc_core::sc_module, public LtTarget {
  public:
   // Any number of initiators (engines, DMA queues) bind here.
-  tlm_utils::multi_passthrough_target_socket<OnChipMemory> socket;
+  Socket socket;
 
   OnChipMemory(sc_core::sc_module_name name, const OnChipMemoryConfig& config, double clock_ghz);
 
@@ -71,7 +71,7 @@ class OnChipMemory : public sc_core::sc_module {
   std::uint64_t AccessCycles(std::uint64_t bytes_per_partition) const;
 
  private:
-  void b_transport(int initiator, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) override;
 
   OnChipMemoryConfig config_;
   sc_core::sc_time cycle_;
