@@ -71,7 +71,7 @@ void AppendCore(std::string& out, int pid, const std::string& process, const Pro
   // Escape each label once.
   std::vector<std::string> names;
   names.reserve(program.names.size());
-  for (const std::string& n : program.names) names.push_back(nlohmann::json(n).dump());
+  for (const std::string& label : program.names) names.push_back(nlohmann::json(label).dump());
   for (std::size_t i = 0; i < n; ++i) {
     const TraceSlice& s = result.slices[i];
     const Instruction& in = program.instructions[s.instr];
