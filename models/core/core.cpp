@@ -29,6 +29,14 @@ std::uint32_t SlotOf(const EngineId& id) {
   return 0;
 }
 
+// The inverse of SlotOf, for the kind.
+EngineKind KindOfSlot(std::uint32_t slot) {
+  return slot == 0   ? EngineKind::kTensor
+         : slot == 1 ? EngineKind::kVector
+         : slot == 2 ? EngineKind::kScalar
+                     : EngineKind::kDma;
+}
+
 // The modules of one core, bound to a shared HBM socket.
 struct CoreInstance {
   CoreInstance(const std::string& prefix, const ArchConfig& arch, const Program& program,
@@ -80,10 +88,7 @@ struct CoreInstance {
                               : slot == 1 ? static_cast<EngineCostModel*>(&vector)
                               : slot == 2 ? static_cast<EngineCostModel*>(&scalar)
                                           : static_cast<EngineCostModel*>(dma[slot - 3].get());
-      const std::uint32_t outstanding = MaxOutstanding(core, slot >= 3   ? EngineKind::kDma
-                                                             : slot == 0 ? EngineKind::kTensor
-                                                             : slot == 1 ? EngineKind::kVector
-                                                                         : EngineKind::kScalar);
+      const std::uint32_t outstanding = MaxOutstanding(core, KindOfSlot(slot));
       engines.push_back(std::make_unique<Engine>((prefix + names[slot]).c_str(), *cost, program,
                                                  std::move(streams[slot]), board, outstanding,
                                                  options.record_trace));

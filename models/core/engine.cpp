@@ -19,8 +19,8 @@ Engine::Engine(sc_core::sc_module_name name, EngineCostModel& cost, const Progra
   sensitive << wake_;  // and it runs once at initialisation
 }
 
-void Engine::DependencyIssued(sc_core::sc_time complete_at) {
-  wake_.notify(std::max(complete_at, not_before_) - sc_core::sc_time_stamp());
+void Engine::DependencyIssued(sc_core::sc_time now, sc_core::sc_time complete_at) {
+  wake_.notify(std::max(complete_at, not_before_) - now);
 }
 
 void Engine::Wake() {
@@ -75,7 +75,7 @@ void Engine::Wake() {
     for (Engine* w = self.waiters; w != nullptr;) {
       Engine* after = w->next_waiter_;
       w->next_waiter_ = nullptr;
-      w->DependencyIssued(complete);
+      w->DependencyIssued(now, complete);
       w = after;
     }
     self.waiters = nullptr;

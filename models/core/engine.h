@@ -65,9 +65,10 @@ struct CompletionBoard {
   struct Entry {
     sc_core::sc_time complete_at = NotIssued();  // NotIssued() until issued
     Engine* waiters = nullptr;  // engines blocked until this issues (linked through Engine)
-    bool issued() const { return complete_at.value() != ~std::uint64_t{0}; }
+    bool issued() const { return complete_at.value() != kNotIssued; }
   };
-  static sc_core::sc_time NotIssued() { return sc_core::sc_time::from_value(~std::uint64_t{0}); }
+  static constexpr std::uint64_t kNotIssued = ~std::uint64_t{0};  // a time no run reaches
+  static sc_core::sc_time NotIssued() { return sc_core::sc_time::from_value(kNotIssued); }
   std::vector<Entry> entries;
 };
 
@@ -93,8 +94,8 @@ class Engine : public sc_core::sc_module {
 
  private:
   void Wake();
-  // Called by the owner of the instruction this engine waits for, when it issues.
-  void DependencyIssued(sc_core::sc_time complete_at);
+  // Called by the owner of the instruction this engine waits for, when it issues it at `now`.
+  void DependencyIssued(sc_core::sc_time now, sc_core::sc_time complete_at);
 
   EngineCostModel& cost_;
   const Program& program_;

@@ -76,7 +76,6 @@ std::optional<std::uint32_t> WrittenRegion::FirstUnwritten(std::uint32_t p0, std
     const bool covered = at != r.begin() && std::prev(at)->second >= f0 + nf;
     if (!covered) return std::max(it->begin, p0);
   }
-  if (p1 > partitions_) return std::max(p0, partitions_);  // beyond the tile
   return std::nullopt;
 }
 

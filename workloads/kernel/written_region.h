@@ -22,7 +22,7 @@ class WrittenRegion {
   // Marks [p0, p0 + np) x [f0, f0 + nf) written (within the tile's bounds).
   void Mark(std::uint32_t p0, std::uint32_t np, std::uint64_t f0, std::uint64_t nf);
   // The first partition of [p0, p0 + np) whose elements [f0, f0 + nf) are not all
-  // written, if any.
+  // written, if any. The view must lie inside the tile (the kernel builder checks it).
   std::optional<std::uint32_t> FirstUnwritten(std::uint32_t p0, std::uint32_t np, std::uint64_t f0,
                                               std::uint64_t nf) const;
   // Every element of every partition written.
