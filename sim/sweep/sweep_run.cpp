@@ -1,25 +1,19 @@
 #include "sim/sweep/sweep_run.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "sim/common/error.h"
+#include "sim/sweep/process_pool.h"
 #include "sim/sweep/result_db.h"
 #include "sim/version.h"
 
@@ -29,76 +23,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Child {
-  pid_t pid = -1;
-  int out_fd = -1;
-  int err_fd = -1;
-  const SweepPoint* point = nullptr;
-  std::string out;
-  std::string err;
-  Clock::time_point start;
-};
-
-void CloseFd(int& fd) {
-  if (fd >= 0) close(fd);
-  fd = -1;
-}
-
-Child Spawn(const std::string& binary, const SweepPoint& point) {
-  int out[2];
-  int err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  }
-  std::vector<std::string> args = point.argv;
-  args.insert(args.begin(), binary);
-  args.push_back("--json");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    // A point never outlives its sweep (kill -9 of the sweep kills the points too).
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(err[1], STDERR_FILENO);
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  Child c;
-  c.pid = pid;
-  c.out_fd = out[0];
-  c.err_fd = err[0];
-  c.point = &point;
-  c.start = Clock::now();
-  return c;
-}
-
 std::string JsonOfStrings(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
 
 std::string JsonOfMap(const std::map<std::string, std::string>& m) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const auto& [k, v] : m) j[k] = v;
   return j.dump();
-}
-
-// The last non-empty line of a child's stderr, without the "systole: error: " prefix.
-std::string ErrorLine(const std::string& err) {
-  std::string text = err;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const std::size_t nl = text.rfind('\n');
-  std::string line = nl == std::string::npos ? text : text.substr(nl + 1);
-  for (const char* prefix : {"systole: error: ", "systole: internal error: "}) {
-    if (line.rfind(prefix, 0) == 0) line = line.substr(std::strlen(prefix));
-  }
-  return line;
 }
 
 std::string Duration(double s) {
@@ -179,12 +109,7 @@ int RunSweep(const SweepOptions& options) {
   if (db_path.empty()) {
     db_path = std::filesystem::path(options.spec_path).replace_extension(".sqlite").string();
   }
-  std::string binary = options.binary;
-  if (binary.empty()) {
-    std::error_code ec;
-    binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    if (ec) throw std::runtime_error("cannot find the systole binary: " + ec.message());
-  }
+  const std::string binary = options.binary.empty() ? SelfBinary() : options.binary;
   // MPI ranks (OpenMPI's environment; 0 of 1 without mpirun).
   const int size = std::max(1, EnvInt("OMPI_COMM_WORLD_SIZE", 1));
   const int rank = std::min(size - 1, EnvInt("OMPI_COMM_WORLD_RANK", 0));
@@ -207,91 +132,57 @@ int RunSweep(const SweepOptions& options) {
                              options.jobs, options.jobs == 1 ? "" : "s");
   }
 
-  // Children are killed with the sweep (PDEATHSIG); SIGPIPE must not kill the sweep.
-  signal(SIGPIPE, SIG_IGN);
-  std::vector<Child> running;
-  std::size_t next = 0;
+  std::vector<std::vector<std::string>> tasks;
+  for (const SweepPoint* p : todo) {
+    tasks.push_back(p->argv);
+    tasks.back().push_back("--json");
+  }
   std::size_t finished = 0;
   const Clock::time_point start = Clock::now();
-  while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && running.size() < options.jobs) {
-      running.push_back(Spawn(binary, *todo[next++]));
+  RunProcessPool(binary, tasks, options.jobs, [&](const ChildResult& c) {
+    const SweepPoint& point = *todo[c.task];
+    PointRow row;
+    row.sweep_id = sweep_id;
+    row.point = point.index;
+    row.command = spec.command;
+    row.argv_json = JsonOfStrings(point.argv);
+    row.inputs_json = JsonOfMap(point.inputs);
+    row.version = SystoleVersion();
+    row.rank = rank;
+    row.wall_s = c.wall_s;
+    row.exit_code = c.exit_code;
+    const bool valid_json = !nlohmann::json::parse(c.out, nullptr, false).is_discarded();
+    if (row.exit_code == 0 && valid_json) {
+      row.status = "ok";
+      row.report_json = c.out;
+    } else if (row.exit_code == kInputErrorExitCode) {
+      row.status = "input_error";
+      row.error = LastErrorLine(c.err);
+    } else {
+      row.status = "failed";
+      row.error = row.exit_code == 0 ? "the command printed no JSON report" : LastErrorLine(c.err);
+      if (row.error.empty()) row.error = fmt::format("exit status {}", row.exit_code);
     }
-    std::vector<pollfd> fds;
-    for (const Child& c : running) {
-      if (c.out_fd >= 0) fds.push_back({c.out_fd, POLLIN, 0});
-      if (c.err_fd >= 0) fds.push_back({c.err_fd, POLLIN, 0});
+    db.Insert(row);
+    ++finished;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const double eta =
+        elapsed / static_cast<double>(finished) * static_cast<double>(mine - finished);
+    if (options.json) {
+      // quiet: the summary follows
+    } else if (tty) {
+      const int width = 30;
+      const int filled =
+          static_cast<int>(static_cast<double>(finished) / static_cast<double>(mine) * width);
+      std::cerr << fmt::format("\r[{}{}] {}/{} points, ETA {}   ", std::string(filled, '#'),
+                               std::string(width - filled, '.'), finished, mine, Duration(eta))
+                << std::flush;
+    } else {
+      std::cerr << fmt::format("point {} {} ({:.2f} s){} [{}/{}, ETA {}]\n", row.point, row.status,
+                               row.wall_s, row.error.empty() ? "" : ": " + row.error, finished,
+                               mine, Duration(eta));
     }
-    if (!fds.empty() && poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) {
-      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
-    }
-    for (Child& c : running) {
-      for (int* fd : {&c.out_fd, &c.err_fd}) {
-        if (*fd < 0) continue;
-        pollfd one{*fd, POLLIN, 0};
-        if (poll(&one, 1, 0) <= 0) continue;
-        char buf[65536];
-        const ssize_t n = read(*fd, buf, sizeof buf);
-        if (n > 0) {
-          (fd == &c.out_fd ? c.out : c.err).append(buf, static_cast<std::size_t>(n));
-        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-          CloseFd(*fd);
-        }
-      }
-    }
-    for (auto it = running.begin(); it != running.end();) {
-      Child& c = *it;
-      if (c.out_fd >= 0 || c.err_fd >= 0) {
-        ++it;
-        continue;
-      }
-      int status = 0;
-      while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      PointRow row;
-      row.sweep_id = sweep_id;
-      row.point = c.point->index;
-      row.command = spec.command;
-      row.argv_json = JsonOfStrings(c.point->argv);
-      row.inputs_json = JsonOfMap(c.point->inputs);
-      row.version = SystoleVersion();
-      row.rank = rank;
-      row.wall_s = std::chrono::duration<double>(Clock::now() - c.start).count();
-      row.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      const bool valid_json = !nlohmann::json::parse(c.out, nullptr, false).is_discarded();
-      if (row.exit_code == 0 && valid_json) {
-        row.status = "ok";
-        row.report_json = c.out;
-      } else if (row.exit_code == kInputErrorExitCode) {
-        row.status = "input_error";
-        row.error = ErrorLine(c.err);
-      } else {
-        row.status = "failed";
-        row.error = row.exit_code == 0 ? "the command printed no JSON report" : ErrorLine(c.err);
-        if (row.error.empty()) row.error = fmt::format("exit status {}", row.exit_code);
-      }
-      db.Insert(row);
-      ++finished;
-      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      const double eta =
-          elapsed / static_cast<double>(finished) * static_cast<double>(mine - finished);
-      if (options.json) {
-        // quiet: the summary follows
-      } else if (tty) {
-        const int width = 30;
-        const int filled =
-            static_cast<int>(static_cast<double>(finished) / static_cast<double>(mine) * width);
-        std::cerr << fmt::format("\r[{}{}] {}/{} points, ETA {}   ", std::string(filled, '#'),
-                                 std::string(width - filled, '.'), finished, mine, Duration(eta))
-                  << std::flush;
-      } else {
-        std::cerr << fmt::format("point {} {} ({:.2f} s){} [{}/{}, ETA {}]\n", row.point,
-                                 row.status, row.wall_s, row.error.empty() ? "" : ": " + row.error,
-                                 finished, mine, Duration(eta));
-      }
-      it = running.erase(it);
-    }
-  }
+  });
   if (tty && !options.json && mine > 0) std::cerr << "\n";
   if (size > 1 && rank != 0) return 0;  // rank 0 reports for every rank
   if (size > 1) {
