@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "models/core/core.h"
-#include "sim/tiling_search.h"
 #include "workloads/lowering/op_lowering.h"
+#include "workloads/lowering/tiling_search.h"
 #include "workloads/training/footprint.h"
 #include "workloads/training/step_report.h"
 

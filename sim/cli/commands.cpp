@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "sim/common/atomic_file.h"
-#include "sim/common/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
-#include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
 #include "sim/step_run.h"
 #include "sim/trace/chrome_trace.h"
+#include "workloads/gemm/gemm_run.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
 #include "workloads/scalesim/scalesim_run.h"
@@ -128,7 +128,7 @@ int RunStep(const RunOptions& o) {
     WriteFileAtomically(o.out_dir + "/report.json", json_text);
     WriteFileAtomically(o.out_dir + "/ops.csv", OpsCsv(step, report));
     WriteFileAtomically(o.out_dir + "/trace.json", StepTraceJson(step, report));
-    WriteFileAtomically(o.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
+    WriteFileAtomically(o.out_dir + "/config.resolved.toml", ResolvedArchToml(arch));
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
   return 0;

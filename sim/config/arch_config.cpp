@@ -3,61 +3,16 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
-#include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "sim/config/param_registry.h"
 
 namespace systole {
 
 namespace {
-
-// Checks `text` against `spec` and returns its canonical form; `where` prefixes errors.
-std::string ValidateValue(const ParamSpec& spec, const std::string& text,
-                          const std::string& where) {
-  auto bad = [&]() {
-    return InputError(fmt::format("{}: {} = '{}' is invalid: expected {}", where, spec.key, text,
-                                  spec.Expectation()));
-  };
-  switch (spec.type) {
-    case ParamType::kInteger: {
-      if (text.empty()) throw bad();
-      errno = 0;
-      char* end = nullptr;
-      const long long v = std::strtoll(text.c_str(), &end, 10);
-      if (errno != 0 || *end != '\0' || static_cast<double>(v) < spec.min ||
-          static_cast<double>(v) > spec.max) {
-        throw bad();
-      }
-      return std::to_string(v);
-    }
-    case ParamType::kFloat: {
-      if (text.empty()) throw bad();
-      errno = 0;
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      if (errno != 0 || *end != '\0' || !std::isfinite(v) || v < spec.min || v > spec.max) {
-        throw bad();
-      }
-      return fmt::format("{}", v);
-    }
-    case ParamType::kChoice:
-      for (const std::string& c : spec.choices) {
-        if (c == text) return text;
-      }
-      throw bad();
-    case ParamType::kString:
-      return text;
-    case ParamType::kBool:
-      if (text == "true" || text == "false") return text;
-      throw bad();
-  }
-  throw bad();
-}
 
 // TOML node -> text, or nullopt when its TOML type cannot hold this parameter.
 std::optional<std::string> NodeText(const ParamSpec& spec, const toml::node& node) {
@@ -100,7 +55,7 @@ void WalkTable(const toml::table& table, const std::string& prefix, const std::s
       throw InputError(
           fmt::format("{}: {} has the wrong type: expected {}", where, key, spec->Expectation()));
     }
-    config.values[key] = ValidateValue(*spec, *text, where);
+    config.values[key] = ValidateParamValue(*spec, *text, where);
     config.sources[key] = where;
   }
 }
@@ -144,7 +99,7 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
       throw InputError(
           fmt::format("-p: unknown key '{}' (run `systole params` for the list)", key));
     }
-    config.values[key] = ValidateValue(*spec, item.substr(eq + 1), "-p");
+    config.values[key] = ValidateParamValue(*spec, item.substr(eq + 1), "-p");
     config.sources[key] = "-p";
   }
 
@@ -213,7 +168,7 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   return config;
 }
 
-std::string ArchConfig::ToResolvedToml() const {
+std::string ResolvedArchToml(const ArchConfig& arch) {
   // Group keys by their table (everything before the last dot), in registry order.
   std::string out = "# Resolved Systole architecture (value sources in comments)\n";
   std::string current_table = "\x01";
@@ -225,11 +180,11 @@ std::string ArchConfig::ToResolvedToml() const {
       out += "\n[" + table + "]\n";
       current_table = table;
     }
-    const std::string& value = values.at(spec.key);
+    const std::string& value = arch.values.at(spec.key);
     const bool quoted = spec.type == ParamType::kChoice || spec.type == ParamType::kString;
     // Booleans and numbers are written bare.
     out += fmt::format("{} = {}  # {}\n", leaf, quoted ? "\"" + value + "\"" : value,
-                       sources.at(spec.key));
+                       arch.sources.at(spec.key));
   }
   return out;
 }

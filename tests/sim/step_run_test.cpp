@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/core/core.h"
+#include "sim/config/arch_config.h"
 #include "workloads/kernel/reference_kernels.h"
 #include "workloads/zoo/workload_config.h"
 

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <system_error>
 
-#include "sim/common/atomic_file.h"
-#include "sim/common/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 
 namespace systole {
 
