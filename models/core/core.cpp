@@ -70,10 +70,11 @@ struct CoreInstance {
     vector.accumulator.bind(accumulator.socket);
     scalar.scratchpad.bind(scratchpad.socket);
     scalar.accumulator.bind(accumulator.socket);
+    for (const LinkTarget& l : program.links) links.emplace_back(l.bandwidth_gbps, l.latency_ns);
     for (std::uint32_t q = 0; q < queues; ++q) {
       dma.push_back(std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(),
                                                core,
-                                               /*chunk_lists=*/banked != nullptr));
+                                               /*chunk_lists=*/banked != nullptr, &links));
       if (banked != nullptr) {
         dma.back()->hbm.bind(*banked);
       } else {
@@ -134,6 +135,7 @@ struct CoreInstance {
   MatmulUnit tensor;
   VectorUnit vector;
   VectorUnit scalar;
+  std::vector<Link> links;  // the program's link targets, shared by its DMA queues
   std::vector<std::unique_ptr<DmaQueue>> dma;
   std::vector<std::string> names;
   std::vector<std::unique_ptr<Engine>> engines;

@@ -16,6 +16,14 @@
 //   shared by all queues, so queues contend there; the scratchpad side is one
 //   transaction to the scratchpad.
 //
+// Collective steps (kDmaLink, models/link/link.h)
+//   The queue reads the chunk to send from HBM (as a load does), the link of the
+//   instruction (Program::links) carries it once the queue has it, and the chunk received
+//   from the peer is written to HBM when it is delivered. A reducing step (accumulate) also
+//   reads the local chunk and the received one and writes their sum (DMA-side reduction,
+//   as collective engines beside the DMA do): 5 x the chunk of HBM traffic instead of 2.
+//     data_end = max(queue data end, HBM read, link delivery, HBM write of the received)
+//
 // What it ignores
 //   Descriptor fetch, DMA rings, cross-core traffic, address translation.
 //
@@ -30,6 +38,7 @@
 #include "models/chip/arch_config.h"
 #include "models/core/engine.h"
 #include "models/hbm/hbm.h"
+#include "models/link/link.h"
 #include "models/memory/duration_cache.h"
 #include "models/memory/hbm_pattern.h"
 #include "models/memory/onchip_memory.h"
@@ -45,9 +54,12 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   tlm_utils::simple_initiator_socket<DmaQueue> scratchpad;
 
   // chunk_lists: attach the HbmChunksExtension (only the banked HBM model reads it).
-  DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists);
+  // links: the program's link targets (kDmaLink), shared by the core's queues; may be null.
+  DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists,
+           std::vector<Link>* links = nullptr);
   ~DmaQueue() override;
   IssueTiming Issue(const Instruction& instr) override;
+  IssueTiming IssueLink(const Instruction& instr);
   std::uint64_t bytes() const { return bytes_; }
 
  private:
@@ -61,6 +73,9 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   OnChipAccessor sp_access_;
   std::uint64_t bytes_ = 0;
   DurationCache<> queue_time_;  // recent charged bytes -> queue time
+  std::vector<Link>* links_;
+  // One HBM transaction of the pattern at `delay` (updated to its completion).
+  void HbmAccess(const HbmPattern& pattern, bool read, sc_core::sc_time& delay);
 };
 
 }  // namespace systole

@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "base/number_parse.h"
 #include "base/output_set.h"
+#include "sim/cli/collective_command.h"
 #include "sim/compare/compare_run.h"
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
@@ -323,6 +324,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
 
   RegisterSweepCommand(app, action);
   RegisterCompareCommand(app, action);
+  RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp
 
   // params
   CLI::App* params_cmd =
