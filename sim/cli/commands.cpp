@@ -21,6 +21,7 @@
 #include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
 #include "sim/step_run.h"
+#include "sim/sweep/sweep_run.h"
 #include "sim/trace/chrome_trace.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
@@ -318,6 +319,8 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
       return 0;
     };
   });
+
+  RegisterSweepCommand(app, action);
 
   // params
   CLI::App* params_cmd =
