@@ -120,6 +120,22 @@ TEST_F(Hardening, ParamValuesFollowTheOneNumberGrammar) {
   EXPECT_EQ(RunSystole("gemm --M 08 --K 8 --N 8").exit_code, 2);
 }
 
+TEST_F(Hardening, OverflowMessagesNameTheSourceKeysAndValues) {
+  // "tensor elements overflows 64 bits; reduce the dimensions" named no file or key.
+  Result r = RunSystole("run --set model.hidden=1099511627776 --set model.heads=1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("gpt2-small.toml --set model.hidden=1099511627776 --set "
+                                  "model.heads=1: "));
+  EXPECT_THAT(r.output, HasSubstr("overflows 64 bits with model.vocab = 50257, model.hidden = "
+                                  "1099511627776"));
+  r = RunSystole("gemm --M 4294967296 --K 4294967296 --N 4294967296");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("gemm --M 4294967296 --K 4294967296 --N 4294967296: "));
+  r = RunSystole("kernel add --shape 4294967296x4294967296");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("kernel add --shape 4294967296x4294967296: "));
+}
+
 TEST_F(Hardening, SmallestSubnormalIsInsideARangeFromZero) {
   // 5e-324 was called out of range for a parameter whose range starts at 0.
   const Result r = RunSystole("gemm --M 8 --K 8 --N 8 -p core.dma.setup_latency_ns=5e-324");
