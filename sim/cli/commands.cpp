@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/atomic_file.h"
+#include "base/checked_math.h"
 #include "base/error.h"
 #include "base/number_parse.h"
 #include "base/output_set.h"
@@ -102,6 +103,30 @@ class ProgressBar {
   bool shown_ = false;
 };
 
+// The user-given sizes of a workload, for overflow messages: "model.hidden = 768, ...".
+std::string WorkloadSizes(const WorkloadConfig& c) {
+  const ModelConfig& m = c.model;
+  std::string out;
+  auto add = [&](const char* key, std::uint64_t v) {
+    if (v != 0) out += fmt::format("{}{} = {}", out.empty() ? "" : ", ", key, v);
+  };
+  add("model.vocab", m.vocab);
+  add("model.hidden", m.hidden);
+  add("model.layers", m.layers);
+  add("model.heads", m.heads);
+  add("model.ffn", m.ffn);
+  add("model.max_positions", m.max_positions);
+  add("model.image_size", m.image_size);
+  add("model.classes", m.classes);
+  for (std::size_t i = 0; i < m.layer_sizes.size() && i < 8; ++i) {
+    add(fmt::format("model.layer_sizes[{}]", i).c_str(), m.layer_sizes[i]);
+  }
+  add("training.micro_batch", c.training.micro_batch);
+  add("training.sequence", c.training.sequence);
+  add("training.grad_accum_steps", c.training.grad_accum_steps);
+  return out;
+}
+
 int RunStep(const RunOptions& o) {
   const ArchConfig arch = o.arch.Load();
   const bool is_file =
@@ -115,17 +140,22 @@ int RunStep(const RunOptions& o) {
   }
   WorkloadConfig config = LoadWorkloadConfig(path, o.workload_overrides);
   TrainingStep step;
-  if (o.onnx.empty()) {
-    step = BuildTrainingStep(config, o.fusion == "on");
-  } else {
-    config.model.name = std::filesystem::path(o.onnx).stem().string();
-    step = BuildTrainingStep(ImportOnnx(o.onnx, config), config, o.fusion == "on");
-  }
-  CheckFootprintFits(step, arch.hbm.CapacityBytes());
   StepReport report;
-  {
+  try {
+    if (o.onnx.empty()) {
+      step = BuildTrainingStep(config, o.fusion == "on");
+    } else {
+      config.model.name = std::filesystem::path(o.onnx).stem().string();
+      step = BuildTrainingStep(ImportOnnx(o.onnx, config), config, o.fusion == "on");
+    }
+    CheckFootprintFits(step, arch.hbm.CapacityBytes());
     ProgressBar bar;
     report = RunTrainingStep(arch, step, [&bar](double f) { bar.Update(f); });
+  } catch (const OverflowError& e) {
+    std::string source = o.onnx.empty() ? path : o.onnx + " (training settings from " + path + ")";
+    for (const std::string& s : o.workload_overrides) source += " --set " + s;
+    throw InputError(fmt::format("{}: {} with {}: expected sizes whose products fit 64 bits",
+                                 source, e.what(), WorkloadSizes(config)));
   }
   const std::string json_text = StepReportJson(arch, step, report);
   if (!o.out_dir.empty()) {
@@ -143,8 +173,73 @@ int RunStep(const RunOptions& o) {
 }
 
 int RunGemms(const ArchConfig& arch, const std::vector<GemmJob>& jobs, bool json) {
-  const GemmRunSummary summary = SimulateGemms(arch, jobs);
+  GemmRunSummary summary;
+  try {
+    summary = SimulateGemms(arch, jobs);
+  } catch (const OverflowError& e) {
+    const GemmShape& s = jobs.front().shape;
+    throw InputError(
+        fmt::format("gemm --M {} --K {} --N {}: {}: expected dimensions whose "
+                    "products fit 64 bits",
+                    s.m, s.k, s.n, e.what()));
+  }
   std::cout << (json ? GemmSummaryJson(arch, summary) : FormatGemmSummary(arch, summary));
+  return 0;
+}
+
+struct KernelCli {
+  ArchOptions arch;
+  std::string kind;
+  MatmulKernelOptions mm;
+  std::string dtype = "bf16";
+  std::string shape = "4096x1024";
+  std::string trace_path;
+  std::string hbm = "bandwidth";
+  std::string epilogue;
+  bool json = false;
+};
+
+int RunKernelCommand(KernelCli& kc) {
+  const ArchConfig arch = kc.arch.Load();
+  const Dtype dtype = ParseDtype(kc.dtype);
+  std::vector<Program> programs;
+  std::string title;
+  if (kc.kind == "matmul") {
+    kc.mm.dtype = dtype;
+    kc.mm.epilogue = ParseEpilogue(kc.epilogue);
+    const MatmulKernelOptions o = ResolveMatmulOptions(arch, kc.mm);
+    title = fmt::format(
+        "kernel matmul {}{}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
+        "{}, buffers {}, out buffers {})",
+        o.batch > 1 ? fmt::format("{} x ", o.batch) : "", o.m, o.k, o.n, DtypeName(dtype), o.level,
+        o.tile_m, o.tile_k, o.tile_n, o.block_m, o.block_n, o.block_k, o.hoist ? "on" : "off",
+        o.buffers, o.out_buffers);
+    if (!o.epilogue.empty()) title += " epilogue " + EpilogueString(o.epilogue);
+    programs = BuildMatmulKernelForChip(arch, o);
+  } else {
+    ElementwiseKernelOptions o;
+    o.kind = kc.kind;
+    o.dtype = dtype;
+    const auto x = kc.shape.find('x');
+    std::string why;
+    if (x == std::string::npos || !ParseUnsigned(kc.shape.substr(0, x), &o.rows, &why) ||
+        !ParseUnsigned(kc.shape.substr(x + 1), &o.cols, &why) || o.rows == 0 || o.cols == 0) {
+      throw InputError("--shape '" + kc.shape +
+                       "': expected ROWSxCOLS of positive integers, e.g. 4096x1024");
+    }
+    title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
+    programs = BuildElementwiseKernelForChip(arch, o);
+  }
+  CoreRunOptions options;
+  options.record_trace = !kc.trace_path.empty();
+  options.hbm = kc.hbm == "banked" ? HbmFidelity::kBanked : HbmFidelity::kBandwidth;
+  if (arch.cores > 1) title += fmt::format(" split over {} cores", arch.cores);
+  const KernelRunReport report = RunKernel(arch, programs, options);
+  if (!kc.trace_path.empty()) {
+    WriteFileAtomically(kc.trace_path, ChromeTraceJson(programs, report.per_core));
+  }
+  std::cout << (kc.json ? KernelReportJson(title, arch, programs.front(), report.core)
+                        : FormatKernelSummary(title, arch, programs.front(), report));
   return 0;
 }
 
@@ -226,17 +321,6 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   });
 
   // kernel
-  struct KernelCli {
-    ArchOptions arch;
-    std::string kind;
-    MatmulKernelOptions mm;
-    std::string dtype = "bf16";
-    std::string shape = "4096x1024";
-    std::string trace_path;
-    std::string hbm = "bandwidth";
-    std::string epilogue;
-    bool json = false;
-  };
   auto kc = std::make_shared<KernelCli>();
   CLI::App* kernel_cmd = app.add_subcommand(
       "kernel",
@@ -278,47 +362,18 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_flag("--json", kc->json, "Print the report as JSON");
   kernel_cmd->callback([kc, &action]() {
     action = [kc]() {
-      const ArchConfig arch = kc->arch.Load();
-      const Dtype dtype = ParseDtype(kc->dtype);
-      std::vector<Program> programs;
-      std::string title;
-      if (kc->kind == "matmul") {
-        kc->mm.dtype = dtype;
-        kc->mm.epilogue = ParseEpilogue(kc->epilogue);
-        const MatmulKernelOptions o = ResolveMatmulOptions(arch, kc->mm);
-        title = fmt::format(
-            "kernel matmul {}{}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
-            "{}, buffers {}, out buffers {})",
-            o.batch > 1 ? fmt::format("{} x ", o.batch) : "", o.m, o.k, o.n, DtypeName(dtype),
-            o.level, o.tile_m, o.tile_k, o.tile_n, o.block_m, o.block_n, o.block_k,
-            o.hoist ? "on" : "off", o.buffers, o.out_buffers);
-        if (!o.epilogue.empty()) title += " epilogue " + EpilogueString(o.epilogue);
-        programs = BuildMatmulKernelForChip(arch, o);
-      } else {
-        ElementwiseKernelOptions o;
-        o.kind = kc->kind;
-        o.dtype = dtype;
-        const auto x = kc->shape.find('x');
-        std::string why;
-        if (x == std::string::npos || !ParseUnsigned(kc->shape.substr(0, x), &o.rows, &why) ||
-            !ParseUnsigned(kc->shape.substr(x + 1), &o.cols, &why) || o.rows == 0 || o.cols == 0) {
-          throw InputError("--shape '" + kc->shape +
-                           "': expected ROWSxCOLS of positive integers, e.g. 4096x1024");
-        }
-        title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
-        programs = BuildElementwiseKernelForChip(arch, o);
+      try {
+        return RunKernelCommand(*kc);
+      } catch (const OverflowError& e) {
+        const std::string sizes = kc->kind == "matmul"
+                                      ? fmt::format("--M {} --K {} --N {} --batch {}", kc->mm.m,
+                                                    kc->mm.k, kc->mm.n, kc->mm.batch)
+                                      : "--shape " + kc->shape;
+        throw InputError(
+            fmt::format("kernel {} {}: {}: expected sizes whose products fit 64 "
+                        "bits",
+                        kc->kind, sizes, e.what()));
       }
-      CoreRunOptions options;
-      options.record_trace = !kc->trace_path.empty();
-      options.hbm = kc->hbm == "banked" ? HbmFidelity::kBanked : HbmFidelity::kBandwidth;
-      if (arch.cores > 1) title += fmt::format(" split over {} cores", arch.cores);
-      const KernelRunReport report = RunKernel(arch, programs, options);
-      if (!kc->trace_path.empty()) {
-        WriteFileAtomically(kc->trace_path, ChromeTraceJson(programs, report.per_core));
-      }
-      std::cout << (kc->json ? KernelReportJson(title, arch, programs.front(), report.core)
-                             : FormatKernelSummary(title, arch, programs.front(), report));
-      return 0;
     };
   });
 

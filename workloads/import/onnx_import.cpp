@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -208,7 +209,13 @@ std::vector<std::int64_t> IntData(const onnx::TensorProto& t) {
 Const ConstFromTensor(const std::string& name, const onnx::TensorProto& t) {
   Const c;
   c.source = name;
-  for (std::int64_t d : t.dims()) c.dims.push_back(d < 0 ? 0 : static_cast<std::uint64_t>(d));
+  for (std::int64_t d : t.dims()) {
+    if (d < 0) {
+      throw InputError(
+          fmt::format("tensor '{}': dimension {} is negative: expected sizes >= 0", name, d));
+    }
+    c.dims.push_back(static_cast<std::uint64_t>(d));
+  }
   c.is_float = !IsIntType(t.data_type());
   c.initializer = c.is_float;
   if (!c.is_float) {
@@ -516,6 +523,12 @@ class Importer {
       bool symbolic_sequence = false;
       for (int d = 0; d < tt.shape().dim_size(); ++d) {
         const onnx::TensorShapeProto_Dimension& dim = tt.shape().dim(d);
+        if (dim.has_dim_value() && dim.dim_value() < 0) {
+          throw InputError(
+              fmt::format("{}: input '{}': dimension {} is {}: expected a positive "
+                          "size or a symbolic name",
+                          path_, in.name(), d, dim.dim_value()));
+        }
         const bool known = dim.has_dim_value() && dim.dim_value() > 0;
         if (known) {
           shape.push_back(static_cast<std::uint64_t>(dim.dim_value()));
@@ -711,7 +724,18 @@ class Importer {
     const std::vector<std::int64_t> pads = IntsAttr(node, "pads", {0, 0, 0, 0});
     const std::vector<std::int64_t> dil = IntsAttr(node, "dilations", {1, 1});
     const std::string auto_pad = StringAttr(node, "auto_pad");
-    if (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1) {
+    for (std::int64_t st : strides) {
+      if (st < 1) {
+        Fail(node, fmt::format("attribute strides=[{}]: expected positive strides",
+                               fmt::join(strides, ",")));
+      }
+    }
+    for (std::int64_t p : pads) {
+      if (p < 0) {
+        Fail(node, fmt::format("attribute pads=[{}]: expected pads >= 0", fmt::join(pads, ",")));
+      }
+    }
+    if (strides.size() != 2 || strides[0] != strides[1]) {
       Fail(node, "only equal strides in both dimensions are supported");
     }
     if (dil.size() != 2 || dil[0] != dil[1] || dil[0] < 1) {
@@ -1912,6 +1936,10 @@ class Importer {
 }  // namespace
 
 ForwardGraph ImportOnnx(const std::string& path, const WorkloadConfig& settings) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(fmt::format("{}: is a directory: expected an ONNX model file", path));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw InputError(fmt::format("{}: cannot open ONNX model: {}", path, std::strerror(errno)));
@@ -1929,9 +1957,15 @@ ForwardGraph ImportOnnx(const std::string& path, const WorkloadConfig& settings)
   }
   // Parameters in the file's initializer order (the exporter lists them in the model's
   // parameter order), not in order of first use: a first pass finds which they are.
-  Importer first(path, model.graph(), settings, opset);
-  first.Run();
-  return Importer(path, model.graph(), settings, opset, first.Parameters()).Run();
+  try {
+    Importer first(path, model.graph(), settings, opset);
+    first.Run();
+    return Importer(path, model.graph(), settings, opset, first.Parameters()).Run();
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    if (message.rfind(path, 0) == 0) throw;
+    throw InputError(path + ": " + message);  // every error names the file
+  }
 }
 
 }  // namespace systole
