@@ -1,7 +1,7 @@
 // One accelerator core: engines, on-chip memories, DMA queues and HBM, wired together.
 //
 // What it models
-//   The core of DESIGN.md: a tensor engine (MatmulUnit), a vector engine and a scalar
+//   A tensor engine (MatmulUnit), a vector engine and a scalar
 //   (activation) engine (VectorUnit), N DMA queues (DmaQueue), a scratchpad and an
 //   accumulator memory (OnChipMemory), and HBM. Every engine is an Engine module running
 //   its own instruction stream of the Program; engines synchronise only through the

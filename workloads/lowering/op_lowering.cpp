@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "base/checked_math.h"
+#include "workloads/graph/op_kinds.h"
 
 namespace systole {
 
@@ -65,38 +66,9 @@ KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype
 // op); two-input arithmetic (gradients: dy and a saved tensor), copies (concat, split) and
 // the rest like add.
 const char* ElementwiseKind(const GraphOp& op) {
-  switch (op.kind) {
-    case OpKind::kUnary:
-      return UnaryTranscendental(op.unary, false) ? "gelu" : "relu";
-    case OpKind::kUnaryGrad:
-      return UnaryTranscendental(op.unary, true) ? "gelu" : "add";
-    case OpKind::kRelu:
-      return "relu";  // max(x, 0): one vector op
-    case OpKind::kGelu:
-    case OpKind::kSilu:
-    case OpKind::kSwiglu:
-    case OpKind::kRotary:
-    case OpKind::kGeluGrad:
-    case OpKind::kSiluGrad:
-    case OpKind::kSwigluGrad:
-    case OpKind::kRotaryGrad:
-      return "gelu";
-    case OpKind::kSoftmax:
-    case OpKind::kSoftmaxGrad:
-    case OpKind::kCrossEntropy:
-    case OpKind::kCrossEntropyGrad:
-      return "softmax";
-    case OpKind::kLayerNorm:
-    case OpKind::kLayerNormGrad:
-    case OpKind::kBatchNorm:
-    case OpKind::kBatchNormGrad:
-      return "layernorm";
-    case OpKind::kRmsNorm:
-    case OpKind::kRmsNormGrad:
-      return "rmsnorm";
-    default:
-      return "add";  // two inputs, one vector op: add, mul, relu_grad (dy x (y > 0)) ...
-  }
+  if (op.kind == OpKind::kUnary) return UnaryTranscendental(op.unary, false) ? "gelu" : "relu";
+  if (op.kind == OpKind::kUnaryGrad) return UnaryTranscendental(op.unary, true) ? "gelu" : "add";
+  return OpInfo(op.kind).kernel;
 }
 
 // The element-wise kernel over `elements` laid out as rows x cols, clamped to tile limits:
