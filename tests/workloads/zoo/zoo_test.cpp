@@ -160,7 +160,7 @@ TEST(ZooConfigErrors, UnknownKeysAreRejectedWithTheirLine) {
       << ErrorOf(Replace(kGood, "heads = 4", "heads = 4\nkv_heads = 2"));
   EXPECT_NE(ErrorOf(std::string(kGood) + "seq_len = 4\n")
                 .find("bad.toml:14: unknown key 'training.seq_len' in [training]: expected one of "
-                      "grad_accum_steps, micro_batch,"),
+                      "global_batch, grad_accum_steps, micro_batch,"),
             std::string::npos);
   EXPECT_NE(ErrorOf(std::string(kGood) + "[optimizer]\nlr = 1\n").find("unknown key 'optimizer'"),
             std::string::npos);
