@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/cli/collective_command.h"
 #include "sim/common/atomic_file.h"
 #include "sim/common/error.h"
 #include "sim/config/arch_config.h"
@@ -313,6 +314,8 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
       return 0;
     };
   });
+
+  RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp
 
   // params
   CLI::App* params_cmd =

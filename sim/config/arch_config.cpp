@@ -209,7 +209,8 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   dma.setup_latency_ns = f64("core.dma.setup_latency_ns");
   dma.efficient_chunk_bytes = u64("core.dma.efficient_chunk_bytes");
   dma.max_outstanding = u64("core.dma.max_outstanding");
-  LoadHbmConfig(config);  // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
+  LoadHbmConfig(config);     // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
+  LoadSystemConfig(config);  // models/link/system_config.cpp: system.* keys
   return config;
 }
 
