@@ -18,8 +18,8 @@ std::string Seconds(double ns) { return fmt::format("{:.4f} s", ns / 1e9); }
 std::string FormatParallelSummary(const ArchConfig& arch, const WorkloadConfig& config,
                                   const ParallelReport& r) {
   const ParallelLayout& l = r.layout;
-  std::string out = fmt::format("{} training step on {} x {} ({})\n", config.model.name,
-                                l.devices(), arch.name, l.Describe());
+  std::string out =
+      fmt::format("{} training step on {} ({})\n", config.model.name, arch.name, l.Describe());
   out += fmt::format("batch          {}\n", r.batch_note);
   out += fmt::format("step time      {}   {:.0f} tokens/s   MFU {:.1f}% over {} devices\n",
                      Seconds(r.step_ns), r.tokens_per_s, 100.0 * r.mfu, l.devices());

@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
+#include <tuple>
 
 #include "sim/common/checked_math.h"
 #include "sim/common/error.h"
+#include "workloads/collective/collective.h"
 #include "workloads/parallel/rank_memory.h"
 
 namespace systole {
@@ -29,10 +32,11 @@ const char* CommKindName(CommKind kind) {
 
 namespace {
 
-// Devices of the system: every core of every chip.
-std::uint64_t SystemDevices(const ArchConfig& arch) { return arch.cores; }
+// Devices of the system: every core of every chip (models/link/system_config.h).
+std::uint64_t SystemDevices(const ArchConfig& arch) { return arch.system.chips() * arch.cores; }
 std::string SystemDevicesFormula(const ArchConfig& arch) {
-  return fmt::format("chip.cores = {}", arch.cores);
+  return fmt::format("system.nodes {} x system.chips_per_node {} x chip.cores {}",
+                     arch.system.nodes, arch.system.chips_per_node, arch.cores);
 }
 
 // A stage boundary's message: the b x s x h activation (or its gradient); with sequence
@@ -432,6 +436,47 @@ void Assemble(ParallelReport& rep, const ParallelLayout& l, const TrainingStep& 
 
 }  // namespace
 
+CommTimer MakeCommTimer(const ArchConfig& arch) {
+  // Calls repeat (every bucket, every layer): each distinct one is timed once.
+  auto cache = std::make_shared<
+      std::map<std::tuple<int, std::uint64_t, std::uint64_t, std::uint64_t>, double>>();
+  // Devices behind one network interface: a chip's cores on a rail-optimised network (each
+  // chip has its own rail), a node's devices on a fat tree.
+  const std::uint64_t per_nic = arch.system.network == NetworkTopology::kRailOptimized
+                                    ? arch.cores
+                                    : arch.system.chips_per_node * arch.cores;
+  return [arch, cache, per_nic](const CommCall& c) -> double {
+    if (c.ranks <= 1 || c.bytes == 0) return 0.0;
+    const auto key = std::make_tuple(static_cast<int>(c.kind), c.bytes, c.ranks, c.stride);
+    auto it = cache->find(key);
+    if (it != cache->end()) return it->second;
+    CollectiveCall call;
+    switch (c.kind) {
+      case CommKind::kAllReduce:
+        call.kind = CollectiveKind::kAllReduce;
+        break;
+      case CommKind::kReduceScatter:
+        call.kind = CollectiveKind::kReduceScatter;
+        break;
+      case CommKind::kAllGather:
+        call.kind = CollectiveKind::kAllGather;
+        break;
+      case CommKind::kSendRecv:
+        call.kind = CollectiveKind::kSendRecv;
+        break;
+    }
+    call.bytes = c.bytes;
+    call.group.ranks = c.ranks;
+    call.group.stride = c.stride;
+    // Every group of this kind runs at once: groups interleaved `stride` apart have
+    // min(stride, per_nic) members behind each network interface, which they share.
+    call.group.groups_sharing_network = std::max<std::uint64_t>(1, std::min(c.stride, per_nic));
+    const double t = TimeCollective(arch, call).time_ns;
+    cache->emplace(key, t);
+    return t;
+  };
+}
+
 ParallelReport RunParallelStep(const ArchConfig& arch_in, WorkloadConfig config,
                                const ParallelOptions& options, const CommTimer& timer,
                                const std::function<void(double)>& progress) {
@@ -486,7 +531,7 @@ ParallelReport RunParallelStep(const ArchConfig& arch_in, WorkloadConfig config,
             r.chunks[v * l.pp + s] = p[v * l.pp + s];
           }
         }
-        r.p2p_ns = timer({CommKind::kSendRecv, P2pBytes(step, l), 2, l.tp * l.dp});
+        r.p2p_ns = l.pp > 1 ? timer({CommKind::kSendRecv, P2pBytes(step, l), 2, l.tp * l.dp}) : 0.0;
         Assemble(r, l, step, timer);
         if (r.step_ns > worst.step_ns) worst = r;
       }

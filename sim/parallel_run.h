@@ -71,6 +71,9 @@ struct CommCall {
 };
 // Returns the collective's time in ns (0 for one rank).
 using CommTimer = std::function<double(const CommCall&)>;
+// The system's collectives (workloads/collective/collective.h, TimeCollective, best
+// algorithm per call), each distinct call timed once.
+CommTimer MakeCommTimer(const ArchConfig& arch);
 
 struct ParallelOptions {
   ParallelLayout layout;
