@@ -484,20 +484,21 @@ ParallelReport RunParallelStep(const ArchConfig& arch_in, WorkloadConfig config,
   const ParallelLayout& l = options.layout;
   ParallelReport rep;
   rep.layout = l;
-  rep.batch_note = ResolveGlobalBatch(config.training, l.dp);
   CheckLayoutFitsModel(l, config);
-  if (l.sequence_parallel && l.tp > 1 && config.training.sequence % l.tp != 0) {
-    throw InputError(fmt::format(
-        "--sequence-parallel: training.sequence = {} is not a multiple of tp = {}: expected "
-        "whole tokens per tensor-parallel rank",
-        config.training.sequence, l.tp));
-  }
   const std::uint64_t system = SystemDevices(arch_in);
   if (l.devices() > system || system % l.devices() != 0) {
     throw InputError(fmt::format(
         "--parallel {}: {} devices do not divide the system's {} ({}): expected dp x tp x pp "
         "to divide it",
         l.Spec(), l.devices(), system, SystemDevicesFormula(arch_in)));
+  }
+  rep.batch_note = ResolveGlobalBatch(config.training, l.dp);
+  CheckScheduleFitsBatch(l, config);
+  if (l.sequence_parallel && l.tp > 1 && config.training.sequence % l.tp != 0) {
+    throw InputError(fmt::format(
+        "--sequence-parallel: training.sequence = {} is not a multiple of tp = {}: expected "
+        "whole tokens per tensor-parallel rank",
+        config.training.sequence, l.tp));
   }
   rep.micro_batches = config.training.grad_accum_steps;
   rep.global_batch = config.training.global_batch;
@@ -511,10 +512,12 @@ ParallelReport RunParallelStep(const ArchConfig& arch_in, WorkloadConfig config,
   rep.chunks = Profile(step, rep.compute, l, cm, timer);
   rep.simulated_ranks = 1;
   rep.simulated_note = fmt::format(
-      "rank 0 (tensor-parallel rank 0, data-parallel replica 0) holds every stage's work "
-      "pattern: {} distinct kernels simulated once; its {} pipeline stage(s) scheduled "
-      "individually; the other {} ranks repeat them",
-      rep.compute.distinct_kernels, l.pp, l.devices() - l.pp);
+      "one rank per pipeline stage (tensor-parallel rank 0 of data-parallel replica 0: ranks "
+      "0, {}, ...) scheduled individually, their compute from one tensor-parallel shard of "
+      "the model ({} distinct kernels, {} instructions simulated); the other {} ranks repeat "
+      "them",
+      l.tp * l.dp, rep.compute.distinct_kernels, rep.compute.simulated_instructions,
+      l.devices() - l.pp);
   if (options.every_rank) {
     // Every (data-parallel, tensor-parallel) rank's pipeline from its own simulation.
     ParallelReport worst = rep;

@@ -146,6 +146,9 @@ void CheckLayoutFitsModel(const ParallelLayout& l, const WorkloadConfig& config)
           l.pp, l.chunks(), m.layers, config.source));
     }
   }
+}
+
+void CheckScheduleFitsBatch(const ParallelLayout& l, const WorkloadConfig& config) {
   if (l.schedule == PipelineSchedule::kInterleaved) {
     if (l.pp < 2) {
       throw InputError("--schedule interleaved:" + std::to_string(l.virtual_stages) +

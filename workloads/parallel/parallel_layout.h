@@ -55,9 +55,10 @@ ParallelLayout ParseParallelLayout(const std::string& parallel, const std::strin
 
 // Checks the layout against the model: tp > 1 needs a gpt or llama model whose heads and
 // ffn it divides (and kv_heads, or a multiple of them); pp x V stages at most the layers,
-// dividing them; interleaved needs pp >= 2 and micro-batches a multiple of pp. InputError
-// naming the key and the value.
+// dividing them. InputError naming the key and the value.
 void CheckLayoutFitsModel(const ParallelLayout& layout, const WorkloadConfig& config);
+// After ResolveGlobalBatch: interleaved needs pp >= 2 and micro-batches a multiple of pp.
+void CheckScheduleFitsBatch(const ParallelLayout& layout, const WorkloadConfig& config);
 
 // Resolves global_batch = micro_batch x grad_accum_steps x dp in `training`, from what was
 // given (TrainingConfig::*_source): a value given by an override wins over the file's; two

@@ -68,8 +68,8 @@ TEST(ParallelLayout, ChecksAgainstTheModel) {
             }).find("pp=24: 24 pipeline stages are more than model.layers = 12"),
             std::string::npos);
   EXPECT_NE(ErrorOf([] {
-              CheckLayoutFitsModel(ParseParallelLayout("pp=2", "0", "interleaved:2", false),
-                                   Gpt2());
+              CheckScheduleFitsBatch(ParseParallelLayout("pp=2", "0", "interleaved:2", false),
+                                     Gpt2());
             }).find("grad_accum_steps = 1 micro-batches is not a multiple of pp = 2"),
             std::string::npos);
   EXPECT_NE(ErrorOf([] {
