@@ -17,6 +17,7 @@
 #include "sim/cli/collective_command.h"
 #include "sim/common/atomic_file.h"
 #include "sim/common/error.h"
+#include "sim/compare/compare_run.h"
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
 #include "sim/gemm_run.h"
@@ -378,6 +379,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
 
   RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp
   RegisterSweepCommand(app, action);
+  RegisterCompareCommand(app, action);
 
   // params
   CLI::App* params_cmd =
