@@ -225,32 +225,12 @@ double PrefetchExposed(double compute_ns, double gather_ns, std::uint64_t layers
   return comp_end - compute_ns;
 }
 
-// Profiles of every chunk from one rank's simulated step.
-std::vector<ChunkProfile> Profile(const TrainingStep& step, const StepReport& rep,
-                                  const ParallelLayout& l, const ChunkMap& cm,
-                                  const CommTimer& timer) {
+// Every chunk's layers, model states and saved activations (no timing needed).
+std::vector<ChunkProfile> ProfileMemory(const TrainingStep& step, const ParallelLayout& l,
+                                        const ChunkMap& cm) {
   const Graph& g = step.graph;
   std::vector<ChunkProfile> chunks(cm.chunks);
   for (std::uint64_t c = 0; c < cm.chunks; ++c) chunks[c].layers = cm.layers_per_chunk;
-  std::set<TensorId> counted_grads;
-  for (const OpReport& o : rep.ops) {
-    const std::vector<std::uint32_t>& cs = cm.of_op[o.op];
-    for (std::uint32_t c : cs) {
-      ChunkProfile& p = chunks[c];
-      if (o.phase == Phase::kForward) p.forward_ns += o.time_ns;
-      if (o.phase == Phase::kOptimizer) p.optimizer_ns += o.time_ns;
-      if (o.phase != Phase::kBackward) continue;
-      p.backward_ns += o.time_ns;
-      std::uint64_t bytes = 0;
-      for (TensorId t : g.op(o.op).outputs) {
-        if (g.tensor(t).kind == TensorKind::kParamGradient && counted_grads.insert(t).second) {
-          bytes += g.tensor(t).bytes();
-        }
-      }
-      // Fused ops (time 0) finish with their producer: same offset.
-      if (bytes > 0) p.grads.emplace_back(p.backward_ns, bytes);
-    }
-  }
   // Model states per chunk (a tied weight on every chunk that reads it).
   for (TensorId id = 0; id < g.tensors().size(); ++id) {
     const GraphTensor& t = g.tensor(id);
@@ -301,6 +281,34 @@ std::vector<ChunkProfile> Profile(const TrainingStep& step, const StepReport& re
     }
     chunks[it == producer_chunk.end() ? 0 : it->second].saved_bytes += bytes;
   }
+  return chunks;
+}
+
+// Profiles of every chunk from one rank's simulated step.
+std::vector<ChunkProfile> Profile(const TrainingStep& step, const StepReport& rep,
+                                  const ParallelLayout& l, const ChunkMap& cm,
+                                  const CommTimer& timer) {
+  const Graph& g = step.graph;
+  std::vector<ChunkProfile> chunks = ProfileMemory(step, l, cm);
+  std::set<TensorId> counted_grads;
+  for (const OpReport& o : rep.ops) {
+    const std::vector<std::uint32_t>& cs = cm.of_op[o.op];
+    for (std::uint32_t c : cs) {
+      ChunkProfile& p = chunks[c];
+      if (o.phase == Phase::kForward) p.forward_ns += o.time_ns;
+      if (o.phase == Phase::kOptimizer) p.optimizer_ns += o.time_ns;
+      if (o.phase != Phase::kBackward) continue;
+      p.backward_ns += o.time_ns;
+      std::uint64_t bytes = 0;
+      for (TensorId t : g.op(o.op).outputs) {
+        if (g.tensor(t).kind == TensorKind::kParamGradient && counted_grads.insert(t).second) {
+          bytes += g.tensor(t).bytes();
+        }
+      }
+      // Fused ops (time 0) finish with their producer: same offset.
+      if (bytes > 0) p.grads.emplace_back(p.backward_ns, bytes);
+    }
+  }
   // Collectives in the critical path.
   for (std::uint64_t c = 0; c < cm.chunks; ++c) {
     ChunkProfile& p = chunks[c];
@@ -320,6 +328,26 @@ std::vector<ChunkProfile> Profile(const TrainingStep& step, const StepReport& re
 
 namespace {
 
+// A stage's rank: its chunks' model states sharded by ZeRO, the activations its schedule
+// keeps (the peak depends on the task order only), the step's workspace.
+Footprint StageMemory(const std::vector<ChunkProfile>& chunks, const PipelineResult& pipe,
+                      std::uint64_t s, const ParallelLayout& l, std::uint64_t workspace_bytes) {
+  Footprint states;
+  for (std::uint64_t v = 0; v < l.virtual_stages; ++v) {
+    const Footprint& f = chunks[v * l.pp + s].states;
+    states.weights_bytes += f.weights_bytes;
+    states.gradients_bytes += f.gradients_bytes;
+    states.master_weights_bytes += f.master_weights_bytes;
+    states.optimizer_state_bytes += f.optimizer_state_bytes;
+  }
+  Footprint m = ShardModelStates(states, l.zero, l.dp);
+  m.saved_activation_bytes = pipe.peak_saved_bytes[s];
+  m.workspace_bytes = workspace_bytes;
+  m.activation_peak_bytes = m.saved_activation_bytes + m.workspace_bytes;
+  m.total_bytes = m.states_bytes() + m.activation_peak_bytes;
+  return m;
+}
+
 // After the pipeline: data-parallel gradient traffic beside the backward tasks, the
 // optimizer, ZeRO's weight all-gather.
 StageReport FinishDevice(const std::vector<ChunkProfile>& chunks, const PipelineResult& pipe,
@@ -330,15 +358,10 @@ StageReport FinishDevice(const std::vector<ChunkProfile>& chunks, const Pipeline
   const CommKind grad_kind = l.zero == 0 ? CommKind::kAllReduce : CommKind::kReduceScatter;
   double chan_free = 0, last_end = 0, optimizer_ns = 0;
   std::uint64_t weights = 0;
-  Footprint states;
   for (std::uint64_t v = 0; v < l.virtual_stages; ++v) {
     const ChunkProfile& p = chunks[v * l.pp + s];
     optimizer_ns += p.optimizer_ns;
     weights += p.states.weights_bytes;
-    states.weights_bytes += p.states.weights_bytes;
-    states.gradients_bytes += p.states.gradients_bytes;
-    states.master_weights_bytes += p.states.master_weights_bytes;
-    states.optimizer_state_bytes += p.states.optimizer_state_bytes;
   }
   // Tasks of this device in order; the last backward of each chunk carries the final
   // gradients (ZeRO 0/1); with ZeRO 2/3 every backward does.
@@ -394,9 +417,7 @@ StageReport FinishDevice(const std::vector<ChunkProfile>& chunks, const Pipeline
     r.comm_exposed_ns += took;
   }
   r.end_ns = t;
-  r.memory = ShardModelStates(states, l.zero, l.dp);
   r.in_flight = pipe.peak_in_flight[s];
-  r.memory.saved_activation_bytes = pipe.peak_saved_bytes[s];
   return r;
 }
 
@@ -418,9 +439,7 @@ void Assemble(ParallelReport& rep, const ParallelLayout& l, const TrainingStep& 
   for (std::uint64_t s = 0; s < l.pp; ++s) {
     StageReport d =
         FinishDevice(rep.chunks, rep.pipeline, s, l, rep.micro_batches, rep.p2p_ns, timer);
-    d.memory.workspace_bytes = step.footprint.workspace_bytes;
-    d.memory.activation_peak_bytes = d.memory.saved_activation_bytes + d.memory.workspace_bytes;
-    d.memory.total_bytes = d.memory.states_bytes() + d.memory.activation_peak_bytes;
+    d.memory = StageMemory(rep.chunks, rep.pipeline, s, l, step.footprint.workspace_bytes);
     rep.stages.push_back(std::move(d));
   }
   rep.step_ns = 0;
@@ -508,6 +527,33 @@ ParallelReport RunParallelStep(const ArchConfig& arch_in, WorkloadConfig config,
   TrainingStep step = BuildTrainingStep(one, options.fusion, l.tp);
   ShardStep(step, l);
   ChunkMap cm = MapChunks(step, l);
+  rep.rank_capacity_bytes = arch_in.hbm.CapacityBytes() / std::max<std::uint64_t>(1, arch_in.cores);
+  {
+    // Before any simulation: memory depends on the graph and the schedule's order only.
+    const std::vector<ChunkProfile> mem = ProfileMemory(step, l, cm);
+    std::vector<double> unit(l.chunks(), 1.0);
+    std::vector<std::uint64_t> saved;
+    for (const ChunkProfile& p : mem) saved.push_back(p.saved_bytes);
+    const PipelineResult order = SimulatePipeline(l.schedule, l.pp, l.virtual_stages,
+                                                  rep.micro_batches, unit, unit, 0.0, saved);
+    for (std::uint64_t stage = 0; stage < l.pp; ++stage) {
+      StageReport s;
+      s.stage = stage;
+      s.in_flight = order.peak_in_flight[stage];
+      s.memory = StageMemory(mem, order, stage, l, step.footprint.workspace_bytes);
+      if (s.memory.total_bytes <= rep.rank_capacity_bytes) continue;
+      throw InputError(fmt::format(
+          "--parallel {}: pipeline stage {} needs {} per rank (states {} with ZeRO {}, "
+          "activations {} for {} micro-batch chunks in flight, workspace {}) but a rank has {} "
+          "of HBM: raise tp or pp, {}recompute (training.recompute=full), or a smaller "
+          "training.micro_batch",
+          l.Spec(), s.stage, FormatBytes(s.memory.total_bytes),
+          FormatBytes(s.memory.states_bytes()), l.zero,
+          FormatBytes(s.memory.saved_activation_bytes), s.in_flight,
+          FormatBytes(s.memory.workspace_bytes), FormatBytes(rep.rank_capacity_bytes),
+          l.zero < 3 && l.dp > 1 ? fmt::format("use --zero {}, ", l.zero + 1) : ""));
+    }
+  }
   rep.compute = RunTrainingStep(arch, step, progress);
   rep.chunks = Profile(step, rep.compute, l, cm, timer);
   rep.simulated_ranks = 1;
@@ -560,21 +606,6 @@ ParallelReport RunParallelStep(const ArchConfig& arch_in, WorkloadConfig config,
     rep.tokens_per_s = static_cast<double>(rep.tokens_per_step) / (rep.step_ns * 1e-9);
     rep.mfu =
         model_flops / (rep.step_ns * arch.PeakFlopsPerNs() * static_cast<double>(l.devices()));
-  }
-  rep.rank_capacity_bytes = arch_in.hbm.CapacityBytes() / std::max<std::uint64_t>(1, arch_in.cores);
-  for (const StageReport& s : rep.stages) {
-    if (s.memory.total_bytes > rep.rank_capacity_bytes) {
-      throw InputError(fmt::format(
-          "--parallel {}: pipeline stage {} needs {} per rank (states {} with ZeRO {}, "
-          "activations {} for {} micro-batch chunks in flight, workspace {}) but a rank has {} "
-          "of HBM: raise tp or pp, use --zero {}, recompute (training.recompute=full), or "
-          "a smaller training.micro_batch",
-          l.Spec(), s.stage, FormatBytes(s.memory.total_bytes),
-          FormatBytes(s.memory.states_bytes()), l.zero,
-          FormatBytes(s.memory.saved_activation_bytes), s.in_flight,
-          FormatBytes(s.memory.workspace_bytes), FormatBytes(rep.rank_capacity_bytes),
-          std::min(3, l.zero + 1)));
-    }
   }
   rep.op_chunks = std::move(cm.of_op);
   rep.step = std::move(step);
