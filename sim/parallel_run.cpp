@@ -250,6 +250,7 @@ std::vector<ChunkProfile> ProfileMemory(const TrainingStep& step, const Parallel
           break;
         case TensorKind::kParamGradient:
           f.gradients_bytes += t.bytes();
+          if (it->second.size() > 1) chunks[c].tied_grad_bytes += t.bytes();
           break;
         case TensorKind::kMasterWeight:
           f.master_weights_bytes += t.bytes();
@@ -357,11 +358,12 @@ StageReport FinishDevice(const std::vector<ChunkProfile>& chunks, const Pipeline
   r.stage = s;
   const CommKind grad_kind = l.zero == 0 ? CommKind::kAllReduce : CommKind::kReduceScatter;
   double chan_free = 0, last_end = 0, optimizer_ns = 0;
-  std::uint64_t weights = 0;
+  std::uint64_t weights = 0, tied = 0;
   for (std::uint64_t v = 0; v < l.virtual_stages; ++v) {
     const ChunkProfile& p = chunks[v * l.pp + s];
     optimizer_ns += p.optimizer_ns;
     weights += p.states.weights_bytes;
+    tied += p.tied_grad_bytes;
   }
   // Tasks of this device in order; the last backward of each chunk carries the final
   // gradients (ZeRO 0/1); with ZeRO 2/3 every backward does.
@@ -402,6 +404,15 @@ StageReport FinishDevice(const std::vector<ChunkProfile>& chunks, const Pipeline
       r.comm_total_ns += took;
       bucket = 0;
     }
+  }
+  if (tied > 0 && l.pp > 1) {
+    // The first and the last stage's copies of a tied weight: one all-reduce of their
+    // gradients, 2 ranks (pp - 1) x tp x dp apart, after the data-parallel reduction.
+    const double took = timer({CommKind::kAllReduce, tied, 2, (l.pp - 1) * l.tp * l.dp});
+    const double start = std::max(chan_free, last_end);
+    r.comm.push_back(CommSlice{"tied-embedding all-reduce", start, took});
+    chan_free = start + took;
+    r.comm_total_ns += took;
   }
   r.dp_tail_ns = std::max(0.0, chan_free - last_end);
   r.comm_exposed_ns += r.dp_tail_ns;

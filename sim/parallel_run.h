@@ -24,7 +24,9 @@
 //              backward; ZeRO 2 and 3 reduce-scatter after every micro-batch's (gradients
 //              are not kept whole). Then the optimizer; then ZeRO 1 and 2 all-gather the
 //              updated bf16 weights. ZeRO 3 all-gathers each layer's weights before its
-//              forward and its backward, prefetched one layer ahead.
+//              forward and its backward, prefetched one layer ahead. A tied embedding's
+//              gradient is all-reduced between the first and the last stage before the
+//              optimizer (Megatron-LM's embedding-group all-reduce).
 //   memory     per device: model states of its chunks sharded by ZeRO (rank_memory.h),
 //              activations saved by the micro-batches the schedule keeps in flight (divided
 //              by tp for the replicated ones with sequence parallelism), the step's
@@ -36,8 +38,10 @@
 // tensor-parallel collectives, the data-parallel tail after its last backward, ZeRO's
 // all-gathers that compute does not hide. Point-to-point sends delay the next stage and
 // show in the bubble. What it ignores: collective traffic contending with compute for HBM
-// and DMA inside a device, overlap of tensor-parallel collectives with compute, dropout,
-// uneven pipeline stages.
+// and DMA inside a device (each collective is timed alone), overlap of tensor-parallel
+// collectives with compute, dropout, uneven pipeline stages, and that with tp > 1 the bias
+// and residual add after a row-parallel matmul wait for its all-reduce (they stay fused in
+// the matmul's epilogue here, as on one device).
 #pragma once
 
 #include <cstdint>
@@ -89,6 +93,9 @@ struct ChunkProfile {
   double zero3_gather_ns = 0;                                // all-gathers per task (total)
   std::uint64_t saved_bytes = 0;                             // per micro-batch
   Footprint states;                                          // unsharded model states
+  // Gradients of weights shared with another chunk (a tied embedding on the first and last
+  // stage), all-reduced between the two after the backward (Megatron-LM).
+  std::uint64_t tied_grad_bytes = 0;
   // Backward order: (end of the layer's backward ops from the task start, ns of compute;
   // its gradient bytes).
   std::vector<std::pair<double, std::uint64_t>> grads;

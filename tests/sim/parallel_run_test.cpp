@@ -165,6 +165,17 @@ TEST(ParallelRun, PipelineStagesSplitTheLayers) {
   EXPECT_GT(r.chunks[0].states.weights_bytes, 50257u * 768 * 2);
   EXPECT_GT(r.chunks[3].states.weights_bytes, 50257u * 768 * 2);
   EXPECT_GT(r.pipeline.bubble_fraction, 0.0);
+  // Their gradients (50257 x 768 bf16) are all-reduced between the two after the backward:
+  // 2 ranks, ring S/B + 2 alpha, exposed; the middle stages only send activations.
+  const std::uint64_t tied = 50257u * 768 * 2;
+  EXPECT_EQ(r.chunks[0].tied_grad_bytes, tied);
+  EXPECT_EQ(r.chunks[3].tied_grad_bytes, tied);
+  EXPECT_EQ(r.chunks[1].tied_grad_bytes, 0u);
+  const double ar = static_cast<double>(tied) / 100.0 + 2 * 1000.0;
+  EXPECT_NEAR(r.stages[0].comm_total_ns, ar, 1e-6);
+  EXPECT_NEAR(r.stages[0].dp_tail_ns, ar, 1e-6);
+  EXPECT_DOUBLE_EQ(r.stages[1].comm_total_ns, 0.0);
+  EXPECT_GT(r.stages[1].p2p_ns, 0.0);
 }
 
 std::string ErrorOf(const std::function<void()>& f) {
