@@ -21,8 +21,11 @@ std::string FormatParallelSummary(const ArchConfig& arch, const WorkloadConfig& 
   std::string out =
       fmt::format("{} training step on {} ({})\n", config.model.name, arch.name, l.Describe());
   out += fmt::format("batch          {}\n", r.batch_note);
-  out += fmt::format("step time      {}   {:.0f} tokens/s   MFU {:.1f}% over {} devices\n",
-                     Seconds(r.step_ns), r.tokens_per_s, 100.0 * r.mfu, l.devices());
+  // Models without a sequence (ResNet, the MLP) count samples, one "token" each.
+  out +=
+      fmt::format("step time      {}   {:.0f} {}/s   MFU {:.1f}% over {} devices\n",
+                  Seconds(r.step_ns), r.tokens_per_s,
+                  config.model.is_transformer() ? "tokens" : "samples", 100.0 * r.mfu, l.devices());
   out += fmt::format(
       "communication  {} in all, {} exposed ({:.1f}% of the step) on the slowest stage's rank\n",
       Seconds(r.comm_total_ns), Seconds(r.comm_exposed_ns),
