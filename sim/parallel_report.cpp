@@ -130,6 +130,45 @@ std::string ParallelOpsCsv(const ParallelReport& r) {
     ++row;
     pos = nl + 1;
   }
+  // Communication rows (role "collective", bound "comm", times as in the step): each
+  // chunk's tensor-parallel collectives per forward and backward task (repeats: the
+  // micro-batches), each stage's data-parallel / ZeRO / tied-embedding traffic and sends
+  // over the whole step (phase "step", repeats 1).
+  const ParallelLayout& l = r.layout;
+  const char* tp_kind = l.sequence_parallel ? "reduce-scatter+all-gather" : "all-reduce";
+  auto row_of = [&](const std::string& name, const char* phase, const char* kind,
+                    std::uint64_t repeats, double ns, const std::string& chunks) {
+    out += fmt::format("{},{},collective,{},{},{:.3f},0,0,0,0,0,0,comm,,\"\",\"{}\"\n", name, phase,
+                       kind, repeats, ns, chunks);
+  };
+  for (std::size_t c = 0; c < r.chunks.size(); ++c) {
+    const ChunkProfile& p = r.chunks[c];
+    if (p.tp_forward_ns > 0) {
+      row_of(fmt::format("tensor_parallel.chunk{}", c), "forward", tp_kind, r.micro_batches,
+             p.tp_forward_ns, std::to_string(c));
+    }
+    if (p.tp_backward_ns > 0) {
+      row_of(fmt::format("tensor_parallel.chunk{}", c), "backward", tp_kind, r.micro_batches,
+             p.tp_backward_ns, std::to_string(c));
+    }
+  }
+  for (const StageReport& s : r.stages) {
+    std::string chunks;
+    for (std::uint64_t v = 0; v < l.virtual_stages; ++v) {
+      chunks += fmt::format("{}{}", v ? " " : "", v * l.pp + s.stage);
+    }
+    double dp = 0;
+    for (const CommSlice& c : s.comm) {
+      if (c.name.rfind("tensor", 0) != 0 && c.name.rfind("send", 0) != 0) dp += c.duration_ns;
+    }
+    if (dp > 0) {
+      row_of(fmt::format("data_parallel.stage{}", s.stage), "step", "data-parallel", 1, dp, chunks);
+    }
+    if (s.p2p_ns > 0) {
+      row_of(fmt::format("pipeline_sends.stage{}", s.stage), "step", "send/recv", 1, s.p2p_ns,
+             chunks);
+    }
+  }
   return out;
 }
 

@@ -141,6 +141,11 @@ TEST(Cli, ParallelRunWritesItsReports) {
   EXPECT_LE(j["comm_exposed_ns"].get<double>(), j["comm_total_ns"].get<double>());
   std::ifstream trace(dir + "/trace.json");
   EXPECT_GT(nlohmann::json::parse(trace)["traceEvents"].size(), 100u);
+  std::ifstream ops(dir + "/ops.csv");
+  const std::string csv((std::istreambuf_iterator<char>(ops)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(csv, testing::HasSubstr(",kernels,chunks\n"));
+  EXPECT_THAT(csv, testing::HasSubstr("tensor_parallel.chunk0,forward,collective,all-reduce,8,"));
+  EXPECT_THAT(csv, testing::HasSubstr("data_parallel.stage0,step,collective,data-parallel,1,"));
 }
 
 TEST(Cli, BadParallelLayoutsExitTwoWithoutOutputs) {
