@@ -22,12 +22,14 @@
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
 #include "sim/kernel_run.h"
+#include "sim/parallel_run.h"
 #include "sim/step_run.h"
 #include "sim/sweep/sweep_run.h"
 #include "sim/trace/chrome_trace.h"
 #include "workloads/gemm/gemm_run.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
+#include "workloads/parallel/parallel_layout.h"
 #include "workloads/scalesim/scalesim_run.h"
 #include "workloads/training/footprint.h"
 #include "workloads/zoo/workload_config.h"
@@ -75,6 +77,13 @@ struct RunOptions {
   std::string fusion = "on";  // fold element-wise ops into their matmul producers
   bool json = false;
   std::string out_dir;
+  // Parallel training (sim/parallel_run.h); any of them set selects it.
+  std::string parallel;
+  std::string zero = "0";
+  std::string schedule = "1f1b";
+  bool sequence_parallel = false;
+  bool every_rank = false;
+  bool parallel_requested = false;
 };
 
 // Progress bar on stderr for runs longer than a second (only on a terminal).
@@ -127,6 +136,30 @@ std::string WorkloadSizes(const WorkloadConfig& c) {
   return out;
 }
 
+int RunParallel(const ArchConfig& arch, const WorkloadConfig& config, const RunOptions& o) {
+  ParallelOptions options;
+  options.layout = ParseParallelLayout(o.parallel, o.zero, o.schedule, o.sequence_parallel);
+  options.fusion = o.fusion == "on";
+  options.every_rank = o.every_rank;
+  ParallelReport report;
+  {
+    ProgressBar bar;
+    report = RunParallelStep(arch, config, options, MakeCommTimer(arch),
+                             [&bar](double f) { bar.Update(f); });
+  }
+  const std::string json_text = ParallelReportJson(arch, config, report);
+  if (!o.out_dir.empty()) {
+    OutputSet set(o.out_dir);  // published as one set, as RunStep's
+    set.Add("report.json", json_text);
+    set.Add("ops.csv", ParallelOpsCsv(report));
+    set.Add("trace.json", ParallelTraceJson(report));
+    set.Add("config.resolved.toml", ResolvedArchToml(arch));
+    set.Publish();
+  }
+  std::cout << (o.json ? json_text : FormatParallelSummary(arch, config, report));
+  return 0;
+}
+
 int RunStep(const RunOptions& o) {
   const ArchConfig arch = o.arch.Load();
   const bool is_file =
@@ -139,6 +172,15 @@ int RunStep(const RunOptions& o) {
                      ", or a .toml file)");
   }
   WorkloadConfig config = LoadWorkloadConfig(path, o.workload_overrides);
+  if (o.parallel_requested) {
+    if (!o.onnx.empty()) {
+      throw InputError(
+          "--onnx: parallel runs (--parallel, --zero, --schedule) take zoo models "
+          "only (tensor and pipeline splits are built per family)");
+    }
+    return RunParallel(arch, config, o);
+  }
+  ResolveGlobalBatch(config.training, 1);
   TrainingStep step;
   StepReport report;
   try {
@@ -268,11 +310,24 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
                    "in the epilogue of the matmul producing their input; off: every op its own "
                    "kernel")
       ->check(CLI::IsMember({"on", "off"}));
+  run_cmd->add_option("--parallel", run->parallel,
+                      "Parallel layout dp=N,tp=N,pp=N (devices = dp x tp x pp; missing ones 1)");
+  run_cmd->add_option("--zero", run->zero, "ZeRO stage 0-3 over the data-parallel replicas");
+  run_cmd->add_option("--schedule", run->schedule,
+                      "Pipeline schedule: gpipe, 1f1b (default) or interleaved:V");
+  run_cmd->add_flag("--sequence-parallel", run->sequence_parallel,
+                    "Megatron-LM sequence parallelism (norms and residual adds on s/tp tokens)");
+  run_cmd->add_flag("--every-rank", run->every_rank,
+                    "Simulate every rank on its own (no symmetry shortcut; slow, for checking)");
   run_cmd->add_flag("--json", run->json, "Print report.json to stdout");
   run_cmd->add_option("--out", run->out_dir,
                       "Write report.json, ops.csv, trace.json and config.resolved.toml here");
   run_cmd->callback([run, run_cmd, &action]() {
     if (!run->onnx.empty() && run_cmd->count("--workload") == 0) run->workload = "mlp";
+    run->parallel_requested =
+        run_cmd->count("--parallel") + run_cmd->count("--zero") + run_cmd->count("--schedule") +
+            run_cmd->count("--sequence-parallel") + run_cmd->count("--every-rank") >
+        0;
     action = [run]() { return RunStep(*run); };
   });
 
@@ -377,6 +432,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
+  RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp
   RegisterSweepCommand(app, action);
   RegisterCompareCommand(app, action);
   RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp

@@ -461,8 +461,8 @@ PhaseWork Summarise(const Graph& g, Phase phase, std::vector<OpId> ops, std::uin
 
 }  // namespace
 
-TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion) {
-  TrainingStep step = BuildTrainingStep(BuildForwardGraph(config), config, fusion);
+TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion, std::uint64_t tp) {
+  TrainingStep step = BuildTrainingStep(BuildForwardGraph(config, tp), config, fusion);
   step.from_zoo = true;
   return step;
 }

@@ -282,6 +282,7 @@ void ReadModel(TableReader& r, ModelConfig& m) {
 void ReadTraining(TableReader& r, const ModelConfig& m, TrainingConfig& t) {
   t.micro_batch = r.RequiredInt("micro_batch", 1, 1 << 24);
   t.grad_accum_steps = r.Int("grad_accum_steps", 1, 1 << 24).value_or(1);
+  t.global_batch = r.Int("global_batch", 1, 1ull << 40).value_or(0);
   if (m.is_transformer()) {
     const std::uint64_t fallback = m.family == ModelFamily::kLlama ? 2048 : m.max_positions;
     t.sequence = r.Int("sequence", 1, 1 << 24).value_or(fallback);
@@ -398,6 +399,11 @@ WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::stri
   TableReader tr(training, "training", source, training->source().begin.line,
                  key_sources["training"]);
   ReadTraining(tr, config.model, config.training);
+  auto source_of = [&](const char* key) {
+    return key_sources["training"].count(key) != 0 ? 2 : training->contains(key) ? 1 : 0;
+  };
+  config.training.grad_accum_source = source_of("grad_accum_steps");
+  config.training.global_batch_source = source_of("global_batch");
   return config;
 }
 
