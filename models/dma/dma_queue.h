@@ -17,7 +17,7 @@
 //   transaction to the scratchpad.
 //
 // What it ignores
-//   Descriptor fetch, DMA rings, cross-core traffic, address translation.
+//   DMA rings, cross-core traffic, address translation.
 //
 // Parameters (CoreConfig.dma)
 //   queue_bandwidth_gbps (GB/s), setup_latency_ns (ns), efficient_chunk_bytes (bytes),
@@ -28,6 +28,7 @@
 #include <systemc>
 
 #include "models/core/engine.h"
+#include "models/dma/dma_engines.h"
 #include "models/hbm/hbm.h"
 #include "models/memory/duration_cache.h"
 #include "models/memory/hbm_pattern.h"
@@ -45,7 +46,9 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   tlm_utils::simple_initiator_socket<DmaQueue> scratchpad;
 
   // chunk_lists: attach the HbmChunksExtension (only the banked HBM model reads it).
-  DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists);
+  // engines: the core's shared DMA engines (used when enabled()).
+  DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists,
+           DmaEngines* engines);
   ~DmaQueue() override;
   IssueTiming Issue(const Instruction& instr) override;
   std::uint64_t bytes() const { return bytes_; }
@@ -58,6 +61,7 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   HbmPatternExtension* extension_;
   HbmChunksExtension* chunks_;  // the same pattern as a chunk list, for the banked HBM
   bool chunk_lists_;
+  DmaEngines* engines_;
   OnChipAccessor sp_access_;
   std::uint64_t bytes_ = 0;
   DurationCache<> queue_time_;  // recent charged bytes -> queue time

@@ -209,6 +209,9 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   dma.setup_latency_ns = f64("core.dma.setup_latency_ns");
   dma.efficient_chunk_bytes = u64("core.dma.efficient_chunk_bytes");
   dma.max_outstanding = u64("core.dma.max_outstanding");
+  dma.engines = u64("core.dma.engines");
+  dma.engine_bandwidth_gbps = f64("core.dma.engine_bandwidth_gbps");
+  dma.descriptor_ns = f64("core.dma.descriptor_ns");
   LoadHbmConfig(config);  // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
   return config;
 }

@@ -12,6 +12,8 @@
 #include "sim/common/checked_math.h"
 #include "sim/common/error.h"
 #include "workloads/kernel/kernel_builder.h"
+#include "workloads/kernel/nki_matmul_ladder.h"
+#include "workloads/kernel/queue_plan.h"
 
 namespace systole {
 
@@ -21,29 +23,6 @@ std::uint64_t Pick(std::uint64_t given, std::uint64_t fallback) { return given ?
 
 // Loads an HBM block into a tile slice as DMAs of at most `rows_per_dma` rows each, so
 // the round-robin queue assignment spreads a large block over several DMA queues.
-// Loads go round-robin over one set of DMA queues, stores over the rest (at least one
-// each), so prefetches never queue up behind stores that wait for the compute.
-struct QueuePlan {
-  QueuePlan(int total, int stores)
-      : store_queues(total < 2 ? 0 : std::clamp(stores, 1, total - 1)),
-        load_queues(total - store_queues) {}
-  int store_queues;
-  int load_queues;
-  int next_load = 0;
-  int next_store = 0;
-  int Load() {
-    const int q = next_load;
-    next_load = (next_load + 1) % load_queues;
-    return q;
-  }
-  int Store() {
-    if (store_queues == 0) return Load();
-    const int q = load_queues + next_store;
-    next_store = (next_store + 1) % store_queues;
-    return q;
-  }
-};
-
 void SplitLoad(KernelBuilder& k, QueuePlan& plan, const Tile& tile, std::uint64_t f0,
                const HbmTensor& src, std::uint64_t r0, std::uint64_t rows, std::uint64_t c0,
                std::uint64_t cols, std::uint64_t rows_per_dma, const std::string& label) {
@@ -139,17 +118,26 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
   const std::uint64_t nt = CeilDiv(o.n, o.tile_n);
   std::uint64_t bm = 1, bn = 1, bk = 1;
   int hoist = 0, buffers = 1;
-  if (o.level == "naive") {
-  } else if (o.level == "hoist") {
-    hoist = 1;
+  if (IsNkiLadderLevel(o.level)) {
+    // The NKI tutorial's kernels (nki_matmul_ladder.h) and their block sizes.
+    if (!o.epilogue.empty() || o.batch != 1 || o.m_blocks_limit || o.k_blocks_limit) {
+      throw InputError("matmul kernel --level " + o.level +
+                       ": the NKI tutorial kernel takes no epilogue, batch or sampling: use "
+                       "--level tuned");
+    }
+    if (o.level == "hoist") {
+      bk = kt;
+    } else if (o.level == "block") {
+      bm = 2;
+      bn = 2;
+      bk = kt;
+    } else if (o.level == "block3") {
+      bm = 16;
+      bn = 2;
+      bk = 8;
+    }
     buffers = 2;
-  } else if (o.level == "block") {
-    hoist = 1;
-    buffers = 2;
-    bm = 2;
-    bn = 2;
-    bk = 4;
-  } else if (o.level == "block3") {
+  } else if (o.level == "tuned") {
     buffers = 2;
     // As many accumulator tiles as the accumulator holds, split between M and N (N gets
     // what a given block_m leaves).
@@ -159,7 +147,8 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
     bk = 8;
   } else {
     throw InputError("matmul kernel: unknown --level '" + o.level +
-                     "': expected naive, hoist, block or block3");
+                     "': expected naive, hoist, block, block3 (the NKI tutorial's kernels) or "
+                     "tuned");
   }
   o.block_m = std::min(Pick(o.block_m, bm), mt);
   o.block_n = std::min(Pick(o.block_n, bn), nt);
@@ -189,6 +178,7 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
 Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options,
                           std::uint64_t hbm_base) {
   const MatmulKernelOptions o = ResolveMatmulOptions(arch, options);
+  if (IsNkiLadderLevel(o.level)) return BuildNkiMatmulLadder(arch, o, hbm_base);
   KernelBuilder k("matmul", arch, hbm_base);
   // A batch of products: item i's AT, B and C are row blocks i of these tensors.
   const std::uint64_t batch = o.batch;

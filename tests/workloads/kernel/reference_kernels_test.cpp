@@ -39,7 +39,7 @@ TEST(MatmulKernel, NoLevelBeatsTheRooflineAndBlockingPays) {
 }
 
 TEST(MatmulKernel, BlockedComputeBoundMatmulReachesEightyPercentOfPeak) {
-  const CoreRunResult r = RunMatmul(LoadArchConfig(""), "block3", 2048, 2048, 2048);
+  const CoreRunResult r = RunMatmul(LoadArchConfig(""), "tuned", 2048, 2048, 2048);
   EXPECT_GT(r.hfu, 0.80);
   EXPECT_LE(r.hfu, 1.0);
 }
@@ -131,7 +131,7 @@ TEST(MatmulKernel, HugeKernelIsRejectedButItsSampleBuilds) {
   o.m = 4096;
   o.k = 1'000'000;
   o.n = 4096;
-  o.level = "block3";
+  o.level = "tuned";
   o.m_blocks_limit = 1;
   o.k_blocks_limit = 1;
   EXPECT_LT(BuildMatmulKernel(arch, o).instructions.size(), 1000u);
