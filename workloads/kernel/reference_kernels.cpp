@@ -102,7 +102,39 @@ std::string EpilogueString(const std::vector<EpilogueStep>& steps) {
   return out;
 }
 
+namespace {
+bool LoadsSide(EpilogueStep s) {
+  return s == EpilogueStep::kResidual || s == EpilogueStep::kReluGrad ||
+         s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad || s == EpilogueStep::kSwiglu;
+}
+}  // namespace
+
+std::uint64_t TunedScratchpadBytes(const MatmulKernelOptions& o, std::uint64_t k_tiles) {
+  // Per partition, as BuildMatmulKernel allocates them (64-byte aligned): operand buffers
+  // AT [(hoisted: every K tile, else bk) x bm x tm] and B [bk x bn x tn], then per output
+  // buffer the row block [bn x tn] and, with the epilogue, its temporaries, stored copies
+  // and side inputs, and two bias blocks.
+  const std::uint64_t b = DtypeBytes(o.dtype);
+  auto aligned = [](std::uint64_t bytes) { return CeilDiv(bytes, 64) * 64; };
+  const std::uint64_t at_k = o.hoist ? k_tiles : o.block_k;
+  const std::uint64_t row_block = aligned(o.block_n * o.tile_n * b);
+  std::uint64_t per_out = row_block;
+  bool bias = false, tmp = false, store = false;
+  for (EpilogueStep s : o.epilogue) {
+    bias = bias || s == EpilogueStep::kBias;
+    tmp = tmp || s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad ||
+          s == EpilogueStep::kSwiglu;
+    store = store || s == EpilogueStep::kStore;
+    if (LoadsSide(s)) per_out += row_block;
+  }
+  per_out += (tmp ? row_block : 0) + (store ? row_block : 0);
+  return static_cast<std::uint64_t>(o.buffers) * (aligned(at_k * o.block_m * o.tile_m * b) +
+                                                  aligned(o.block_k * o.block_n * o.tile_n * b)) +
+         static_cast<std::uint64_t>(o.out_buffers) * per_out + (bias ? 2 * row_block : 0);
+}
+
 MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions o) {
+  const MatmulKernelOptions options = o;
   if (o.m == 0 || o.k == 0 || o.n == 0) {
     throw InputError(
         fmt::format("matmul kernel: M, K, N must be >= 1 (got {}, {}, {})", o.m, o.k, o.n));
@@ -172,6 +204,22 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
     throw InputError(
         fmt::format("matmul kernel: --out-buffers must be in [1, 8], got {}", o.out_buffers));
   }
+  if (o.level == "tuned") {
+    // Blocks the scratchpad cannot hold (wide dtypes, epilogues with side inputs) shrink:
+    // K first, then N, then M, unless the user gave that block size.
+    const std::uint64_t capacity = arch.core.scratchpad.partition_bytes;
+    while (TunedScratchpadBytes(o, kt) > capacity) {
+      if (options.block_k == 0 && o.block_k > 1) {
+        o.block_k = CeilDiv(o.block_k, 2);
+      } else if (options.block_n == 0 && o.block_n > 1) {
+        o.block_n = CeilDiv(o.block_n, 2);
+      } else if (options.block_m == 0 && o.block_m > 1) {
+        o.block_m = CeilDiv(o.block_m, 2);
+      } else {
+        break;  // the builder names the allocation that does not fit
+      }
+    }
+  }
   return o;
 }
 
@@ -239,11 +287,6 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
     }
     return false;
   };
-  auto loads_side = [](EpilogueStep s) {
-    return s == EpilogueStep::kResidual || s == EpilogueStep::kReluGrad ||
-           s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad ||
-           s == EpilogueStep::kSwiglu;
-  };
   HbmTensor bias_hbm;
   std::vector<Tile> bias_tiles;  // double-buffered over M x N blocks
   if (has({EpilogueStep::kBias})) {
@@ -264,7 +307,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   std::vector<HbmTensor> side_hbm(epi.size()), stored_hbm(epi.size());
   std::vector<std::vector<Tile>> side(epi.size());
   for (std::size_t i = 0; i < epi.size(); ++i) {
-    if (loads_side(epi[i])) {
+    if (LoadsSide(epi[i])) {
       side_hbm[i] = k.Hbm(fmt::format("epilogue{}_{}", i, EpilogueStepName(epi[i])), batch * o.m,
                           o.n, o.dtype);
       for (int b = 0; b < out_buffers; ++b) {
@@ -359,7 +402,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
           };
           for (std::size_t i = 0; i < epi.size(); ++i) {
             TileView sv;
-            if (loads_side(epi[i])) {
+            if (LoadsSide(epi[i])) {
               SplitLoad(k, plan, side[i][out_phase], 0, side_hbm[i], row0, ms, n0 * tn, row_cols,
                         o.dma_rows, fmt::format("load_epilogue{}", i));
               sv = side[i][out_phase].Slice(0, ms32, 0, row_cols);

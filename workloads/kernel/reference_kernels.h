@@ -115,7 +115,13 @@ struct MatmulKernelOptions {
 // the bytes loaded and stored (rounded; kernels keep at least one of each).
 int StoreQueuesByBytes(int queues, double load_bytes, double store_bytes);
 
-// Fills in the level's defaults (and validates); throws InputError on bad options.
+// Scratchpad bytes per partition the tuned nest allocates with these (resolved) options
+// for a product of k_tiles K tiles.
+std::uint64_t TunedScratchpadBytes(const MatmulKernelOptions& options, std::uint64_t k_tiles);
+
+// Fills in the level's defaults (and validates); throws InputError on bad options. The
+// tuned level's blocks shrink (K, then N, then M; not those given) until they fit the
+// scratchpad.
 MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions options);
 Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options,
                           std::uint64_t hbm_base = 0);

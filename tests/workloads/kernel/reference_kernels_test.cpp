@@ -44,6 +44,28 @@ TEST(MatmulKernel, BlockedComputeBoundMatmulReachesEightyPercentOfPeak) {
   EXPECT_LE(r.hfu, 1.0);
 }
 
+// BERT-Large in fp32 with fusion on: an fp32 tuned block with a stored copy and a residual
+// overflowed the scratchpad (allocation 'post1'). Default tiles: tn 512, bm 2, bn 4, bk 8:
+// operands 2 x (8 + 64) KiB, row blocks 3 x (8 + 8 residual + 8 stored) KiB, bias 16 KiB
+// = 232 KiB > 192 KiB; with bk 4: 2 x (4 + 32) + 72 + 16 = 160 KiB.
+TEST(MatmulKernel, WideDtypeWithEpilogueShrinksItsBlocksToFit) {
+  const ArchConfig arch = LoadArchConfig("");
+  MatmulKernelOptions o;
+  o.m = 512;
+  o.k = 1024;
+  o.n = 4096;
+  o.dtype = Dtype::kFp32;
+  o.epilogue = ParseEpilogue("bias,gelu,store,residual");
+  const MatmulKernelOptions r = ResolveMatmulOptions(arch, o);
+  EXPECT_EQ(r.block_k, 4u);
+  EXPECT_EQ(TunedScratchpadBytes(r, 8), 160u * 1024);
+  const CoreRunResult run = RunCore(arch, BuildMatmulKernel(arch, o), {});
+  EXPECT_EQ(run.flops, 2ull * 512 * 1024 * 4096);
+  // A block the user gave is kept, and the allocation that does not fit is named.
+  o.block_k = 8;
+  EXPECT_THROW(BuildMatmulKernel(arch, o), InputError);
+}
+
 TEST(MatmulKernel, EdgeTilesAndOddShapes) {
   const ArchConfig arch = LoadArchConfig("");
   for (const char* level : {"naive", "hoist", "block", "block3"}) {
