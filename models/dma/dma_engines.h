@@ -30,8 +30,8 @@
 #include <systemc>
 #include <vector>
 
+#include "models/chip/arch_config.h"
 #include "models/core/program.h"
-#include "sim/config/arch_config.h"
 
 namespace systole {
 

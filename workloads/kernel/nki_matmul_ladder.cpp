@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/kernel/kernel_builder.h"
 #include "workloads/kernel/queue_plan.h"
 

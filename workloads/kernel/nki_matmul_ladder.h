@@ -35,8 +35,8 @@
 #include <cstdint>
 #include <string>
 
+#include "models/chip/arch_config.h"
 #include "models/core/program.h"
-#include "sim/config/arch_config.h"
 #include "workloads/kernel/reference_kernels.h"
 
 namespace systole {

@@ -8,8 +8,9 @@
 #include <cmath>
 #include <string>
 
+#include "base/error.h"
 #include "models/core/core.h"
-#include "sim/common/error.h"
+#include "sim/config/arch_config.h"
 #include "workloads/kernel/reference_kernels.h"
 
 namespace systole {
