@@ -35,7 +35,11 @@ KernelRunReport RunKernel(const ArchConfig& arch, const std::vector<Program>& pr
   }
   for (EngineReport& e : m.engines) e.busy_fraction = m.time_ns > 0 ? e.busy_ns / m.time_ns : 0;
   m.compute_bound_ns = static_cast<double>(m.flops) / m.peak_flops_per_ns;
+  // Shared HBM, or the slowest core's own memory bound (its DMA engines).
   m.memory_bound_ns = static_cast<double>(m.hbm_bytes) / m.hbm_peak_gbps;
+  for (const CoreRunResult& x : r.per_core) {
+    m.memory_bound_ns = std::max(m.memory_bound_ns, x.memory_bound_ns);
+  }
   m.hfu = m.time_ns > 0 ? m.compute_bound_ns / m.time_ns : 0.0;
   return r;
 }

@@ -60,6 +60,10 @@ struct DmaConfig {
   double setup_latency_ns = 0;       // ns per transfer
   std::uint64_t efficient_chunk_bytes = 2048;
   std::uint64_t max_outstanding = 8;  // transfers in flight per queue
+  // Shared DMA engines (models/dma/dma_engines.h); 0 = each queue is its own engine.
+  std::uint64_t engines = 0;
+  double engine_bandwidth_gbps = 17;  // GB/s per engine
+  double descriptor_ns = 0;           // ns per descriptor on an engine
 };
 
 struct CoreConfig {

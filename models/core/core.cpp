@@ -1,5 +1,6 @@
 #include "models/core/core.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "base/error.h"
@@ -44,6 +45,7 @@ struct CoreInstance {
                tlm_utils::multi_passthrough_target_socket<Hbm>* banked,
                BandwidthMemory::Socket* flat)
       : program(program),
+        dma_engines(arch.core.dma, arch.core.scratchpad.partitions),
         scratchpad((prefix + "scratchpad").c_str(), arch.core.scratchpad, arch.core.clock_ghz),
         accumulator((prefix + "accumulator").c_str(), arch.core.accumulator, arch.core.clock_ghz),
         tensor((prefix + "tensor_unit").c_str(), arch.core),
@@ -72,9 +74,9 @@ struct CoreInstance {
     scalar.accumulator.bind(accumulator.socket);
     for (const LinkTarget& l : program.links) links.emplace_back(l.bandwidth_gbps, l.latency_ns);
     for (std::uint32_t q = 0; q < queues; ++q) {
-      dma.push_back(std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(),
-                                               core,
-                                               /*chunk_lists=*/banked != nullptr, &links));
+      dma.push_back(
+          std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(), core,
+                                     /*chunk_lists=*/banked != nullptr, &dma_engines, &links));
       if (banked != nullptr) {
         dma.back()->hbm.bind(*banked);
       } else {
@@ -130,6 +132,7 @@ struct CoreInstance {
 
   const Program& program;
   CompletionBoard board;
+  DmaEngines dma_engines;  // shared by the DMA queues
   OnChipMemory scratchpad;
   OnChipMemory accumulator;
   MatmulUnit tensor;
@@ -149,7 +152,14 @@ void FillRoofline(const ArchConfig& arch, const Program& program, CoreRunResult&
   result.peak_flops_per_ns = core.PeakFlopsPerNs();
   result.hbm_peak_gbps = arch.hbm.PeakGBps();
   result.compute_bound_ns = static_cast<double>(result.flops) / result.peak_flops_per_ns;
-  result.memory_bound_ns = static_cast<double>(result.hbm_bytes) / result.hbm_peak_gbps;
+  // The memory bound: HBM, or the core's DMA engines when they carry less (NeuronCore-v2:
+  // 16 x 17 GB/s = 272 GB/s against 820 GB/s of HBM).
+  double memory_gbps = result.hbm_peak_gbps;
+  if (core.dma.engines > 0) {
+    memory_gbps = std::min(memory_gbps,
+                           static_cast<double>(core.dma.engines) * core.dma.engine_bandwidth_gbps);
+  }
+  result.memory_bound_ns = static_cast<double>(result.hbm_bytes) / memory_gbps;
   result.hfu = result.time_ns > 0 ? result.compute_bound_ns / result.time_ns : 0.0;
 }
 

@@ -21,7 +21,7 @@ double DmaQueueTimeNs(const DmaConfig& config, const HbmPattern& p) {
 }
 
 DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists,
-                   std::vector<Link>* links)
+                   DmaEngines* engines, std::vector<Link>* links)
     : sc_core::sc_module(name),
       hbm("hbm"),
       scratchpad("scratchpad"),
@@ -30,6 +30,7 @@ DmaQueue::DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool ch
       extension_(new HbmPatternExtension),
       chunks_(new HbmChunksExtension),
       chunk_lists_(chunk_lists),
+      engines_(engines),
       links_(links) {
   payload_.set_extension(extension_);
   payload_.set_data_ptr(nullptr);
@@ -111,11 +112,21 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   const bool load = in.op == Opcode::kDmaLoad;
   sc_core::sc_time data_start = setup_;
   if (data_free_at_ > now) data_start = std::max(data_start, data_free_at_ - now);
-  const sc_core::sc_time queue_time =
-      queue_time_.Get(ChargedBytes(config_, in.hbm), [this](std::uint64_t charged) {
-        return sc_core::sc_time(QueueTimeNs(config_, charged), sc_core::SC_NS);
-      });
-  data_free_at_ = now + data_start + queue_time;
+  const OnChipRegion& tile = load ? in.dst : in.src0;
+  sc_core::sc_time queue_time;
+  sc_core::sc_time busy;  // data moving for this transfer (without waits for engines)
+  if (engines_ != nullptr && engines_->enabled()) {
+    // Absolute times on the shared engines; busy = the slowest engine's part.
+    const sc_core::sc_time end = engines_->Transfer(now + data_start, in.hbm, tile, &busy);
+    data_free_at_ = end;
+    queue_time = end - now - data_start;  // includes waiting for engines other queues hold
+  } else {
+    queue_time = queue_time_.Get(ChargedBytes(config_, in.hbm), [this](std::uint64_t charged) {
+      return sc_core::sc_time(QueueTimeNs(config_, charged), sc_core::SC_NS);
+    });
+    data_free_at_ = now + data_start + queue_time;
+    busy = queue_time;
+  }
 
   extension_->pattern = in.hbm;
   payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
@@ -135,7 +146,6 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   sc_core::sc_time hbm_delay = data_start;
   hbm->b_transport(payload_, hbm_delay);
 
-  const OnChipRegion& tile = load ? in.dst : in.src0;
   const sc_core::sc_time sp_done = sp_access_.Access(scratchpad, tile, load, data_start);
   const sc_core::sc_time data_end = std::max({data_start + queue_time, hbm_delay, sp_done});
   bytes_ += in.hbm.bytes();
@@ -143,7 +153,7 @@ IssueTiming DmaQueue::Issue(const Instruction& in) {
   t.occupancy = sc_core::SC_ZERO_TIME;
   t.latency = data_end;
   t.report_busy = true;
-  t.busy = queue_time;
+  t.busy = busy;
   return t;
 }
 

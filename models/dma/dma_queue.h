@@ -25,7 +25,7 @@
 //     data_end = max(queue data end, HBM read, link delivery, HBM write of the received)
 //
 // What it ignores
-//   Descriptor fetch, DMA rings, cross-core traffic, address translation.
+//   DMA rings, cross-core traffic, address translation.
 //
 // Parameters (CoreConfig.dma)
 //   queue_bandwidth_gbps (GB/s), setup_latency_ns (ns), efficient_chunk_bytes (bytes),
@@ -37,6 +37,7 @@
 
 #include "models/chip/arch_config.h"
 #include "models/core/engine.h"
+#include "models/dma/dma_engines.h"
 #include "models/hbm/hbm.h"
 #include "models/link/link.h"
 #include "models/memory/duration_cache.h"
@@ -54,9 +55,10 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   tlm_utils::simple_initiator_socket<DmaQueue> scratchpad;
 
   // chunk_lists: attach the HbmChunksExtension (only the banked HBM model reads it).
-  // links: the program's link targets (kDmaLink), shared by the core's queues; may be null.
+  // engines: the core's shared DMA engines (used when enabled()); links: the program's link
+  // targets (kDmaLink), shared by the core's queues; either may be null.
   DmaQueue(sc_core::sc_module_name name, const CoreConfig& core, bool chunk_lists,
-           std::vector<Link>* links = nullptr);
+           DmaEngines* engines, std::vector<Link>* links = nullptr);
   ~DmaQueue() override;
   IssueTiming Issue(const Instruction& instr) override;
   IssueTiming IssueLink(const Instruction& instr);
@@ -70,6 +72,7 @@ class DmaQueue : public sc_core::sc_module, public EngineCostModel {
   HbmPatternExtension* extension_;
   HbmChunksExtension* chunks_;  // the same pattern as a chunk list, for the banked HBM
   bool chunk_lists_;
+  DmaEngines* engines_;
   OnChipAccessor sp_access_;
   std::uint64_t bytes_ = 0;
   DurationCache<> queue_time_;  // recent charged bytes -> queue time

@@ -388,8 +388,10 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_option("--M", kc->mm.m, "matmul: rows of A and C")->check(kPositiveInteger);
   kernel_cmd->add_option("--K", kc->mm.k, "matmul: reduction dimension")->check(kPositiveInteger);
   kernel_cmd->add_option("--N", kc->mm.n, "matmul: columns of B and C")->check(kPositiveInteger);
-  kernel_cmd->add_option("--level", kc->mm.level,
-                         "matmul optimisation level: naive, hoist, block, block3");
+  kernel_cmd->add_option(
+      "--level", kc->mm.level,
+      "matmul kernel: naive, hoist, block, block3 (the NKI tutorial's ladder) or tuned "
+      "(the parametrised nest the step uses; default)");
   kernel_cmd->add_option("--tile-m", kc->mm.tile_m, "matmul: stationary columns per tile");
   kernel_cmd->add_option("--tile-k", kc->mm.tile_k, "matmul: contraction rows per tile");
   kernel_cmd->add_option("--tile-n", kc->mm.tile_n, "matmul: moving elements per tile");

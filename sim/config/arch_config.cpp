@@ -165,12 +165,40 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
                     banks_blamed ? banks_source : bytes_source, acc.partition_bytes, acc.banks));
   }
 
+  // Coupled keys: a matmul contracts over scratchpad partitions (array rows) and writes
+  // one accumulator partition per array column. A partition count set with less
+  // precedence than the array size (default < file < -p) follows it; one set with as
+  // much is an error naming the keys and the values they need.
+  auto follow = [&](const char* array_key, std::uint64_t need, const char* key,
+                    std::uint64_t& partitions) {
+    if (partitions >= need) return;
+    auto rank = [](const std::string& source) {
+      return source == "default" ? 0 : source == "-p" ? 2 : 1;
+    };
+    const std::string& array_source = config.sources.at(array_key);
+    const std::string& source = config.sources.at(key);
+    if (rank(source) < rank(array_source)) {
+      partitions = need;
+      config.values[key] = std::to_string(need);
+      config.sources[key] = std::string("derived from ") + array_key;
+      return;
+    }
+    throw InputError(fmt::format("{}: {} = {} needs {} >= {} (it is {}, from {}): set {} = {}",
+                                 Printable(array_source), array_key, need, key, need, partitions,
+                                 Printable(source), key, need));
+  };
+  follow("core.tensor.rows", te.array.rows, "core.scratchpad.partitions", sp.partitions);
+  follow("core.tensor.cols", te.array.cols, "core.accumulator.partitions", acc.partitions);
+
   DmaConfig& dma = config.core.dma;
   dma.queues = u64("core.dma.queues");
   dma.queue_bandwidth_gbps = f64("core.dma.queue_bandwidth_gbps");
   dma.setup_latency_ns = f64("core.dma.setup_latency_ns");
   dma.efficient_chunk_bytes = u64("core.dma.efficient_chunk_bytes");
   dma.max_outstanding = u64("core.dma.max_outstanding");
+  dma.engines = u64("core.dma.engines");
+  dma.engine_bandwidth_gbps = f64("core.dma.engine_bandwidth_gbps");
+  dma.descriptor_ns = f64("core.dma.descriptor_ns");
   LoadHbmConfig(config);     // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
   LoadSystemConfig(config);  // models/link/system_config.cpp: system.* keys
   return config;

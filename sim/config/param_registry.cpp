@@ -93,6 +93,15 @@ std::vector<ParamSpec> BuildTable() {
                    "Contiguous chunks smaller than this cost as much time as one of this size"),
       IntegerParam("core.dma.max_outstanding", "transfers", 8, 1, 4096,
                    "Transfers one queue keeps in flight"),
+      IntegerParam("core.dma.engines", "engines", 0, 0, 256,
+                   "DMA engines shared by the queues; a transfer is split over them by "
+                   "scratchpad partition (0: each queue is its own engine of "
+                   "queue_bandwidth_gbps)"),
+      FloatParam("core.dma.engine_bandwidth_gbps", "GB/s", "17", 0.001, 100000,
+                 "Data bandwidth of one DMA engine (with core.dma.engines > 0)"),
+      FloatParam("core.dma.descriptor_ns", "ns", "0", 0, 1e6,
+                 "Engine time per descriptor (one contiguous HBM run), on top of its bytes "
+                 "(with core.dma.engines > 0)"),
 
       // HBM (models/hbm/hbm_config.h). Baseline: 2 HBM2E stacks = 819.2 GB/s. Device keys
       // left unset take their value from hbm.preset; defaults below are the hbm2e preset.

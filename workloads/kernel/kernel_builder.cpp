@@ -651,7 +651,11 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
                     "destination {}x{}",
                     where, a.np, a.nf, b.np, b.nf, a.np, dst.np, dst.nf));
   }
-  if (ta.tile.dtype != tb.tile.dtype && b.nf != 1) {  // a broadcast scalar may be any dtype
+  // A broadcast scalar may be any dtype, and so may an accumulator (fp32) operand: the
+  // vector engine reads both and casts (as when partial sums are added into an SBUF tile).
+  const bool mixed_ok = b.nf == 1 || ta.tile.space == MemorySpace::kAccumulator ||
+                        tb.tile.space == MemorySpace::kAccumulator;
+  if (ta.tile.dtype != tb.tile.dtype && !mixed_ok) {
     throw InputError(fmt::format("{}: dtype mismatch: '{}' is {}, '{}' is {}", where, ta.name,
                                  DtypeName(ta.tile.dtype), tb.name, DtypeName(tb.tile.dtype)));
   }

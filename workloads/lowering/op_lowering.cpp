@@ -50,7 +50,7 @@ KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype
   c.mm.k = std::max<std::uint64_t>(1, k);
   c.mm.n = std::max<std::uint64_t>(1, n);
   c.mm.dtype = dtype;
-  c.mm.level = "block3";
+  c.mm.level = "tuned";
   count = std::max<std::uint64_t>(1, count);
   // The largest item count up to kMaxBatchItems that divides `count` (so the repeats cover
   // it exactly).
