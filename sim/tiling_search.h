@@ -49,6 +49,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "models/energy/activity.h"
 #include "sim/config/arch_config.h"
 #include "workloads/lowering/op_lowering.h"
 
@@ -57,6 +58,7 @@ namespace systole {
 struct KernelResult {
   double time_ns = 0;
   std::uint64_t instructions = 0;
+  Activity activity;  // every core's, summed (models/core/core.h)
 };
 
 KernelResult SimulateKernel(const ArchConfig& arch, const KernelCall& call);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "models/energy/energy_config.h"
 #include "models/hbm/hbm_config.h"
 #include "models/tensor_engine/systolic_timing.h"
 
@@ -85,6 +86,7 @@ struct ArchConfig {
   std::uint64_t cores = 1;  // per chip, sharing the HBM
   CoreConfig core;
   HbmConfig hbm;
+  EnergyConfig energy;  // energy table, power limit, server overheads (models/energy)
   // Every parameter's final value (as text) and where it came from ("default",
   // "file.toml:12", "-p"): written beside reports as the resolved config.
   std::map<std::string, std::string> values;
