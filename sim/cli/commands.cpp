@@ -4,8 +4,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -19,6 +22,8 @@
 #include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
 #include "sim/step_run.h"
+#include "sim/tco/cost_config.h"
+#include "sim/tco/tco.h"
 #include "sim/trace/chrome_trace.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
@@ -95,8 +100,7 @@ class ProgressBar {
   bool shown_ = false;
 };
 
-int RunStep(const RunOptions& o) {
-  const ArchConfig arch = o.arch.Load();
+TrainingStep LoadStep(const RunOptions& o, const ArchConfig& arch) {
   const bool is_file =
       o.workload.find('/') != std::string::npos || o.workload.find(".toml") != std::string::npos;
   const std::string path = is_file ? o.workload : WorkloadPresetPath(o.workload);
@@ -115,6 +119,12 @@ int RunStep(const RunOptions& o) {
     step = BuildTrainingStep(ImportOnnx(o.onnx, config), config, o.fusion == "on");
   }
   CheckFootprintFits(step, arch.hbm.CapacityBytes());
+  return step;
+}
+
+int RunStep(const RunOptions& o) {
+  const ArchConfig arch = o.arch.Load();
+  const TrainingStep step = LoadStep(o, arch);
   StepReport report;
   {
     ProgressBar bar;
@@ -131,6 +141,69 @@ int RunStep(const RunOptions& o) {
     WriteFileAtomically(o.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
+  return 0;
+}
+
+struct TcoOptions {
+  RunOptions run;
+  std::string tokens;
+  std::vector<std::string> cost_files;
+  bool list_keys = false;
+};
+
+// A positive, finite number ("2e12"); InputError naming the option otherwise.
+double ParseTokens(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || errno != 0 || *end != '\0' || !std::isfinite(v) || v <= 0) {
+    throw InputError("--tokens '" + text + "': expected a number of tokens > 0, e.g. 2e12");
+  }
+  return v;
+}
+
+int RunTcoCommand(const TcoOptions& o) {
+  if (o.list_keys) {
+    std::cout << FormatCostKeys();
+    return 0;
+  }
+  // Every input is checked before anything is simulated or written.
+  const double tokens = ParseTokens(o.tokens);
+  std::vector<std::string> files = o.cost_files;
+  if (files.empty()) files = {CostPresetPath("trn1-cloud"), CostPresetPath("trn1-onprem")};
+  std::vector<CostOption> options;
+  for (const std::string& f : files) {
+    const bool is_file = f.find('/') != std::string::npos || f.find(".toml") != std::string::npos;
+    options.push_back(LoadCostOption(is_file ? f : CostPresetPath(f)));
+  }
+  const ArchConfig arch = o.run.arch.Load();
+  const TrainingStep step = LoadStep(o.run, arch);
+  StepReport report;
+  {
+    ProgressBar bar;
+    report = RunTrainingStep(arch, step, [&bar](double f) { bar.Update(f); });
+  }
+  StepFigures fig;
+  fig.workload = step.config.model.name;
+  fig.arch = arch.name;
+  fig.step_ns = report.step_ns;
+  fig.tokens_per_step = static_cast<double>(step.tokens_per_step);
+  fig.energy_j = report.energy.TotalJ();
+  fig.throttled = report.power.throttled;
+  fig.clock_scale = report.power.clock_scale;
+  const TcoReport tco = ComputeTco(fig, tokens, options);
+  const std::string json_text = TcoJson(tco);
+  if (!o.run.out_dir.empty()) {
+    const std::string svg = TcoSvg(tco);
+    std::error_code ec;
+    std::filesystem::create_directories(o.run.out_dir, ec);
+    if (ec) throw InputError(o.run.out_dir + ": cannot create output directory: " + ec.message());
+    WriteFileAtomically(o.run.out_dir + "/report.json", json_text);
+    WriteFileAtomically(o.run.out_dir + "/tco.svg", svg);
+    WriteFileAtomically(o.run.out_dir + "/step.json", StepReportJson(arch, step, report));
+    WriteFileAtomically(o.run.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
+  }
+  std::cout << (o.run.json ? json_text : FormatTcoTable(tco));
   return 0;
 }
 
@@ -171,6 +244,38 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   run_cmd->callback([run, run_cmd, &action]() {
     if (!run->onnx.empty() && run_cmd->count("--workload") == 0) run->workload = "mlp";
     action = [run]() { return RunStep(*run); };
+  });
+
+  // tco
+  auto tco = std::make_shared<TcoOptions>();
+  CLI::App* tco_cmd = app.add_subcommand(
+      "tco",
+      "Cost of training to a token target: cloud rental vs owned servers, energy, CO2, "
+      "break-even");
+  tco->run.arch.AddTo(tco_cmd);
+  tco_cmd->add_option("--workload,-w", tco->run.workload,
+                      "Model-zoo preset (configs/workloads/NAME.toml) or a workload .toml file");
+  tco_cmd
+      ->add_option("--set", tco->run.workload_overrides,
+                   "Override a workload key: --set training.micro_batch=8")
+      ->take_all();
+  tco_cmd->add_option("--tokens", tco->tokens, "Tokens to train on, e.g. 2e12");
+  tco_cmd
+      ->add_option("--cost", tco->cost_files,
+                   "Cost file (configs/cost/NAME.toml or a path), one per deployment option; "
+                   "repeatable (default: trn1-cloud and trn1-onprem)")
+      ->take_all();
+  tco_cmd->add_flag("--list-cost-keys", tco->list_keys, "List every cost-file key and exit");
+  tco_cmd->add_flag("--json", tco->run.json, "Print report.json (systole.tco/1) to stdout");
+  tco_cmd->add_option("--out", tco->run.out_dir,
+                      "Write report.json, tco.svg, step.json and config.resolved.toml here");
+  tco_cmd->callback([tco, &action]() {
+    action = [tco]() {
+      if (!tco->list_keys && tco->tokens.empty()) {
+        throw InputError("tco: --tokens is required (e.g. --tokens 2e12)");
+      }
+      return RunTcoCommand(*tco);
+    };
   });
 
   // gemm
