@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "base/number_parse.h"
+#include "base/output_set.h"
 #include "sim/common/atomic_file.h"
 #include "sim/common/error.h"
 #include "sim/config/arch_config.h"
@@ -22,6 +23,7 @@
 #include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
 #include "sim/step_run.h"
+#include "sim/sweep/sweep_run.h"
 #include "sim/tco/cost_config.h"
 #include "sim/tco/tco.h"
 #include "sim/trace/chrome_trace.h"
@@ -56,10 +58,12 @@ struct ArchOptions {
 // Accepts a decimal integer >= 1 that fits 64 bits.
 const CLI::Validator kPositiveInteger(
     [](std::string& text) -> std::string {
-      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-          text.find_first_not_of('0') == std::string::npos || text.size() > 19) {
-        return "expected a positive integer below 10^19, got '" + text + "'";
+      std::uint64_t v = 0;
+      std::string why;
+      if (!ParseUnsigned(text, &v, &why)) {
+        return "expected a positive integer, got '" + text + "', which " + why;
       }
+      if (v == 0) return "expected a positive integer, got 0";
       return "";
     },
     "POSITIVE_INT");
@@ -132,13 +136,14 @@ int RunStep(const RunOptions& o) {
   }
   const std::string json_text = StepReportJson(arch, step, report);
   if (!o.out_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(o.out_dir, ec);
-    if (ec) throw InputError(o.out_dir + ": cannot create output directory: " + ec.message());
-    WriteFileAtomically(o.out_dir + "/report.json", json_text);
-    WriteFileAtomically(o.out_dir + "/ops.csv", OpsCsv(step, report));
-    WriteFileAtomically(o.out_dir + "/trace.json", StepTraceJson(step, report));
-    WriteFileAtomically(o.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
+    // The four files are published as one set (base/output_set.h): a failure or a kill
+    // partway leaves the previous set intact or marked incomplete (no manifest).
+    OutputSet set(o.out_dir);
+    set.Add("report.json", json_text);
+    set.Add("ops.csv", OpsCsv(step, report));
+    set.Add("trace.json", StepTraceJson(step, report));
+    set.Add("config.resolved.toml", arch.ToResolvedToml());
+    set.Publish();
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
   return 0;
@@ -151,12 +156,16 @@ struct TcoOptions {
   bool list_keys = false;
 };
 
-// A positive, finite number ("2e12"); InputError naming the option otherwise.
+// A positive, finite number ("2e12", base/number_parse.h); InputError naming the option.
 double ParseTokens(const std::string& text) {
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || errno != 0 || *end != '\0' || !std::isfinite(v) || v <= 0) {
+  double v = 0;
+  std::string why;
+  if (!ParseReal(text, &v, &why)) {
+    throw InputError("--tokens '" + text + "': " + why +
+                     ": expected a number of tokens > 0, "
+                     "e.g. 2e12");
+  }
+  if (!(v > 0)) {
     throw InputError("--tokens '" + text + "': expected a number of tokens > 0, e.g. 2e12");
   }
   return v;
@@ -194,14 +203,12 @@ int RunTcoCommand(const TcoOptions& o) {
   const TcoReport tco = ComputeTco(fig, tokens, options);
   const std::string json_text = TcoJson(tco);
   if (!o.run.out_dir.empty()) {
-    const std::string svg = TcoSvg(tco);
-    std::error_code ec;
-    std::filesystem::create_directories(o.run.out_dir, ec);
-    if (ec) throw InputError(o.run.out_dir + ": cannot create output directory: " + ec.message());
-    WriteFileAtomically(o.run.out_dir + "/report.json", json_text);
-    WriteFileAtomically(o.run.out_dir + "/tco.svg", svg);
-    WriteFileAtomically(o.run.out_dir + "/step.json", StepReportJson(arch, step, report));
-    WriteFileAtomically(o.run.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
+    OutputSet set(o.run.out_dir);  // published as one set (base/output_set.h)
+    set.Add("report.json", json_text);
+    set.Add("tco.svg", TcoSvg(tco));
+    set.Add("step.json", StepReportJson(arch, step, report));
+    set.Add("config.resolved.toml", arch.ToResolvedToml());
+    set.Publish();
   }
   std::cout << (o.run.json ? json_text : FormatTcoTable(tco));
   return 0;
@@ -396,11 +403,11 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
         o.kind = kc->kind;
         o.dtype = dtype;
         const auto x = kc->shape.find('x');
-        char* end = nullptr;
-        o.rows = x == std::string::npos ? 0 : std::strtoull(kc->shape.c_str(), &end, 10);
-        o.cols = x == std::string::npos ? 0 : std::strtoull(kc->shape.c_str() + x + 1, &end, 10);
-        if (o.rows == 0 || o.cols == 0 || end == nullptr || *end != '\0') {
-          throw InputError("--shape '" + kc->shape + "': expected ROWSxCOLS, e.g. 4096x1024");
+        std::string why;
+        if (x == std::string::npos || !ParseUnsigned(kc->shape.substr(0, x), &o.rows, &why) ||
+            !ParseUnsigned(kc->shape.substr(x + 1), &o.cols, &why) || o.rows == 0 || o.cols == 0) {
+          throw InputError("--shape '" + kc->shape +
+                           "': expected ROWSxCOLS of positive integers, e.g. 4096x1024");
         }
         title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
         programs = BuildElementwiseKernelForChip(arch, o);
@@ -418,6 +425,8 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
       return 0;
     };
   });
+
+  RegisterSweepCommand(app, action);
 
   // params
   CLI::App* params_cmd =

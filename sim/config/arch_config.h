@@ -14,6 +14,7 @@
 
 #include "models/energy/energy_config.h"
 #include "models/hbm/hbm_config.h"
+#include "models/link/system_config.h"
 #include "models/tensor_engine/systolic_timing.h"
 
 namespace systole {
@@ -86,6 +87,7 @@ struct ArchConfig {
   std::uint64_t cores = 1;  // per chip, sharing the HBM
   CoreConfig core;
   HbmConfig hbm;
+  SystemConfig system;  // chips, nodes and their links (models/link/system_config.h)
   EnergyConfig energy;  // energy table, power limit, server overheads (models/energy)
   // Every parameter's final value (as text) and where it came from ("default",
   // "file.toml:12", "-p"): written beside reports as the resolved config.

@@ -4,12 +4,13 @@
 
 #include <toml++/toml.h>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <set>
 
+#include "base/input_file.h"
+#include "base/toml_guard.h"
 #include "sim/common/error.h"
 
 namespace systole {
@@ -140,11 +141,11 @@ std::vector<std::string> Required(DeploymentKind kind) {
 }  // namespace
 
 CostOption LoadCostOption(const std::string& path) {
-  std::ifstream probe(path);
-  if (!probe) throw InputError(path + ": cannot open cost file");
+  const std::string text = ReadInputFile(path, "cost file", kMaxConfigFileBytes);
+  CheckTomlBounds(text, path, kMaxConfigFileBytes);
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& err) {
     throw InputError(fmt::format("{}: TOML syntax error: {}", Where(path, err.source().begin.line),
                                  std::string(err.description())));
