@@ -83,6 +83,8 @@ std::string FormatKernelSummary(const std::string& title, const ArchConfig& arch
     out += fmt::format(" {} {:.1f}% ({} instr)", e.name, 100.0 * e.busy_fraction, e.instructions);
   }
   (void)program;
+  out += fmt::format(" | dma queues: {} transfers, data moving {:.1f}% of the time on average\n",
+                     dma_instr, dma_engines ? 100.0 * dma_busy / dma_engines : 0.0);
   const EnergyBreakdown e = KernelEnergy(arch, r);
   const double chip_w = r.time_ns > 0 ? e.ChipJ() / (r.time_ns * 1e-9) : 0.0;
   out += fmt::format(
@@ -92,8 +94,6 @@ std::string FormatKernelSummary(const std::string& title, const ArchConfig& arch
       e.overhead_j * 1e6, chip_w,
       chip_w > arch.energy.tdp_w ? fmt::format(" (over the {:.0f} W TDP)", arch.energy.tdp_w)
                                  : std::string());
-  out += fmt::format(" | dma queues: {} transfers, data moving {:.1f}% of the time on average\n",
-                     dma_instr, dma_engines ? 100.0 * dma_busy / dma_engines : 0.0);
   out += fmt::format("simulated in {:.3f} s ({:.2f} M instructions/s)\n", report.wall_seconds,
                      report.wall_seconds > 0
                          ? static_cast<double>(r.instructions) / report.wall_seconds / 1e6
