@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,11 +19,11 @@
 #include "base/output_set.h"
 #include "sim/common/atomic_file.h"
 #include "sim/common/error.h"
+#include "sim/compare/compare_run.h"
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
 #include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
-#include "sim/compare/compare_run.h"
 #include "sim/step_run.h"
 #include "sim/sweep/sweep_run.h"
 #include "sim/tco/cost_config.h"
@@ -186,22 +187,43 @@ int RunTcoCommand(const TcoOptions& o) {
     const bool is_file = f.find('/') != std::string::npos || f.find(".toml") != std::string::npos;
     options.push_back(LoadCostOption(is_file ? f : CostPresetPath(f)));
   }
-  const ArchConfig arch = o.run.arch.Load();
-  const TrainingStep step = LoadStep(o.run, arch);
-  StepReport report;
-  {
-    ProgressBar bar;
-    report = RunTrainingStep(arch, step, [&bar](double f) { bar.Update(f); });
+  // The command's architecture, and each option's own (option.arch), loaded and their
+  // steps built (footprint checked) before any simulation.
+  struct Chip {
+    ArchConfig arch;
+    TrainingStep step;
+    StepReport report;
+    StepFigures fig;
+  };
+  std::map<std::string, Chip> chips;  // by option.arch ("" = --arch)
+  chips[""].arch = o.run.arch.Load();
+  for (const CostOption& option : options) {
+    if (!option.arch.empty() && !chips.count(option.arch)) {
+      chips[option.arch].arch = LoadArchConfig(option.arch, o.run.arch.overrides);
+    }
   }
-  StepFigures fig;
-  fig.workload = step.config.model.name;
-  fig.arch = arch.name;
-  fig.step_ns = report.step_ns;
-  fig.tokens_per_step = static_cast<double>(step.tokens_per_step);
-  fig.energy_j = report.energy.TotalJ();
-  fig.throttled = report.power.throttled;
-  fig.clock_scale = report.power.clock_scale;
-  const TcoReport tco = ComputeTco(fig, tokens, options);
+  for (auto& [path, chip] : chips) chip.step = LoadStep(o.run, chip.arch);
+  for (auto& [path, chip] : chips) {
+    {
+      ProgressBar bar;
+      chip.report = RunTrainingStep(chip.arch, chip.step, [&bar](double f) { bar.Update(f); });
+    }
+    StepFigures& fig = chip.fig;
+    fig.workload = chip.step.config.model.name;
+    fig.arch = chip.arch.name;
+    fig.step_ns = chip.report.step_ns;
+    fig.tokens_per_step = static_cast<double>(chip.step.tokens_per_step);
+    fig.energy_j = chip.report.energy.TotalJ();
+    fig.throttled = chip.report.power.throttled;
+    fig.clock_scale = chip.report.power.clock_scale;
+  }
+  std::vector<StepFigures> option_steps;
+  for (const CostOption& option : options) option_steps.push_back(chips.at(option.arch).fig);
+  const Chip& main_chip = chips.at("");
+  const ArchConfig& arch = main_chip.arch;
+  const TrainingStep& step = main_chip.step;
+  const StepReport& report = main_chip.report;
+  const TcoReport tco = ComputeTco(main_chip.fig, tokens, options, option_steps);
   const std::string json_text = TcoJson(tco);
   if (!o.run.out_dir.empty()) {
     OutputSet set(o.run.out_dir);  // published as one set (base/output_set.h)

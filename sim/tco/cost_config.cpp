@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -44,6 +45,10 @@ const std::vector<CostKey>& Keys() {
        [](CostOption&, const toml::node&) {}},  // read first, see LoadCostOption
       {"option.name", KeyType::kString, "-", 0, 0, false, "Name shown in reports",
        [](CostOption& o, const toml::node& n) { o.name = n.as_string()->get(); }},
+      {"option.arch", KeyType::kString, "-", 0, 0, false,
+       "Architecture of this option's chips: configs/arch preset name or .toml path (relative "
+       "to the cost file); default: the command's --arch",
+       [](CostOption& o, const toml::node& n) { o.arch = n.as_string()->get(); }},
       {"cloud.instance_type", KeyType::kString, "-", 0, 0, false, "Provider's instance name",
        [](CostOption& o, const toml::node& n) { o.cloud.instance_type = n.as_string()->get(); }},
       {"cloud.chips_per_instance", KeyType::kInteger, "chips", 1, 1e6, false,
@@ -221,6 +226,13 @@ CostOption LoadCostOption(const std::string& path) {
         }
       };
   walk(table, "");
+  if (!o.arch.empty() &&
+      (o.arch.find('/') != std::string::npos || o.arch.find(".toml") != std::string::npos)) {
+    const std::filesystem::path a(o.arch);
+    if (a.is_relative()) o.arch = (std::filesystem::path(path).parent_path() / a).string();
+  } else if (!o.arch.empty()) {
+    o.arch = std::string(SYSTOLE_SOURCE_DIR) + "/configs/arch/" + o.arch + ".toml";
+  }
   for (const std::string& key : Required(o.kind)) {
     if (!seen.count(key)) {
       throw InputError(fmt::format("{}: missing key '{}' (a {} option sets every {} key)", path,

@@ -40,6 +40,9 @@ struct OnPremCost {
 struct CostOption {
   std::string file;  // where it came from
   std::string name;
+  // Architecture of this option's chips (option.arch: a configs/arch preset name or a
+  // path, relative paths from the cost file's folder); empty: the command's --arch.
+  std::string arch;
   DeploymentKind kind = DeploymentKind::kCloud;
   CloudCost cloud;
   OnPremCost onprem;

@@ -19,16 +19,26 @@ const char* KindName(DeploymentKind k) { return k == DeploymentKind::kCloud ? "c
 }  // namespace
 
 TcoReport ComputeTco(const StepFigures& step, double tokens, const std::vector<CostOption>& opts) {
+  return ComputeTco(step, tokens, opts, std::vector<StepFigures>(opts.size(), step));
+}
+
+TcoReport ComputeTco(const StepFigures& command_step, double tokens,
+                     const std::vector<CostOption>& opts, const std::vector<StepFigures>& steps) {
   if (!(tokens > 0)) throw InputError(fmt::format("--tokens {}: expected a number > 0", tokens));
+  if (steps.size() != opts.size()) throw std::logic_error("ComputeTco: one step per option");
   TcoReport r;
-  r.step = step;
+  r.step = command_step;
   r.tokens = tokens;
-  r.steps = tokens / step.tokens_per_step;
-  const double chip_seconds = r.steps * step.step_ns * 1e-9;
-  const double it_kwh = r.steps * step.energy_j / kJoulesPerKwh;
-  for (const CostOption& o : opts) {
+  r.steps = tokens / command_step.tokens_per_step;
+  for (std::size_t i = 0; i < opts.size(); ++i) {
+    const CostOption& o = opts[i];
+    const StepFigures& step = steps[i];
     OptionFigures f;
     f.option = o;
+    f.step = step;
+    f.steps = tokens / step.tokens_per_step;
+    const double chip_seconds = f.steps * step.step_ns * 1e-9;
+    const double it_kwh = f.steps * step.energy_j / kJoulesPerKwh;
     f.chips = o.Chips();
     f.train_hours = chip_seconds / static_cast<double>(f.chips) / 3600.0;
     f.it_energy_mwh = it_kwh / 1000.0;
@@ -81,10 +91,13 @@ TcoReport ComputeTco(const StepFigures& step, double tokens, const std::vector<C
         b.cloud = rent.option.name;
         b.pricing = committed ? "committed" : "on_demand";
         const double price = committed ? c.committed_usd_per_hour : c.on_demand_usd_per_hour;
-        // The same chips, busy the same useful hours.
+        // Rented capacity training as many tokens per month as the owned fleet's useful hours:
+        // chip throughputs (tokens/s per chip) in the ratio; 1 on the same chips.
+        const double own_rate = own.step.tokens_per_step / own.step.step_ns;
+        const double rent_rate = rent.step.tokens_per_step / rent.step.step_ns;
         b.rent_usd_per_month = kHoursPerMonth * p.utilisation * price *
-                               static_cast<double>(own.chips) /
-                               static_cast<double>(c.chips_per_instance);
+                               (static_cast<double>(own.chips) * own_rate) /
+                               (static_cast<double>(c.chips_per_instance) * rent_rate);
         b.own_usd_per_month = own_month;
         b.capex_usd = own.onprem.capex_usd;
         if (b.rent_usd_per_month > b.own_usd_per_month) {
@@ -116,6 +129,12 @@ std::string FormatTcoTable(const TcoReport& r) {
       "the wall per chip{})\n",
       s.workload, s.arch, r.tokens, r.steps, s.step_ns / 1e6, s.energy_j, s.WallW(),
       s.throttled ? fmt::format(", throttled to x{:.3f} clock", s.clock_scale) : "");
+  for (const OptionFigures& f : r.options) {
+    if (f.option.arch.empty()) continue;
+    out += fmt::format("{} runs on {}: steps of {:.3f} ms and {:.4g} J per chip ({:.0f} W)\n",
+                       f.option.name, f.step.arch, f.step.step_ns / 1e6, f.step.energy_j,
+                       f.step.WallW());
+  }
   out += "data-parallel scaling assumed linear over each option's chips (no communication)\n\n";
   out += fmt::format("{:<34} {:>7} {:>10} {:>10} {:>10} {:>12} {:>12} {:>11}\n", "option", "chips",
                      "days", "MWh", "CO2 t", "total", "per 1M tok", "per year");
@@ -186,6 +205,12 @@ std::string TcoJson(const TcoReport& r) {
     o["name"] = f.option.name;
     o["kind"] = KindName(f.option.kind);
     o["cost_file"] = f.option.file;
+    o["arch"] = f.step.arch;
+    o["step"] = {
+        {"step_time_ns", f.step.step_ns},       {"tokens_per_step", f.step.tokens_per_step},
+        {"energy_j_per_chip", f.step.energy_j}, {"wall_power_w_per_chip", f.step.WallW()},
+        {"throttled", f.step.throttled},        {"clock_scale", f.step.clock_scale}};
+    o["steps"] = f.steps;
     o["chips"] = f.chips;
     o["train_hours"] = f.train_hours;
     o["it_energy_mwh"] = f.it_energy_mwh;

@@ -16,11 +16,15 @@
 //                  run: the fixed yearly costs (depreciation, maintenance, hosting) x
 //                    train_hours / (8760 x utilisation) + the run's facility energy x price
 //   break-even     months of use at which owning the on-premise fleet costs less in cash
-//                    than renting the same number of chips for the same useful hours:
+//                    than renting the capacity that trains as many tokens in the same time:
 //                    capex + m x own_month = m x rent_month, with own_month = (maintenance +
 //                    hosting + electricity per year) / 12 and rent_month = 730 h x
-//                    utilisation x price x chips / chips_per_instance; none when renting a
-//                    month costs no more than owning one.
+//                    utilisation x price x (own chips x own tokens/s per chip) /
+//                    (chips_per_instance x cloud tokens/s per chip) (with the same chips on
+//                    both sides: 730 h x utilisation x price x chips / chips_per_instance);
+//                    none when renting a month costs no more than owning one.
+//   Each option may name its own architecture (option.arch): the step is simulated on it, so
+//   a rented accelerator can be compared with owned chips of another kind.
 // What it ignores
 //   Communication between chips (until `--parallel`), idle power of owned servers,
 //   financing cost, resale value, staff, storage and data transfer, price changes.
@@ -72,6 +76,8 @@ struct OnPremFigures {
 
 struct OptionFigures {
   CostOption option;
+  StepFigures step;  // the step on this option's chips
+  double steps = 0;  // tokens / tokens_per_step
   std::uint64_t chips = 0;
   double train_hours = 0;
   double it_energy_mwh = 0;
@@ -92,9 +98,9 @@ struct BreakEven {
 };
 
 struct TcoReport {
-  StepFigures step;
+  StepFigures step;  // on the command's architecture (--arch)
   double tokens = 0;
-  double steps = 0;  // tokens / tokens_per_step
+  double steps = 0;  // tokens / tokens_per_step, on --arch
   std::vector<OptionFigures> options;
   std::vector<BreakEven> break_even;
 };
@@ -102,7 +108,12 @@ struct TcoReport {
 inline constexpr double kHoursPerYear = 8760;
 inline constexpr double kHoursPerMonth = kHoursPerYear / 12;  // 730
 
+// Every option on the same chips (`step`).
 TcoReport ComputeTco(const StepFigures& step, double tokens, const std::vector<CostOption>& opts);
+// Options on their own chips (CostOption::arch): steps[i] is option i's step; `step` is the
+// command's (for the header).
+TcoReport ComputeTco(const StepFigures& step, double tokens, const std::vector<CostOption>& opts,
+                     const std::vector<StepFigures>& steps);
 
 std::string FormatTcoTable(const TcoReport& r);
 std::string TcoJson(const TcoReport& r);  // schema systole.tco/1 (docs/tco.md)

@@ -127,6 +127,24 @@ TEST(Tco, BreakEvenIsCapexOverMonthlySaving) {
   EXPECT_NE(TcoSvg(r).find("<svg"), std::string::npos);
 }
 
+TEST(Tco, OptionsOnOtherChipsUseTheirOwnStep) {
+  // The cloud's chips train twice as fast per chip (a step of 500 s) at the same energy per
+  // step: half the hours, and renting the owned fleet's monthly work takes half the rented
+  // chip-hours.
+  StepFigures fast = Step();
+  fast.step_ns = 5e11;
+  const TcoReport r = ComputeTco(Step(), 7.2e10, {Cloud(), OnPrem()}, {fast, Step()});
+  EXPECT_DOUBLE_EQ(r.options[0].train_hours, 500.0);  // 72000 x 500 s / 20 chips / 3600
+  EXPECT_DOUBLE_EQ(r.options[0].cloud.total_on_demand_usd, 500.0 * 30 * 2);
+  EXPECT_DOUBLE_EQ(r.options[1].train_hours, 1000.0);
+  // rent_month = 730 h x 0.5 x $30 x (20 chips x 1e6 tokens / 1e12 ns) /
+  //              (10 chips per instance x 1e6 tokens / 5e11 ns) = 10950
+  EXPECT_DOUBLE_EQ(r.break_even[0].rent_usd_per_month,
+                   730.0 * 0.5 * 30 * (20.0 / 1e12) / (10.0 / 5e11));
+  const double own = (2000.0 + 6000 + 47304) / 12;
+  EXPECT_DOUBLE_EQ(*r.break_even[0].months, 34000.0 / (10950.0 - own));
+}
+
 TEST(Tco, ZeroTokensIsAnInputError) { EXPECT_THROW(ComputeTco(Step(), 0, {Cloud()}), InputError); }
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
