@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -185,6 +186,19 @@ int RunTcoCommand(const TcoOptions& o) {
   std::vector<CostOption> options;
   for (const std::string& f : files) {
     const bool is_file = f.find('/') != std::string::npos || f.find(".toml") != std::string::npos;
+    if (!is_file && !std::filesystem::exists(CostPresetPath(f))) {
+      std::string names;
+      const std::filesystem::path dir = std::filesystem::path(CostPresetPath("x")).parent_path();
+      std::vector<std::string> found;
+      std::error_code ec;
+      for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().extension() == ".toml") found.push_back(entry.path().stem().string());
+      }
+      std::sort(found.begin(), found.end());
+      for (const std::string& n : found) names += (names.empty() ? "" : ", ") + n;
+      throw InputError("--cost '" + f + "': no such preset (expected one of " + names +
+                       ", or a .toml file)");
+    }
     options.push_back(LoadCostOption(is_file ? f : CostPresetPath(f)));
   }
   // The command's architecture, and each option's own (option.arch), loaded and their
