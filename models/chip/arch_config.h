@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "models/energy/energy_config.h"
 #include "models/hbm/hbm_config.h"
 #include "models/link/system_config.h"
 #include "models/tensor_engine/systolic_timing.h"
@@ -87,6 +88,7 @@ struct ArchConfig {
   CoreConfig core;
   HbmConfig hbm;
   SystemConfig system;  // chips, nodes and their links (models/link/system_config.h)
+  EnergyConfig energy;  // energy table, power limit, server overheads (models/energy)
   // Every parameter's final value (as text) and where it came from ("default",
   // "file.toml:12", "-p"): written beside reports as the resolved config.
   std::map<std::string, std::string> values;

@@ -128,6 +128,28 @@ struct CoreInstance {
     }
     result.scratchpad = scratchpad.stats();
     result.accumulator = accumulator.stats();
+    Activity& a = result.activity;
+    a.scratchpad_read_bytes = static_cast<double>(result.scratchpad.read_bytes);
+    a.scratchpad_write_bytes = static_cast<double>(result.scratchpad.write_bytes);
+    a.accumulator_read_bytes = static_cast<double>(result.accumulator.read_bytes);
+    a.accumulator_write_bytes = static_cast<double>(result.accumulator.write_bytes);
+    for (std::uint32_t slot = 0; slot < engines.size(); ++slot) {
+      const double busy = result.engines[slot].busy_ns;
+      switch (KindOfSlot(slot)) {
+        case EngineKind::kTensor:
+          a.tensor_busy_ns += busy;
+          break;
+        case EngineKind::kVector:
+          a.vector_busy_ns += busy;
+          break;
+        case EngineKind::kScalar:
+          a.scalar_busy_ns += busy;
+          break;
+        case EngineKind::kDma:
+          a.dma_busy_ns += busy;
+          break;
+      }
+    }
   }
 
   const Program& program;
@@ -143,6 +165,31 @@ struct CoreInstance {
   std::vector<std::string> names;
   std::vector<std::unique_ptr<Engine>> engines;
 };
+
+// MACs, element-ops and HBM bytes of the program's instructions (each ran exactly once).
+void CountProgramActivity(const Program& program, Activity& a) {
+  for (const Instruction& in : program.instructions) {
+    const double elements = static_cast<double>(in.partitions) * in.free_elems;
+    switch (in.op) {
+      case Opcode::kMatmul:
+        a.macs[static_cast<int>(in.dtype)] +=
+            static_cast<double>(in.partitions) * in.stationary_cols * in.moving_cols;
+        break;
+      case Opcode::kVectorUnary:
+      case Opcode::kVectorBinary:
+      case Opcode::kVectorReduce:
+      case Opcode::kActivation:
+        (in.engine.kind == EngineKind::kScalar ? a.scalar_elements : a.vector_elements) += elements;
+        break;
+      case Opcode::kDmaLoad:
+        a.hbm_read_bytes += static_cast<double>(in.hbm.bytes());
+        break;
+      case Opcode::kDmaStore:
+        a.hbm_write_bytes += static_cast<double>(in.hbm.bytes());
+        break;
+    }
+  }
+}
 
 void FillRoofline(const ArchConfig& arch, const Program& program, CoreRunResult& result) {
   const CoreConfig& core = arch.core;
@@ -186,7 +233,24 @@ std::vector<CoreRunResult> RunPrograms(const ArchConfig& arch,
                                                      flat_hbm ? &flat_hbm->socket : nullptr));
     }
     sc_core::sc_start();
-    for (std::size_t c = 0; c < programs.size(); ++c) cores[c]->Collect(results[c], options);
+    for (std::size_t c = 0; c < programs.size(); ++c) {
+      cores[c]->Collect(results[c], options);
+      CountProgramActivity(*programs[c], results[c].activity);
+    }
+    // Row activations: the banked model counts them for the chip (split over the cores by
+    // their HBM bytes); the bandwidth pipe has no rows, so one per row_bytes moved.
+    double chip_hbm_bytes = 0;
+    for (const CoreRunResult& r : results) {
+      chip_hbm_bytes += r.activity.hbm_read_bytes + r.activity.hbm_write_bytes;
+    }
+    const double activations = banked_hbm
+                                   ? static_cast<double>(banked_hbm->stats().activations)
+                                   : chip_hbm_bytes / static_cast<double>(arch.hbm.row_bytes);
+    for (CoreRunResult& r : results) {
+      const double bytes = r.activity.hbm_read_bytes + r.activity.hbm_write_bytes;
+      r.activity.hbm_activations =
+          chip_hbm_bytes > 0 ? activations * (bytes / chip_hbm_bytes) : 0.0;
+    }
   }
   for (std::size_t c = 0; c < programs.size(); ++c) FillRoofline(arch, *programs[c], results[c]);
   return results;

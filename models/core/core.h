@@ -14,7 +14,8 @@
 //   RunCores runs several such cores on one chip; they share the HBM.
 //
 // What it ignores
-//   Chip-to-chip links (later issues), instruction fetch, power.
+//   Chip-to-chip links (later issues), instruction fetch. Power: the run reports its
+//   activity; models/energy turns it into energy.
 //
 // Parameters
 //   Everything under core.* and hbm.* in `systole params`.
@@ -26,6 +27,7 @@
 
 #include "models/chip/arch_config.h"
 #include "models/core/program.h"
+#include "models/energy/activity.h"
 #include "models/memory/onchip_memory.h"
 
 namespace systole {
@@ -69,6 +71,12 @@ struct CoreRunResult {
   double memory_bound_ns = 0;    // hbm_bytes / HBM peak
   std::vector<EngineReport> engines;
   OnChipMemoryStats scratchpad, accumulator;
+  // What the run did, for the energy model (models/energy): MACs and element-ops from the
+  // instructions it ran, on-chip bytes from the memories' statistics, HBM bytes from the
+  // DMA instructions, row activations from the banked HBM model (its chip-wide count split
+  // over the cores by their HBM bytes) or one per hbm.row_bytes moved with the bandwidth
+  // model, busy time from the engines.
+  Activity activity;
   std::vector<TraceSlice> slices;  // when record_trace
   double roofline_ns() const {
     return compute_bound_ns > memory_bound_ns ? compute_bound_ns : memory_bound_ns;

@@ -4,10 +4,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +29,8 @@
 #include "sim/parallel_run.h"
 #include "sim/step_run.h"
 #include "sim/sweep/sweep_run.h"
+#include "sim/tco/cost_config.h"
+#include "sim/tco/tco.h"
 #include "sim/trace/chrome_trace.h"
 #include "workloads/gemm/gemm_run.h"
 #include "workloads/import/onnx_import.h"
@@ -160,8 +166,8 @@ int RunParallel(const ArchConfig& arch, const WorkloadConfig& config, const RunO
   return 0;
 }
 
-int RunStep(const RunOptions& o) {
-  const ArchConfig arch = o.arch.Load();
+// The --workload file: a preset name or a path.
+std::string WorkloadPath(const RunOptions& o) {
   const bool is_file =
       o.workload.find('/') != std::string::npos || o.workload.find(".toml") != std::string::npos;
   const std::string path = is_file ? o.workload : WorkloadPresetPath(o.workload);
@@ -171,18 +177,25 @@ int RunStep(const RunOptions& o) {
     throw InputError("--workload '" + o.workload + "': no such preset (expected one of " + names +
                      ", or a .toml file)");
   }
-  WorkloadConfig config = LoadWorkloadConfig(path, o.workload_overrides);
-  if (o.parallel_requested) {
-    if (!o.onnx.empty()) {
-      throw InputError(
-          "--onnx: parallel runs (--parallel, --zero, --schedule) take zoo models "
-          "only (tensor and pipeline splits are built per family)");
-    }
-    return RunParallel(arch, config, o);
-  }
+  return path;
+}
+
+// A 64-bit overflow while building or timing a step, as an input error naming the inputs.
+[[noreturn]] void ThrowOverflow(const RunOptions& o, const WorkloadConfig& config,
+                                const OverflowError& e) {
+  const std::string path = WorkloadPath(o);
+  std::string source = o.onnx.empty() ? path : o.onnx + " (training settings from " + path + ")";
+  for (const std::string& s : o.workload_overrides) source += " --set " + s;
+  throw InputError(fmt::format("{}: {} with {}: expected sizes whose products fit 64 bits", source,
+                               e.what(), WorkloadSizes(config)));
+}
+
+// The training step of --workload (or --onnx with its training settings), its footprint
+// checked against the chip's HBM.
+TrainingStep LoadStep(const RunOptions& o, const ArchConfig& arch) {
+  WorkloadConfig config = LoadWorkloadConfig(WorkloadPath(o), o.workload_overrides);
   ResolveGlobalBatch(config.training, 1);
   TrainingStep step;
-  StepReport report;
   try {
     if (o.onnx.empty()) {
       step = BuildTrainingStep(config, o.fusion == "on");
@@ -191,13 +204,29 @@ int RunStep(const RunOptions& o) {
       step = BuildTrainingStep(ImportOnnx(o.onnx, config), config, o.fusion == "on");
     }
     CheckFootprintFits(step, arch.hbm.CapacityBytes());
+  } catch (const OverflowError& e) {
+    ThrowOverflow(o, config, e);
+  }
+  return step;
+}
+
+int RunStep(const RunOptions& o) {
+  const ArchConfig arch = o.arch.Load();
+  if (o.parallel_requested) {
+    if (!o.onnx.empty()) {
+      throw InputError(
+          "--onnx: parallel runs (--parallel, --zero, --schedule) take zoo models "
+          "only (tensor and pipeline splits are built per family)");
+    }
+    return RunParallel(arch, LoadWorkloadConfig(WorkloadPath(o), o.workload_overrides), o);
+  }
+  const TrainingStep step = LoadStep(o, arch);
+  StepReport report;
+  try {
     ProgressBar bar;
     report = RunTrainingStep(arch, step, [&bar](double f) { bar.Update(f); });
   } catch (const OverflowError& e) {
-    std::string source = o.onnx.empty() ? path : o.onnx + " (training settings from " + path + ")";
-    for (const std::string& s : o.workload_overrides) source += " --set " + s;
-    throw InputError(fmt::format("{}: {} with {}: expected sizes whose products fit 64 bits",
-                                 source, e.what(), WorkloadSizes(config)));
+    ThrowOverflow(o, step.config, e);
   }
   const std::string json_text = StepReportJson(arch, step, report);
   if (!o.out_dir.empty()) {
@@ -211,6 +240,105 @@ int RunStep(const RunOptions& o) {
     set.Publish();
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
+  return 0;
+}
+
+struct TcoOptions {
+  RunOptions run;
+  std::string tokens;
+  std::vector<std::string> cost_files;
+  bool list_keys = false;
+};
+
+// A positive, finite number ("2e12", base/number_parse.h); InputError naming the option.
+double ParseTokens(const std::string& text) {
+  double v = 0;
+  std::string why;
+  if (!ParseReal(text, &v, &why)) {
+    throw InputError("--tokens '" + text + "': " + why +
+                     ": expected a number of tokens > 0, "
+                     "e.g. 2e12");
+  }
+  if (!(v > 0)) {
+    throw InputError("--tokens '" + text + "': expected a number of tokens > 0, e.g. 2e12");
+  }
+  return v;
+}
+
+int RunTcoCommand(const TcoOptions& o) {
+  if (o.list_keys) {
+    std::cout << FormatCostKeys();
+    return 0;
+  }
+  // Every input is checked before anything is simulated or written.
+  const double tokens = ParseTokens(o.tokens);
+  std::vector<std::string> files = o.cost_files;
+  if (files.empty()) files = {CostPresetPath("trn1-cloud"), CostPresetPath("trn1-onprem")};
+  std::vector<CostOption> options;
+  for (const std::string& f : files) {
+    const bool is_file = f.find('/') != std::string::npos || f.find(".toml") != std::string::npos;
+    if (!is_file && !std::filesystem::exists(CostPresetPath(f))) {
+      std::string names;
+      const std::filesystem::path dir = std::filesystem::path(CostPresetPath("x")).parent_path();
+      std::vector<std::string> found;
+      std::error_code ec;
+      for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().extension() == ".toml") found.push_back(entry.path().stem().string());
+      }
+      std::sort(found.begin(), found.end());
+      for (const std::string& n : found) names += (names.empty() ? "" : ", ") + n;
+      throw InputError("--cost '" + f + "': no such preset (expected one of " + names +
+                       ", or a .toml file)");
+    }
+    options.push_back(LoadCostOption(is_file ? f : CostPresetPath(f)));
+  }
+  // The command's architecture, and each option's own (option.arch), loaded and their
+  // steps built (footprint checked) before any simulation.
+  struct Chip {
+    ArchConfig arch;
+    TrainingStep step;
+    StepReport report;
+    StepFigures fig;
+  };
+  std::map<std::string, Chip> chips;  // by option.arch ("" = --arch)
+  chips[""].arch = o.run.arch.Load();
+  for (const CostOption& option : options) {
+    if (!option.arch.empty() && !chips.count(option.arch)) {
+      chips[option.arch].arch = LoadArchConfig(option.arch, o.run.arch.overrides);
+    }
+  }
+  for (auto& [path, chip] : chips) chip.step = LoadStep(o.run, chip.arch);
+  for (auto& [path, chip] : chips) {
+    {
+      ProgressBar bar;
+      chip.report = RunTrainingStep(chip.arch, chip.step, [&bar](double f) { bar.Update(f); });
+    }
+    StepFigures& fig = chip.fig;
+    fig.workload = chip.step.config.model.name;
+    fig.arch = chip.arch.name;
+    fig.step_ns = chip.report.step_ns;
+    fig.tokens_per_step = static_cast<double>(chip.step.tokens_per_step);
+    fig.energy_j = chip.report.energy.TotalJ();
+    fig.throttled = chip.report.power.throttled;
+    fig.clock_scale = chip.report.power.clock_scale;
+  }
+  std::vector<StepFigures> option_steps;
+  for (const CostOption& option : options) option_steps.push_back(chips.at(option.arch).fig);
+  const Chip& main_chip = chips.at("");
+  const ArchConfig& arch = main_chip.arch;
+  const TrainingStep& step = main_chip.step;
+  const StepReport& report = main_chip.report;
+  const TcoReport tco = ComputeTco(main_chip.fig, tokens, options, option_steps);
+  const std::string json_text = TcoJson(tco);
+  if (!o.run.out_dir.empty()) {
+    OutputSet set(o.run.out_dir);  // published as one set (base/output_set.h)
+    set.Add("report.json", json_text);
+    set.Add("tco.svg", TcoSvg(tco));
+    set.Add("step.json", StepReportJson(arch, step, report));
+    set.Add("config.resolved.toml", ResolvedArchToml(arch));
+    set.Publish();
+  }
+  std::cout << (o.run.json ? json_text : FormatTcoTable(tco));
   return 0;
 }
 
@@ -329,6 +457,38 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
             run_cmd->count("--sequence-parallel") + run_cmd->count("--every-rank") >
         0;
     action = [run]() { return RunStep(*run); };
+  });
+
+  // tco
+  auto tco = std::make_shared<TcoOptions>();
+  CLI::App* tco_cmd = app.add_subcommand(
+      "tco",
+      "Cost of training to a token target: cloud rental vs owned servers, energy, CO2, "
+      "break-even");
+  tco->run.arch.AddTo(tco_cmd);
+  tco_cmd->add_option("--workload,-w", tco->run.workload,
+                      "Model-zoo preset (configs/workloads/NAME.toml) or a workload .toml file");
+  tco_cmd
+      ->add_option("--set", tco->run.workload_overrides,
+                   "Override a workload key: --set training.micro_batch=8")
+      ->take_all();
+  tco_cmd->add_option("--tokens", tco->tokens, "Tokens to train on, e.g. 2e12");
+  tco_cmd
+      ->add_option("--cost", tco->cost_files,
+                   "Cost file (configs/cost/NAME.toml or a path), one per deployment option; "
+                   "repeatable (default: trn1-cloud and trn1-onprem)")
+      ->take_all();
+  tco_cmd->add_flag("--list-cost-keys", tco->list_keys, "List every cost-file key and exit");
+  tco_cmd->add_flag("--json", tco->run.json, "Print report.json (systole.tco/1) to stdout");
+  tco_cmd->add_option("--out", tco->run.out_dir,
+                      "Write report.json, tco.svg, step.json and config.resolved.toml here");
+  tco_cmd->callback([tco, &action]() {
+    action = [tco]() {
+      if (!tco->list_keys && tco->tokens.empty()) {
+        throw InputError("tco: --tokens is required (e.g. --tokens 2e12)");
+      }
+      return RunTcoCommand(*tco);
+    };
   });
 
   // gemm

@@ -201,6 +201,38 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   dma.descriptor_ns = f64("core.dma.descriptor_ns");
   LoadHbmConfig(config);     // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
   LoadSystemConfig(config);  // models/link/system_config.cpp: system.* keys
+
+  EnergyConfig& en = config.energy;
+  en.mac_pj[0] = f64("core.tensor.energy_pj_per_mac_fp32");  // Dtype order: fp32 bf16 fp16 fp8
+  en.mac_pj[1] = f64("core.tensor.energy_pj_per_mac_bf16");
+  en.mac_pj[2] = f64("core.tensor.energy_pj_per_mac_fp16");
+  en.mac_pj[3] = f64("core.tensor.energy_pj_per_mac_fp8");
+  en.vector_pj_per_element = f64("core.vector.energy_pj_per_element");
+  en.scalar_pj_per_element = f64("core.scalar.energy_pj_per_element");
+  en.scratchpad_read_pj_per_byte = f64("core.scratchpad.read_pj_per_byte");
+  en.scratchpad_write_pj_per_byte = f64("core.scratchpad.write_pj_per_byte");
+  en.accumulator_read_pj_per_byte = f64("core.accumulator.read_pj_per_byte");
+  en.accumulator_write_pj_per_byte = f64("core.accumulator.write_pj_per_byte");
+  en.hbm_read_pj_per_bit = f64("hbm.read_pj_per_bit");
+  en.hbm_write_pj_per_bit = f64("hbm.write_pj_per_bit");
+  en.hbm_activate_pj = f64("hbm.activate_pj");
+  en.link_pj_per_bit = f64("system.link_pj_per_bit");
+  en.tensor_static_w = f64("core.tensor.static_w");
+  en.vector_static_w = f64("core.vector.static_w");
+  en.scalar_static_w = f64("core.scalar.static_w");
+  en.scratchpad_static_w = f64("core.scratchpad.static_w");
+  en.accumulator_static_w = f64("core.accumulator.static_w");
+  en.dma_static_w = f64("core.dma.static_w");
+  en.hbm_static_w = f64("hbm.static_w");
+  en.uncore_static_w = f64("chip.uncore_static_w");
+  en.tdp_w = f64("chip.tdp_w");
+  en.policy =
+      v.at("chip.power_policy") == "throttle" ? PowerPolicy::kThrottle : PowerPolicy::kReport;
+  en.server_chips = u64("server.chips");
+  en.host_cpu_w = f64("server.host_cpu_w");
+  en.nic_w = f64("server.nic_w");
+  en.fans_w = f64("server.fans_w");
+  en.psu_efficiency = f64("server.psu_efficiency");
   return config;
 }
 

@@ -172,7 +172,7 @@ TEST(StepRun, FusionIsFasterNeverBeatsTheRooflineAndKeepsFlops) {
   EXPECT_NE(fc_row.find(",\"matmul 1x512x768x3072 bf16"), std::string::npos) << fc_row;
   EXPECT_NE(fc_row.find(" epilogue bias,store,gelu x1\""), std::string::npos) << fc_row;
   const nlohmann::json j = nlohmann::json::parse(StepReportJson(arch, fused_step, fused));
-  EXPECT_EQ(j["schema"], "systole.step/3");
+  EXPECT_EQ(j["schema"], "systole.step/4");
   EXPECT_EQ(j["fusion"], true);
   EXPECT_EQ(j["fused_ops"], fused_step.fused_ops);
   EXPECT_EQ(j["hbm_bytes_per_step"].get<std::uint64_t>(), bytes);

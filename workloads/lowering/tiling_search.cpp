@@ -56,6 +56,7 @@ KernelResult SimulateKernel(const ArchConfig& arch, const KernelCall& call) {
   for (const CoreRunResult& c : r) {
     out.time_ns = std::max(out.time_ns, c.time_ns);
     out.instructions += c.instructions;
+    out.activity += c.activity;
   }
   return out;
 }

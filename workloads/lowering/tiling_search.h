@@ -50,6 +50,7 @@
 #include <functional>
 
 #include "models/chip/arch_config.h"
+#include "models/energy/activity.h"
 #include "workloads/lowering/op_lowering.h"
 
 namespace systole {
@@ -57,6 +58,7 @@ namespace systole {
 struct KernelResult {
   double time_ns = 0;
   std::uint64_t instructions = 0;
+  Activity activity;  // every core's, summed (models/core/core.h)
 };
 
 KernelResult SimulateKernel(const ArchConfig& arch, const KernelCall& call);
