@@ -154,6 +154,10 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   auto flag = [&](const char* key) { return v.at(key) == "true"; };
   config.name = v.at("chip.name");
   config.cores = u64("chip.cores");
+  config.schedule = v.at("chip.schedule") == "waves" ? ChipSchedule::kWaves : ChipSchedule::kSplit;
+  config.l2_bytes = u64("chip.l2_bytes");
+  config.l2_bandwidth_gbps = f64("chip.l2_bandwidth_gbps");
+  config.kernel_launch_ns = f64("chip.kernel_launch_ns");
   config.core.clock_ghz = f64("core.clock_ghz");
   TensorEngineConfig& te = config.core.tensor;
   te.array.rows = u64("core.tensor.rows");

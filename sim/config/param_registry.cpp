@@ -62,8 +62,19 @@ std::vector<ParamSpec> BuildTable() {
   // Defaults describe Systole's own baseline design (configs/arch/systole-base.toml).
   return {
       String("chip.name", "systole-base", "Name of the design, copied into every report"),
-      Integer("chip.cores", "cores", 1, 1, 64,
+      Integer("chip.cores", "cores", 1, 1, 1024,
               "Cores per chip; they share the chip's HBM (kernels split their work across them)"),
+      Choice("chip.schedule", "split", {"split", "waves"},
+             "How kernels use the cores: split = each core simulated with an even share of "
+             "the rows; waves = GPU-style thread-block tiles in waves, one representative "
+             "core timed per wave shape (sim/wave_schedule.h)"),
+      Integer("chip.l2_bytes", "bytes", 0, 0, 1ll << 40,
+              "Last-level cache shared by the cores (waves schedule; 0 = none: every tile "
+              "load goes to HBM)"),
+      Float("chip.l2_bandwidth_gbps", "GB/s", "0", 0, 1e7,
+            "L2 to cores bandwidth, all cores together (waves schedule; 0 = not a limit)"),
+      Float("chip.kernel_launch_ns", "ns", "0", 0, 1e9,
+            "Fixed time added to every kernel (launch and teardown on the device)"),
       Float("core.clock_ghz", "GHz", "1.4", 0.001, 10.0,
             "Core clock: tensor-engine cycles are converted to time with it"),
       Integer("core.tensor.rows", "PEs", 128, 1, 65536,
