@@ -129,7 +129,10 @@ KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t r
   // A row wider than max_cols is cut into pieces that sit on separate partitions (row
   // reductions then combine a few partial results per row, which is not charged).
   const std::uint64_t pieces = CheckedMul(rows, chunks_per_row, "element-wise pieces");
-  const std::uint64_t krows = std::min(pieces, 8 * tile_rows);
+  // Up to 8 row tiles per core: on a waves chip (GPU-class) the whole op is one kernel
+  // launch over every core, so the cap scales with the core count.
+  const std::uint64_t cap_cores = arch.schedule == ChipSchedule::kWaves ? arch.cores : 1;
+  const std::uint64_t krows = std::min(pieces, 8 * tile_rows * cap_cores);
   KernelCall c;
   c.matmul = false;
   c.ew.kind = kind;
