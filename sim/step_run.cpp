@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "base/text_escape.h"
 #include "models/core/core.h"
 #include "sim/tiling_search.h"
 #include "workloads/lowering/op_lowering.h"
@@ -215,16 +216,18 @@ std::string OpsCsv(const TrainingStep& step, const StepReport& r) {
     const GraphOp& op = step.graph.op(o.op);
     // Fused ops (time 0): no rates of their own, bound "fused".
     const double t = o.time_ns > 0 ? o.time_ns : 1e300;
-    // kernels: quoted (an epilogue list has commas).
-    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{},{},\"{}\"\n",
-                       op.name, PhaseName(o.phase), OpRoleName(op.role), OpKindName(op.kind),
-                       o.repeats, o.time_ns, o.flops, o.matmul_flops, o.bytes,
+    // Names (ONNX node names may hold commas, quotes, line breaks) quoted per RFC 4180;
+    // kernels always quoted (an epilogue list has commas).
+    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{},{},{}\n",
+                       CsvField(op.name), PhaseName(o.phase), OpRoleName(op.role),
+                       OpKindName(op.kind), o.repeats, o.time_ns, o.flops, o.matmul_flops, o.bytes,
                        static_cast<double>(o.flops) / t / 1000.0, static_cast<double>(o.bytes) / t,
                        o.roofline_ns,
                        op.fused()        ? "fused"
                        : o.compute_bound ? "compute"
                                          : "memory",
-                       op.fused() ? step.graph.op(op.fused_into).name : "", o.kernels);
+                       CsvField(op.fused() ? step.graph.op(op.fused_into).name : ""),
+                       CsvField(o.kernels, /*always_quote=*/true));
   }
   return out;
 }

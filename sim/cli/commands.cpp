@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "base/number_parse.h"
+#include "base/output_set.h"
 #include "sim/common/atomic_file.h"
 #include "sim/common/error.h"
 #include "sim/config/arch_config.h"
@@ -19,6 +21,7 @@
 #include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
 #include "sim/step_run.h"
+#include "sim/sweep/sweep_run.h"
 #include "sim/trace/chrome_trace.h"
 #include "sim/wave_schedule.h"
 #include "workloads/import/onnx_import.h"
@@ -52,10 +55,12 @@ struct ArchOptions {
 // Accepts a decimal integer >= 1 that fits 64 bits.
 const CLI::Validator kPositiveInteger(
     [](std::string& text) -> std::string {
-      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-          text.find_first_not_of('0') == std::string::npos || text.size() > 19) {
-        return "expected a positive integer below 10^19, got '" + text + "'";
+      std::uint64_t v = 0;
+      std::string why;
+      if (!ParseUnsigned(text, &v, &why)) {
+        return "expected a positive integer, got '" + text + "', which " + why;
       }
+      if (v == 0) return "expected a positive integer, got 0";
       return "";
     },
     "POSITIVE_INT");
@@ -123,13 +128,14 @@ int RunStep(const RunOptions& o) {
   }
   const std::string json_text = StepReportJson(arch, step, report);
   if (!o.out_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(o.out_dir, ec);
-    if (ec) throw InputError(o.out_dir + ": cannot create output directory: " + ec.message());
-    WriteFileAtomically(o.out_dir + "/report.json", json_text);
-    WriteFileAtomically(o.out_dir + "/ops.csv", OpsCsv(step, report));
-    WriteFileAtomically(o.out_dir + "/trace.json", StepTraceJson(step, report));
-    WriteFileAtomically(o.out_dir + "/config.resolved.toml", arch.ToResolvedToml());
+    // The four files are published as one set (base/output_set.h): a failure or a kill
+    // partway leaves the previous set intact or marked incomplete (no manifest).
+    OutputSet set(o.out_dir);
+    set.Add("report.json", json_text);
+    set.Add("ops.csv", OpsCsv(step, report));
+    set.Add("trace.json", StepTraceJson(step, report));
+    set.Add("config.resolved.toml", arch.ToResolvedToml());
+    set.Publish();
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
   return 0;
@@ -297,11 +303,11 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
         o.kind = kc->kind;
         o.dtype = dtype;
         const auto x = kc->shape.find('x');
-        char* end = nullptr;
-        o.rows = x == std::string::npos ? 0 : std::strtoull(kc->shape.c_str(), &end, 10);
-        o.cols = x == std::string::npos ? 0 : std::strtoull(kc->shape.c_str() + x + 1, &end, 10);
-        if (o.rows == 0 || o.cols == 0 || end == nullptr || *end != '\0') {
-          throw InputError("--shape '" + kc->shape + "': expected ROWSxCOLS, e.g. 4096x1024");
+        std::string why;
+        if (x == std::string::npos || !ParseUnsigned(kc->shape.substr(0, x), &o.rows, &why) ||
+            !ParseUnsigned(kc->shape.substr(x + 1), &o.cols, &why) || o.rows == 0 || o.cols == 0) {
+          throw InputError("--shape '" + kc->shape +
+                           "': expected ROWSxCOLS of positive integers, e.g. 4096x1024");
         }
         title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
         if (arch.schedule == ChipSchedule::kWaves) {
@@ -328,6 +334,8 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
       return 0;
     };
   });
+
+  RegisterSweepCommand(app, action);
 
   // params
   CLI::App* params_cmd =

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <systemc>
 
+#include "base/text_escape.h"
 #include "sim/cli/commands.h"
 #include "sim/common/error.h"
 
@@ -24,16 +25,16 @@ int sc_main(int argc, char* argv[]) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "systole: error: " << e.what() << " (see systole --help)\n";
+    std::cerr << "systole: error: " << systole::Printable(e.what()) << " (see systole --help)\n";
     return systole::kInputErrorExitCode;
   }
   try {
     return action ? action() : systole::RunDefault();
   } catch (const systole::InputError& e) {
-    std::cerr << "systole: error: " << e.what() << "\n";
+    std::cerr << "systole: error: " << systole::Printable(e.what()) << "\n";
     return systole::kInputErrorExitCode;
   } catch (const std::exception& e) {
-    std::cerr << "systole: internal error: " << e.what() << "\n";
+    std::cerr << "systole: internal error: " << systole::Printable(e.what()) << "\n";
     return 1;
   }
 }

@@ -6,9 +6,13 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
+#include <sstream>
 
+#include "base/input_file.h"
+#include "base/number_parse.h"
+#include "base/text_escape.h"
+#include "base/toml_guard.h"
 #include "sim/common/error.h"
 #include "sim/config/param_registry.h"
 
@@ -19,30 +23,23 @@ namespace {
 // Checks `text` against `spec` and returns its canonical form; `where` prefixes errors.
 std::string ValidateValue(const ParamSpec& spec, const std::string& text,
                           const std::string& where) {
-  auto bad = [&]() {
-    return InputError(fmt::format("{}: {} = '{}' is invalid: expected {}", where, spec.key, text,
-                                  spec.Expectation()));
+  auto bad = [&](const std::string& why = "") {
+    return InputError(fmt::format("{}: {} = '{}' is invalid{}: expected {}", where, spec.key, text,
+                                  why.empty() ? "" : " (" + why + ")", spec.Expectation()));
   };
   switch (spec.type) {
     case ParamType::kInteger: {
-      if (text.empty()) throw bad();
-      errno = 0;
-      char* end = nullptr;
-      const long long v = std::strtoll(text.c_str(), &end, 10);
-      if (errno != 0 || *end != '\0' || static_cast<double>(v) < spec.min ||
-          static_cast<double>(v) > spec.max) {
-        throw bad();
-      }
+      std::int64_t v = 0;
+      std::string why;
+      if (!ParseInteger(text, &v, &why)) throw bad("it " + why);
+      if (static_cast<double>(v) < spec.min || static_cast<double>(v) > spec.max) throw bad();
       return std::to_string(v);
     }
     case ParamType::kFloat: {
-      if (text.empty()) throw bad();
-      errno = 0;
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      if (errno != 0 || *end != '\0' || !std::isfinite(v) || v < spec.min || v > spec.max) {
-        throw bad();
-      }
+      double v = 0;
+      std::string why;
+      if (!ParseReal(text, &v, &why)) throw bad("it " + why);
+      if (v < spec.min || v > spec.max) throw bad();
       return fmt::format("{}", v);
     }
     case ParamType::kChoice:
@@ -120,11 +117,11 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
     config.sources[spec.key] = "default";
   }
   if (!toml_path.empty()) {
-    std::ifstream probe(toml_path);
-    if (!probe) throw InputError(toml_path + ": cannot open architecture file");
+    const std::string text = ReadInputFile(toml_path, "architecture file", kMaxConfigFileBytes);
+    CheckTomlBounds(text, toml_path, kMaxConfigFileBytes);
     toml::table table;
     try {
-      table = toml::parse_file(toml_path);
+      table = toml::parse(text, toml_path);
     } catch (const toml::parse_error& err) {
       throw InputError(fmt::format("{}: TOML syntax error: {}",
                                    Where(toml_path, err.source().begin.line),
@@ -201,10 +198,14 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   acc.bytes_per_cycle_per_partition = u64("core.accumulator.bytes_per_cycle_per_partition");
   acc.access_overhead_cycles = u64("core.accumulator.access_overhead_cycles");
   if (acc.partition_bytes % acc.banks != 0) {
-    throw InputError(fmt::format(
-        "{}: core.accumulator.partition_bytes ({}) must be a multiple "
-        "of core.accumulator.banks ({})",
-        config.sources.at("core.accumulator.partition_bytes"), acc.partition_bytes, acc.banks));
+    // Blame whichever of the two the user set last (-p over the file over the default).
+    const std::string& banks_source = config.sources.at("core.accumulator.banks");
+    const std::string& bytes_source = config.sources.at("core.accumulator.partition_bytes");
+    const bool banks_blamed = bytes_source == "default" || banks_source == "-p";
+    throw InputError(
+        fmt::format("{}: core.accumulator.partition_bytes ({}) must be a multiple "
+                    "of core.accumulator.banks ({})",
+                    banks_blamed ? banks_source : bytes_source, acc.partition_bytes, acc.banks));
   }
 
   DmaConfig& dma = config.core.dma;
@@ -213,7 +214,8 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   dma.setup_latency_ns = f64("core.dma.setup_latency_ns");
   dma.efficient_chunk_bytes = u64("core.dma.efficient_chunk_bytes");
   dma.max_outstanding = u64("core.dma.max_outstanding");
-  LoadHbmConfig(config);  // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
+  LoadHbmConfig(config);     // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
+  LoadSystemConfig(config);  // models/link/system_config.cpp: system.* keys
   return config;
 }
 
@@ -231,9 +233,16 @@ std::string ArchConfig::ToResolvedToml() const {
     }
     const std::string& value = values.at(spec.key);
     const bool quoted = spec.type == ParamType::kChoice || spec.type == ParamType::kString;
-    // Booleans and numbers are written bare.
-    out += fmt::format("{} = {}  # {}\n", leaf, quoted ? "\"" + value + "\"" : value,
-                       sources.at(spec.key));
+    // Booleans and numbers are written bare (their text is canonical); strings by toml++'s
+    // writer, which escapes quotes, backslashes and control characters. Sources (file
+    // names) go into comments made printable.
+    std::string text = value;
+    if (quoted) {
+      std::ostringstream escaped;
+      escaped << toml::value<std::string>(value);
+      text = escaped.str();
+    }
+    out += fmt::format("{} = {}  # {}\n", leaf, text, Printable(sources.at(spec.key)));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/hbm/hbm_config.h"
+#include "models/link/system_config.h"
 #include "models/tensor_engine/systolic_timing.h"
 
 namespace systole {
@@ -92,6 +93,7 @@ struct ArchConfig {
   double kernel_launch_ns = 0;   // ns added to every kernel
   CoreConfig core;
   HbmConfig hbm;
+  SystemConfig system;  // chips, nodes and their links (models/link/system_config.h)
   // Every parameter's final value (as text) and where it came from ("default",
   // "file.toml:12", "-p"): written beside reports as the resolved config.
   std::map<std::string, std::string> values;

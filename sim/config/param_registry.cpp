@@ -187,6 +187,33 @@ std::vector<ParamSpec> BuildTable() {
              "all_bank: REFab every tREFI; per_bank: one bank every tREFI / banks"),
       Integer("hbm.queue_depth", "bursts", 64, 1, 4096,
               "Controller queue per pseudo-channel (detailed reference model)"),
+
+      // System (models/link/system_config.h). Defaults: one chip in one node, so a
+      // single-chip design is unchanged. Link defaults are Trainium's NeuronLink-v2 class
+      // (4 links, 384 GB/s per chip: aws-neuron-sdk trainium2.rst comparison table,
+      // https://awsdocs-neuron.readthedocs-hosted.com/en/latest/general/arch/neuron-hardware/trainium2.html)
+      // and the network trn1.32xlarge's 800 Gbit/s EFA (aws-neuron-sdk trn1-arch.rst).
+      Integer("system.chips_per_node", "chips", 1, 1, 1 << 16,
+              "Chips in one node (joined by the chip-to-chip links)"),
+      Integer("system.nodes", "nodes", 1, 1, 1 << 20, "Nodes (joined by the network)"),
+      Choice("system.topology", "ring", {"ring", "torus2d", "fully_connected", "switch"},
+             "Chip-to-chip topology inside a node"),
+      Integer("system.torus_x", "chips", 0, 0, 1 << 16,
+              "torus2d: chips along x (must divide chips_per_node; 0 = squarest factor)"),
+      Integer("system.links_per_chip", "links", 4, 1, 256,
+              "Chip-to-chip links per chip (ring 2+, torus2d 4+, fully_connected chips-1+)"),
+      Float("system.link_bandwidth_gbps", "GB/s", "48", 0.001, 1e6,
+            "Bandwidth of one chip-to-chip link, per direction"),
+      Float("system.link_latency_ns", "ns", "2000", 0, 1e9,
+            "Latency of one chip-to-chip message (one hop, software included)"),
+      Choice("system.network", "fat_tree", {"fat_tree", "rail_optimized"},
+             "Node-to-node network: fat tree, or rails (chip i of every node on rail i)"),
+      Float("system.node_bandwidth_gbps", "GB/s", "100", 0.001, 1e7,
+            "Network bandwidth of one node (all its NICs), per direction"),
+      Float("system.node_latency_ns", "ns", "15000", 0, 1e9, "Latency of one node-to-node message"),
+      Float("system.oversubscription", "x", "1", 1, 1024,
+            "Spine oversubscription (1 = non-blocking): cross-leaf (or cross-rail) traffic "
+            "gets bandwidth / this"),
   };
 }
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "sim/common/atomic_file.h"
+#include "base/output_set.h"
 #include "sim/common/error.h"
 
 namespace systole {
@@ -97,16 +97,12 @@ std::string RunScaleSim(const ScaleSimRunOptions& options) {
     stalls += results.back().stall_cycles;
   }
   if (options.output_dir.empty()) throw InputError("scalesim: output directory (-p) is empty");
-  std::error_code ec;
-  std::filesystem::create_directories(options.output_dir, ec);
-  if (ec || !std::filesystem::is_directory(options.output_dir)) {
-    throw InputError(options.output_dir + ": cannot create output directory" +
-                     (ec ? " (" + ec.message() + ")" : std::string()));
-  }
-  const std::string dir = options.output_dir + "/";
-  WriteFileAtomically(dir + "COMPUTE_REPORT.csv", ComputeReportCsv(results));
-  WriteFileAtomically(dir + "BANDWIDTH_REPORT.csv", BandwidthReportCsv(results));
-  WriteFileAtomically(dir + "DETAILED_ACCESS_REPORT.csv", DetailedAccessReportCsv(results));
+  // The three reports are published as one set (base/output_set.h).
+  OutputSet set(options.output_dir);
+  set.Add("COMPUTE_REPORT.csv", ComputeReportCsv(results));
+  set.Add("BANDWIDTH_REPORT.csv", BandwidthReportCsv(results));
+  set.Add("DETAILED_ACCESS_REPORT.csv", DetailedAccessReportCsv(results));
+  set.Publish();
   return "scalesim: " + std::to_string(layers.size()) + " layer(s), " + std::to_string(total) +
          " total cycles (" + std::to_string(stalls) + " stall cycles), " +
          (cfg.mode == BandwidthMode::kCalc ? "CALC" : "USER") + " bandwidth mode; reports in " +

@@ -12,6 +12,9 @@
 #include <set>
 #include <sstream>
 
+#include "base/input_file.h"
+#include "base/number_parse.h"
+#include "base/toml_guard.h"
 #include "sim/common/error.h"
 
 namespace systole {
@@ -317,6 +320,7 @@ void ReadTraining(TableReader& r, const ModelConfig& m, TrainingConfig& t) {
 
 WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::string& source,
                                    const std::vector<std::string>& overrides) {
+  CheckTomlBounds(toml_text, source, kMaxConfigFileBytes);
   toml::table root;
   try {
     root = toml::parse(toml_text, source);
@@ -341,6 +345,21 @@ WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::stri
                        "training.micro_batch=8");
     }
     const std::string value = item.substr(eq + 1);
+    if (value.find_first_of(std::string("\0\r\n", 3)) != std::string::npos) {
+      throw InputError(label + ": the value holds a line break: expected one value on one line");
+    }
+    if (LooksNumeric(value)) {
+      std::int64_t i = 0;
+      double d = 0;
+      std::string why_int, why_real;
+      if (!ParseInteger(value, &i, &why_int) && !ParseReal(value, &d, &why_real)) {
+        throw InputError(
+            fmt::format("{}: the value {}: expected a decimal number such as 8 or "
+                        "0.5",
+                        label, why_real));
+      }
+    }
+    CheckTomlBounds(value, label, kMaxConfigFileBytes);
     if (root[table].as_table() == nullptr) root.insert_or_assign(table, toml::table{});
     toml::table& t = *root[table].as_table();
     try {
@@ -378,16 +397,13 @@ WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::stri
 
 WorkloadConfig LoadWorkloadConfig(const std::string& toml_path,
                                   const std::vector<std::string>& overrides) {
-  std::ifstream in(toml_path);
-  if (!in) throw InputError(toml_path + ": cannot open workload file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
+  const std::string text = ReadInputFile(toml_path, "workload file", kMaxConfigFileBytes);
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw InputError(toml_path +
                      ": workload file is empty: expected the tables [model] and "
                      "[training]");
   }
-  return ParseWorkloadConfig(text.str(), toml_path, overrides);
+  return ParseWorkloadConfig(text, toml_path, overrides);
 }
 
 std::string WorkloadPresetPath(const std::string& name) {

@@ -78,7 +78,8 @@ TEST(ArchConfig, SyntaxErrorNamesTheLine) {
 }
 
 TEST(ArchConfig, MissingFileIsAnError) {
-  EXPECT_EQ(ErrorOf("/nonexistent/a.toml"), "/nonexistent/a.toml: cannot open architecture file");
+  EXPECT_EQ(ErrorOf("/nonexistent/a.toml"),
+            "/nonexistent/a.toml: cannot open architecture file: no such file");
 }
 
 TEST(ArchConfig, BadOverrides) {
