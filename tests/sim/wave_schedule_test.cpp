@@ -96,6 +96,18 @@ TEST(WaveSchedule, L2ReuseCutsHbmTraffic) {
   EXPECT_GE(n.time_ns, w.time_ns);
 }
 
+TEST(WaveSchedule, AnL2WithoutWavesIsAnInputError) {
+  try {
+    Preset("a100-80gb", {"chip.schedule=split"});
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("a100-80gb.toml:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("chip.l2_bytes = 41943040 needs chip.schedule"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(WaveSchedule, NoTileFitsIsAnInputError) {
   const ArchConfig arch =
       Preset("h100-sxm", {"core.scratchpad.partition_bytes=256"});  // 16 KiB of shared memory

@@ -24,7 +24,8 @@
 //                                      score-sized matmuls as its FLOPs imply
 //     element-wise and row-wise ops    the element-wise kernel of the closest kind (add,
 //                                      relu, gelu, softmax, layernorm, rmsnorm) over rows x cols,
-//                                      rows capped to whole 128-row tiles and cols to what a
+//                                      rows capped to 8 whole 128-row tiles (x the core count on a
+//                                      waves chip: one launch over every SM) and cols to what a
 //                                      tile holds, repeated to cover the op; optimizer ops
 //                                      run over their parameter elements in fp32. Purely
 //                                      element-wise kinds ignore the op's row structure and
