@@ -20,6 +20,7 @@
 #include "sim/config/param_registry.h"
 #include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
+#include "sim/compare/compare_run.h"
 #include "sim/step_run.h"
 #include "sim/sweep/sweep_run.h"
 #include "sim/trace/chrome_trace.h"
@@ -336,6 +337,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   });
 
   RegisterSweepCommand(app, action);
+  RegisterCompareCommand(app, action);
 
   // params
   CLI::App* params_cmd =
