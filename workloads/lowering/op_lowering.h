@@ -5,7 +5,8 @@
 //   reference_kernels.h), each with a repeat count:
 //     matmul [batch, m, k, n]          matmul kernel m x k x n, blocked (block3); batch
 //                                      items (and convolution groups) run up to 8 per
-//                                      kernel, back to back so that one item's loads
+//                                      kernel (all of them on a waves chip: one batched
+//                                      GEMM launch), back to back so that one item's loads
 //                                      overlap the previous one's compute, repeated to
 //                                      cover the batch; the blocking is the level's
 //                                      default until the tiling search (sim/
