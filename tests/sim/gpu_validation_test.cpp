@@ -142,5 +142,47 @@ TEST(GpuValidation, A100ElementwiseAgainstMeasurements) {
   EXPECT_LT(all.max, 0.50);
 }
 
+// H100 SXM (sm_90) bf16 GEMM throughput measured by the XLA team for its cost model:
+// tensorflow/tensorflow third_party/xla/xla/service/gpu/model/matmul_interpolator_data.h
+// (kDefaultMatmulPTable, key "sm_90", b = 1 entries; C[m,n] = A[m,k] B[k,n], FLOP/s of the
+// "bf16xbf16->bf16" key). Device-side kernel times: no launch overhead is added.
+struct ThroughputRow {
+  std::uint64_t m, k, n;
+  double measured_tflops;
+};
+const ThroughputRow kH100Gemms[] = {
+    {4096, 4096, 4096, 783.33}, {2048, 2048, 2048, 631.98}, {1024, 2048, 2048, 524.29},
+    {2048, 2048, 1024, 523.27}, {4096, 256, 4096, 392.16},  {4096, 512, 2048, 447.02},
+    {4096, 512, 1024, 343.71},  {256, 4096, 2048, 285.87},  {512, 1024, 4096, 373.35},
+    {4096, 1024, 512, 370.77},  {1024, 2048, 1024, 349.98}, {4096, 2048, 256, 304.69},
+};
+
+TEST(GpuValidation, H100GemmAgainstXlaTable) {
+  const ArchConfig arch =
+      LoadArchConfig(std::string(SYSTOLE_SOURCE_DIR) + "/configs/arch/h100-sxm.toml");
+  Errors all;
+  std::printf("| M | K | N | measured TFLOP/s | simulated TFLOP/s | time error | tile |\n");
+  for (const ThroughputRow& g : kH100Gemms) {
+    MatmulKernelOptions o;
+    o.m = g.m;
+    o.k = g.k;
+    o.n = g.n;
+    const WaveRun w = SimulateMatmulWaves(arch, o);
+    const double sim_tflops = 2.0 * static_cast<double>(g.m * g.k * g.n) / w.time_ns / 1000.0;
+    const double err = g.measured_tflops / sim_tflops - 1.0;  // simulated / measured time - 1
+    all.Add(err);
+    std::printf("| %llu | %llu | %llu | %.1f | %.1f | %+.1f%% | %llux%llu |\n",
+                static_cast<unsigned long long>(g.m), static_cast<unsigned long long>(g.k),
+                static_cast<unsigned long long>(g.n), g.measured_tflops, sim_tflops, 100 * err,
+                static_cast<unsigned long long>(w.tile_m),
+                static_cast<unsigned long long>(w.tile_n));
+  }
+  std::printf("H100 GEMM: mean |error| %.1f%%, max %.1f%%\n", 100 * all.mean(), 100 * all.max);
+  // Reached: mean 17%, max 41%; short-K products (K <= 512) run too fast (per-tile
+  // prologue and epilogue costs of real kernels are under-charged), 4096^3 9% too slow.
+  EXPECT_LT(all.mean(), 0.20);
+  EXPECT_LT(all.max, 0.45);
+}
+
 }  // namespace
 }  // namespace systole
