@@ -47,11 +47,11 @@ StepReport RunAtClocks(const ArchConfig& arch, const TrainingStep& step,
         auto it = cache.find(key);
         if (!reuse_kernels && it != cache.end()) {
           it->second = SimulateKernel(arch, call);  // simulate again, as if never seen
-          rep.simulated_instructions += it->second.instructions;
+          rep.simulated_instructions += it->second.simulated_instructions;
         }
         if (it == cache.end()) {
           it = cache.emplace(std::move(key), SimulateKernel(arch, call)).first;
-          rep.simulated_instructions += it->second.instructions;
+          rep.simulated_instructions += it->second.simulated_instructions;
         }
         return it->second;
       };

@@ -82,9 +82,16 @@ struct CoreConfig {
   }
 };
 
+// How a kernel's work is spread over the chip's cores (chip.schedule).
+enum class ChipSchedule { kSplit, kWaves };
+
 struct ArchConfig {
   std::string name;
   std::uint64_t cores = 1;  // per chip, sharing the HBM
+  ChipSchedule schedule = ChipSchedule::kSplit;
+  std::uint64_t l2_bytes = 0;    // bytes, shared last-level cache (0 = none)
+  double l2_bandwidth_gbps = 0;  // GB/s, L2 to all cores (0 = unlimited)
+  double kernel_launch_ns = 0;   // ns added to every kernel
   CoreConfig core;
   HbmConfig hbm;
   SystemConfig system;  // chips, nodes and their links (models/link/system_config.h)

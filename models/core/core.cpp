@@ -222,8 +222,9 @@ std::vector<CoreRunResult> RunPrograms(const ArchConfig& arch,
     if (options.hbm == HbmFidelity::kBanked) {
       banked_hbm = std::make_unique<Hbm>("hbm", arch.hbm);
     } else {
-      flat_hbm = std::make_unique<BandwidthMemory>("hbm", arch.hbm.PeakGBps(),
-                                                   arch.hbm.trcd_ns + arch.hbm.tcl_ns);
+      flat_hbm = std::make_unique<BandwidthMemory>(
+          "hbm", options.hbm_gbps > 0 ? options.hbm_gbps : arch.hbm.PeakGBps(),
+          arch.hbm.trcd_ns + arch.hbm.tcl_ns);
     }
     std::vector<std::unique_ptr<CoreInstance>> cores;
     for (std::size_t c = 0; c < programs.size(); ++c) {

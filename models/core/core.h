@@ -37,6 +37,10 @@ enum class HbmFidelity { kBandwidth, kBanked };
 struct CoreRunOptions {
   bool record_trace = false;  // keep one record per instruction (for trace.json)
   HbmFidelity hbm = HbmFidelity::kBandwidth;
+  // Bandwidth of the bandwidth-pipe HBM in GB/s; 0 = the HBM's peak. A representative core
+  // of a GPU-class chip runs with its share of the chip's memory bandwidth
+  // (workloads/kernel/wave_schedule.h).
+  double hbm_gbps = 0;
 };
 
 struct EngineReport {

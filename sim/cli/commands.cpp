@@ -35,6 +35,7 @@
 #include "workloads/gemm/gemm_run.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
+#include "workloads/kernel/wave_schedule.h"
 #include "workloads/parallel/parallel_layout.h"
 #include "workloads/scalesim/scalesim_run.h"
 #include "workloads/training/footprint.h"
@@ -385,6 +386,10 @@ int RunKernelCommand(KernelCli& kc) {
         o.tile_m, o.tile_k, o.tile_n, o.block_m, o.block_n, o.block_k, o.hoist ? "on" : "off",
         o.buffers, o.out_buffers);
     if (!o.epilogue.empty()) title += " epilogue " + EpilogueString(o.epilogue);
+    if (arch.schedule == ChipSchedule::kWaves) {
+      std::cout << FormatWaveRun(arch, kc.mm, SimulateMatmulWaves(arch, kc.mm));
+      return 0;
+    }
     programs = BuildMatmulKernelForChip(arch, o);
   } else {
     ElementwiseKernelOptions o;
@@ -398,6 +403,15 @@ int RunKernelCommand(KernelCli& kc) {
                        "': expected ROWSxCOLS of positive integers, e.g. 4096x1024");
     }
     title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
+    if (arch.schedule == ChipSchedule::kWaves) {
+      const WaveRun w = SimulateElementwiseWaves(arch, o);
+      std::cout << fmt::format(
+          "{} on {}: time {:.3f} us over {} cores ({:.1f} GB/s each), {:.1f} GB/s of HBM "
+          "traffic achieved\n",
+          title, arch.name, w.time_ns / 1000.0, w.tiles, w.full_share_gbps,
+          static_cast<double>(w.hbm_bytes) / w.time_ns);
+      return 0;
+    }
     programs = BuildElementwiseKernelForChip(arch, o);
   }
   CoreRunOptions options;
@@ -559,7 +573,8 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_option("--block-n", kc->mm.block_n, "matmul: N tiles per block");
   kernel_cmd->add_option("--block-k", kc->mm.block_k, "matmul: K tiles per block");
   kernel_cmd->add_option("--hoist", kc->mm.hoist, "matmul: 1 = keep stationary tiles resident");
-  kernel_cmd->add_option("--buffers", kc->mm.buffers, "matmul: 1 or 2 operand buffers");
+  kernel_cmd->add_option("--buffers", kc->mm.buffers,
+                         "matmul: operand buffers (pipeline stages), 1-8");
   kernel_cmd->add_option("--batch", kc->mm.batch,
                          "matmul: independent products of this shape run back to back");
   kernel_cmd->add_option("--store-queues", kc->mm.store_queues,

@@ -112,6 +112,18 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   auto flag = [&](const char* key) { return v.at(key) == "true"; };
   config.name = v.at("chip.name");
   config.cores = u64("chip.cores");
+  config.schedule = v.at("chip.schedule") == "waves" ? ChipSchedule::kWaves : ChipSchedule::kSplit;
+  config.l2_bytes = u64("chip.l2_bytes");
+  config.l2_bandwidth_gbps = f64("chip.l2_bandwidth_gbps");
+  config.kernel_launch_ns = f64("chip.kernel_launch_ns");
+  // The L2 is modelled for thread-block tiles in waves only (workloads/kernel/wave_schedule.h).
+  for (const char* key : {"chip.l2_bytes", "chip.l2_bandwidth_gbps"}) {
+    if (config.schedule == ChipSchedule::kSplit && f64(key) > 0) {
+      throw InputError(fmt::format(
+          "{}: {} = {} needs chip.schedule = \"waves\" (the split schedule has no L2 model)",
+          config.sources.at(key), key, v.at(key)));
+    }
+  }
   config.core.clock_ghz = f64("core.clock_ghz");
   TensorEngineConfig& te = config.core.tensor;
   te.array.rows = u64("core.tensor.rows");

@@ -15,8 +15,19 @@ std::vector<ParamSpec> BuildTable() {
   return {
       StringParam("chip.name", "systole-base", "Name of the design, copied into every report"),
       IntegerParam(
-          "chip.cores", "cores", 1, 1, 64,
+          "chip.cores", "cores", 1, 1, 1024,
           "Cores per chip; they share the chip's HBM (kernels split their work across them)"),
+      ChoiceParam("chip.schedule", "split", {"split", "waves"},
+                  "How kernels use the cores: split = each core simulated with an even share of "
+                  "the rows; waves = GPU-style thread-block tiles in waves, one representative "
+                  "core timed per wave shape (workloads/kernel/wave_schedule.h)"),
+      IntegerParam("chip.l2_bytes", "bytes", 0, 0, 1ll << 40,
+                   "Last-level cache shared by the cores (waves schedule; 0 = none: every tile "
+                   "load goes to HBM)"),
+      FloatParam("chip.l2_bandwidth_gbps", "GB/s", "0", 0, 1e7,
+                 "L2 to cores bandwidth, all cores together (waves schedule; 0 = not a limit)"),
+      FloatParam("chip.kernel_launch_ns", "ns", "0", 0, 1e9,
+                 "Fixed time added to every kernel (launch and teardown on the device)"),
       // Power (models/energy/energy_config.h). The baseline is a card-class part: the PCIe
       // slot limit, PCI-SIG "PCI Express Card Electromechanical Specification" (75 W slot
       // power), https://pcisig.com/specifications

@@ -189,8 +189,8 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
   // Blocked levels spread each block load over several DMA queues.
   o.dma_rows = std::min(Pick(o.dma_rows, bm * bn * bk > 1 ? 32 : o.tile_k), o.tile_k);
   if (o.buffers == 0) o.buffers = buffers;
-  if (o.buffers != 1 && o.buffers != 2) {
-    throw InputError(fmt::format("matmul kernel: --buffers must be 1 or 2, got {}", o.buffers));
+  if (o.buffers < 1 || o.buffers > 8) {
+    throw InputError(fmt::format("matmul kernel: --buffers must be in [1, 8], got {}", o.buffers));
   }
   const auto queues = static_cast<int>(arch.core.dma.queues);
   if (o.store_queues == 0) o.store_queues = queues >= 4 ? queues / 4 : 1;

@@ -98,7 +98,7 @@ struct MatmulKernelOptions {
   std::uint64_t tile_m = 0, tile_k = 0, tile_n = 0;
   std::uint64_t block_m = 0, block_n = 0, block_k = 0;
   int hoist = -1;              // -1 = by level, 0/1 forced
-  int buffers = 0;             // 1 or 2; 0 = by level
+  int buffers = 0;             // operand buffers (pipeline stages), 1-8; 0 = by level (1 or 2)
   int store_queues = 0;        // DMA queues that carry stores (the rest load); 0 = a quarter
   int out_buffers = 0;         // output row-block buffers, 1-8; 0 = 2 (3 with an epilogue)
   std::uint64_t dma_rows = 0;  // rows per DMA (block loads are split); 0 = by level
