@@ -187,6 +187,15 @@ void CountProgramActivity(const Program& program, Activity& a) {
       case Opcode::kDmaStore:
         a.hbm_write_bytes += static_cast<double>(in.hbm.bytes());
         break;
+      case Opcode::kDmaLink: {
+        // Read the chunk to send, send it, write the chunk received; a reducing step also
+        // reads both operands and writes the sum (models/dma/dma_queue.cpp, IssueLink).
+        const double bytes = static_cast<double>(in.hbm.bytes());
+        a.link_bytes += bytes;
+        a.hbm_read_bytes += in.accumulate ? 3 * bytes : bytes;
+        a.hbm_write_bytes += in.accumulate ? 2 * bytes : bytes;
+        break;
+      }
     }
   }
 }

@@ -53,7 +53,9 @@ KernelResult SimulateKernel(const ArchConfig& arch, const KernelCall& call) {
   if (arch.schedule == ChipSchedule::kWaves) {
     const WaveRun w =
         call.matmul ? SimulateMatmulWaves(arch, call.mm) : SimulateElementwiseWaves(arch, call.ew);
-    return {w.time_ns, w.represented_instructions, w.simulated_instructions};
+    // The waves schedule records no per-block activity yet: such a kernel's energy is its
+    // static share only.
+    return {w.time_ns, w.represented_instructions, w.simulated_instructions, Activity{}};
   }
   std::vector<Program> programs = call.matmul ? BuildMatmulKernelForChip(arch, call.mm)
                                               : BuildElementwiseKernelForChip(arch, call.ew);
