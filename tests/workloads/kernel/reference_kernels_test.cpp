@@ -62,8 +62,12 @@ TEST(MatmulKernel, WideDtypeWithEpilogueShrinksItsBlocksToFit) {
   EXPECT_EQ(TunedScratchpadBytes(r, 8), 160u * 1024);
   const CoreRunResult run = RunCore(arch, BuildMatmulKernel(arch, o), {});
   EXPECT_EQ(run.flops, 2ull * 512 * 1024 * 4096);
-  // A block the user gave is kept, and the allocation that does not fit is named.
+  // Blocks the user gave are kept (K given: N shrinks instead); all three given and too
+  // big: the allocation that does not fit is named.
   o.block_k = 8;
+  EXPECT_EQ(ResolveMatmulOptions(arch, o).block_n, 2u);
+  o.block_m = 2;
+  o.block_n = 4;
   EXPECT_THROW(BuildMatmulKernel(arch, o), InputError);
 }
 
