@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "base/error.h"
 #include "models/tensor_engine/systolic_timing.h"
-#include "sim/common/error.h"
 
 namespace systole {
 

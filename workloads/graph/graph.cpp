@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 #include "workloads/graph/op_kinds.h"
 
 namespace systole {

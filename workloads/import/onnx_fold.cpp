@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/import/onnx_importer.h"
 
 namespace systole::onnx_importer {

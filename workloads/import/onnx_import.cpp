@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/import/onnx_importer.h"
 

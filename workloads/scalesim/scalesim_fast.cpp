@@ -40,8 +40,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/scalesim/scalesim_engine.h"
 #include "workloads/scalesim/scalesim_fast_internal.h"
 #include "workloads/scalesim/scalesim_fast_user_buffer.h"

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 #include "workloads/scalesim/scalesim_fast_internal.h"
 
 namespace systole::scalesim::fast {

@@ -5,7 +5,7 @@
 #include <deque>
 #include <utility>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 #include "workloads/scalesim/scalesim_fast_internal.h"
 
 namespace systole::scalesim::fast {

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "base/error.h"
 #include "base/output_set.h"
-#include "sim/common/error.h"
 
 namespace systole {
 
