@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/error.h"
 #include "base/text_escape.h"
-#include "sim/common/error.h"
 
 namespace systole {
 

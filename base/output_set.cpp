@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/error.h"
 #include "base/text_escape.h"
-#include "sim/common/error.h"
 
 namespace systole {
 

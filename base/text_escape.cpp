@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 

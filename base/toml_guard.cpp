@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "base/error.h"
 #include "base/text_escape.h"
-#include "sim/common/error.h"
 
 namespace systole {
 

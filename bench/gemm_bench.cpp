@@ -4,7 +4,7 @@
 
 #include "models/tensor_engine/systolic_timing.h"
 #include "sim/config/arch_config.h"
-#include "sim/gemm_run.h"
+#include "workloads/gemm/gemm_run.h"
 
 namespace {
 

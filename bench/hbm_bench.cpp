@@ -9,7 +9,7 @@
 
 #include "models/hbm/hbm.h"
 #include "models/hbm/hbm_reference.h"
-#include "sim/kernel/sim_context.h"
+#include "models/sysc/sim_context.h"
 
 namespace {
 

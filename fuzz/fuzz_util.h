@@ -14,7 +14,7 @@
 #include <exception>
 #include <string>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole::fuzz {
 

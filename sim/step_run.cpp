@@ -9,8 +9,8 @@
 
 #include "base/text_escape.h"
 #include "models/core/core.h"
-#include "sim/tiling_search.h"
 #include "workloads/lowering/op_lowering.h"
+#include "workloads/lowering/tiling_search.h"
 #include "workloads/training/footprint.h"
 #include "workloads/training/step_report.h"
 
@@ -55,7 +55,8 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
         KernelResult k;
         std::string kernel_key;  // as chosen
         if (call.matmul) {
-          // Orientation and blocking (sim/tiling_search.h); decided once per distinct call.
+          // Orientation and blocking (workloads/lowering/tiling_search.h); decided once per
+          // distinct call.
           std::string key = call.Key() + (call.try_transposed ? " try_transposed" : "");
           auto it = tunings.find(key);
           if (it == tunings.end() || !reuse_kernels) {

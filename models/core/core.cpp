@@ -2,14 +2,14 @@
 
 #include <memory>
 
+#include "base/error.h"
 #include "models/core/engine.h"
 #include "models/dma/dma_queue.h"
 #include "models/hbm/hbm.h"
 #include "models/memory/bandwidth_memory.h"
+#include "models/sysc/sim_context.h"
 #include "models/tensor_engine/matmul_unit.h"
 #include "models/vector_engine/vector_unit.h"
-#include "sim/common/error.h"
-#include "sim/kernel/sim_context.h"
 
 namespace systole {
 

@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "models/chip/arch_config.h"
 #include "models/core/program.h"
 #include "models/memory/onchip_memory.h"
-#include "sim/config/arch_config.h"
 
 namespace systole {
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "base/dtype.h"
+
 namespace systole {
 
 enum class EngineKind : std::uint8_t { kTensor, kVector, kScalar, kDma };
@@ -25,22 +27,6 @@ struct EngineId {
   std::uint16_t index = 0;
   bool operator==(const EngineId& o) const { return kind == o.kind && index == o.index; }
 };
-
-enum class Dtype : std::uint8_t { kFp32, kBf16, kFp16, kFp8 };
-inline std::uint32_t DtypeBytes(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::kFp32:
-      return 4;
-    case Dtype::kBf16:
-    case Dtype::kFp16:
-      return 2;
-    case Dtype::kFp8:
-      return 1;
-  }
-  return 0;
-}
-const char* DtypeName(Dtype dtype);
-Dtype ParseDtype(const std::string& text);  // "fp32", "bf16", ...; InputError otherwise
 
 enum class MemorySpace : std::uint8_t { kHbm, kScratchpad, kAccumulator };
 

@@ -27,12 +27,12 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 
+#include "models/chip/arch_config.h"
 #include "models/core/engine.h"
 #include "models/hbm/hbm.h"
 #include "models/memory/duration_cache.h"
 #include "models/memory/hbm_pattern.h"
 #include "models/memory/onchip_memory.h"
-#include "sim/config/arch_config.h"
 
 namespace systole {
 

@@ -77,9 +77,9 @@
 #include <tlm>
 #include <vector>
 
+#include "base/divider.h"
 #include "models/hbm/hbm_config.h"
 #include "models/hbm/hbm_stats.h"
-#include "sim/common/divider.h"
 
 namespace systole {
 

@@ -6,9 +6,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "sim/common/error.h"
-#include "sim/config/arch_config.h"
-#include "sim/config/param_registry.h"
+#include "base/error.h"
+#include "models/chip/arch_config.h"
 
 namespace systole {
 
@@ -209,7 +208,7 @@ void LoadHbmConfig(ArchConfig& arch) {
   auto& sources = arch.sources;
   const std::string preset_name = values.at("hbm.preset");
   HbmConfig c = HbmPreset(preset_name);
-  const bool other_preset = preset_name != FindArchParam("hbm.preset")->default_value;
+  const bool other_preset = preset_name != kDefaultHbmPreset;
   auto is_default = [&](const char* key) { return sources.at(key) == "default"; };
   for (const IntField& f : IntFields()) {
     if (f.device && is_default(f.key)) {

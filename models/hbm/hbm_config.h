@@ -55,6 +55,9 @@ namespace systole {
 
 struct ArchConfig;
 
+// The preset hbm.preset names by default (its device keys are the registry defaults).
+inline constexpr const char* kDefaultHbmPreset = "hbm2e";
+
 enum class HbmRefreshMode { kAllBank, kPerBank };
 
 struct HbmConfig {

@@ -4,7 +4,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "sim/config/arch_config.h"
+#include "models/chip/arch_config.h"
 
 namespace systole {
 

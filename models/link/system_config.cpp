@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "sim/common/error.h"
-#include "sim/config/arch_config.h"
+#include "base/error.h"
+#include "models/chip/arch_config.h"
 
 namespace systole {
 

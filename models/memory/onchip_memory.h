@@ -31,12 +31,12 @@
 #include <tlm>
 #include <vector>
 
+#include "base/divider.h"
+#include "models/chip/arch_config.h"
 #include "models/core/program.h"
 #include "models/memory/duration_cache.h"
 #include "models/memory/lt_target.h"
 #include "models/memory/reservation_calendar.h"
-#include "sim/common/divider.h"
-#include "sim/config/arch_config.h"
 
 namespace systole {
 

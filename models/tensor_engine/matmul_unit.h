@@ -33,9 +33,9 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 
+#include "models/chip/arch_config.h"
 #include "models/core/engine.h"
 #include "models/memory/onchip_memory.h"
-#include "sim/config/arch_config.h"
 
 namespace systole {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 
 namespace systole {
 namespace {

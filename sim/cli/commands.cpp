@@ -12,19 +12,19 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "base/number_parse.h"
 #include "base/output_set.h"
-#include "sim/common/atomic_file.h"
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "sim/compare/compare_run.h"
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
-#include "sim/gemm_run.h"
 #include "sim/kernel_run.h"
-#include "sim/compare/compare_run.h"
 #include "sim/step_run.h"
 #include "sim/sweep/sweep_run.h"
 #include "sim/trace/chrome_trace.h"
+#include "workloads/gemm/gemm_run.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
 #include "workloads/scalesim/scalesim_run.h"
@@ -164,7 +164,7 @@ int RunStep(const RunOptions& o) {
     set.Add("report.json", json_text);
     set.Add("ops.csv", OpsCsv(step, report));
     set.Add("trace.json", StepTraceJson(step, report));
-    set.Add("config.resolved.toml", arch.ToResolvedToml());
+    set.Add("config.resolved.toml", ResolvedArchToml(arch));
     set.Publish();
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));

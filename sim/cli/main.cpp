@@ -9,9 +9,9 @@
 #include <iostream>
 #include <systemc>
 
+#include "base/error.h"
 #include "base/text_escape.h"
 #include "sim/cli/commands.h"
-#include "sim/common/error.h"
 
 int sc_main(int argc, char* argv[]) {
   CLI::App app{"Systole: a systolic-array training-accelerator simulator"};

@@ -10,7 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "sim/sweep/process_pool.h"
 
 namespace systole {

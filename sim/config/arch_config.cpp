@@ -3,58 +3,19 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
-#include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
 
+#include "base/error.h"
 #include "base/input_file.h"
-#include "base/number_parse.h"
 #include "base/text_escape.h"
 #include "base/toml_guard.h"
-#include "sim/common/error.h"
 #include "sim/config/param_registry.h"
 
 namespace systole {
 
 namespace {
-
-// Checks `text` against `spec` and returns its canonical form; `where` prefixes errors.
-std::string ValidateValue(const ParamSpec& spec, const std::string& text,
-                          const std::string& where) {
-  auto bad = [&](const std::string& why = "") {
-    return InputError(fmt::format("{}: {} = '{}' is invalid{}: expected {}", where, spec.key, text,
-                                  why.empty() ? "" : " (" + why + ")", spec.Expectation()));
-  };
-  switch (spec.type) {
-    case ParamType::kInteger: {
-      std::int64_t v = 0;
-      std::string why;
-      if (!ParseInteger(text, &v, &why)) throw bad("it " + why);
-      if (static_cast<double>(v) < spec.min || static_cast<double>(v) > spec.max) throw bad();
-      return std::to_string(v);
-    }
-    case ParamType::kFloat: {
-      double v = 0;
-      std::string why;
-      if (!ParseReal(text, &v, &why)) throw bad("it " + why);
-      if (v < spec.min || v > spec.max) throw bad();
-      return fmt::format("{}", v);
-    }
-    case ParamType::kChoice:
-      for (const std::string& c : spec.choices) {
-        if (c == text) return text;
-      }
-      throw bad();
-    case ParamType::kString:
-      return text;
-    case ParamType::kBool:
-      if (text == "true" || text == "false") return text;
-      throw bad();
-  }
-  throw bad();
-}
 
 // TOML node -> text, or nullopt when its TOML type cannot hold this parameter.
 std::optional<std::string> NodeText(const ParamSpec& spec, const toml::node& node) {
@@ -97,7 +58,7 @@ void WalkTable(const toml::table& table, const std::string& prefix, const std::s
       throw InputError(
           fmt::format("{}: {} has the wrong type: expected {}", where, key, spec->Expectation()));
     }
-    config.values[key] = ValidateValue(*spec, *text, where);
+    config.values[key] = ValidateParamValue(*spec, *text, where);
     config.sources[key] = where;
   }
 }
@@ -141,7 +102,7 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
       throw InputError(
           fmt::format("-p: unknown key '{}' (run `systole params` for the list)", key));
     }
-    config.values[key] = ValidateValue(*spec, item.substr(eq + 1), "-p");
+    config.values[key] = ValidateParamValue(*spec, item.substr(eq + 1), "-p");
     config.sources[key] = "-p";
   }
 
@@ -215,7 +176,7 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   return config;
 }
 
-std::string ArchConfig::ToResolvedToml() const {
+std::string ResolvedArchToml(const ArchConfig& arch) {
   // Group keys by their table (everything before the last dot), in registry order.
   std::string out = "# Resolved Systole architecture (value sources in comments)\n";
   std::string current_table = "\x01";
@@ -227,7 +188,7 @@ std::string ArchConfig::ToResolvedToml() const {
       out += "\n[" + table + "]\n";
       current_table = table;
     }
-    const std::string& value = values.at(spec.key);
+    const std::string& value = arch.values.at(spec.key);
     const bool quoted = spec.type == ParamType::kChoice || spec.type == ParamType::kString;
     // Booleans and numbers are written bare (their text is canonical); strings by toml++'s
     // writer, which escapes quotes, backslashes and control characters. Sources (file
@@ -238,7 +199,7 @@ std::string ArchConfig::ToResolvedToml() const {
       escaped << toml::value<std::string>(value);
       text = escaped.str();
     }
-    out += fmt::format("{} = {}  # {}\n", leaf, text, Printable(sources.at(spec.key)));
+    out += fmt::format("{} = {}  # {}\n", leaf, text, Printable(arch.sources.at(spec.key)));
   }
   return out;
 }

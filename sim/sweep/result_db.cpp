@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 

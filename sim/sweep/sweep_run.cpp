@@ -12,7 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "sim/sweep/process_pool.h"
 #include "sim/sweep/result_db.h"
 #include "sim/version.h"

@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 namespace {

@@ -5,7 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 namespace {

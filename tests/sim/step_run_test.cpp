@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/core/core.h"
+#include "sim/config/arch_config.h"
 #include "workloads/kernel/reference_kernels.h"
 #include "workloads/zoo/workload_config.h"
 
@@ -79,8 +80,8 @@ TEST(StepRun, Resnet50ElementwiseOpsStayNearTheirRooflines) {
   // A 64-column output stores 128-byte rows (charged as 2 KiB chunks); transposed, the
   // output rows are 401408 pixels long.
   EXPECT_LT(channel_major, 0.5 * pixel_major);
-  // The tiling search (sim/tiling_search.h) starts from the faster orientation and keeps
-  // a re-blocked kernel only when it is faster in full.
+  // The tiling search (workloads/lowering/tiling_search.h) starts from the faster orientation and
+  // keeps a re-blocked kernel only when it is faster in full.
   EXPECT_LE(Find(step, r, "conv1").time_ns, std::min(pixel_major, channel_major));
   EXPECT_GT(r.transposed_kernels, 0u);
 }

@@ -7,9 +7,9 @@
 #include <limits>
 #include <set>
 
+#include "base/error.h"
+#include "models/chip/arch_config.h"
 #include "models/link/link_fabric.h"
-#include "sim/common/error.h"
-#include "sim/config/arch_config.h"
 
 namespace systole {
 

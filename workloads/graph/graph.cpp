@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 
 namespace systole {
 

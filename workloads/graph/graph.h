@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "models/core/program.h"  // Dtype (plain C++, no SystemC)
+#include "base/dtype.h"
 
 namespace systole {
 

@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 
 namespace systole {
 

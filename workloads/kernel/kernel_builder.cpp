@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 
 namespace systole {
 struct InstrSite;

@@ -24,8 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "models/chip/arch_config.h"
 #include "models/core/program.h"
-#include "sim/config/arch_config.h"
 #include "workloads/kernel/written_region.h"
 
 namespace systole {

@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/kernel/kernel_builder.h"
 
 namespace systole {

@@ -67,8 +67,8 @@
 #include <string>
 #include <vector>
 
+#include "models/chip/arch_config.h"
 #include "models/core/program.h"
-#include "sim/config/arch_config.h"
 
 namespace systole {
 

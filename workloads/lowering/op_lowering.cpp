@@ -6,7 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 
 namespace systole {
 

@@ -62,7 +62,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/config/arch_config.h"
+#include "models/chip/arch_config.h"
 #include "workloads/graph/graph.h"
 #include "workloads/kernel/reference_kernels.h"
 

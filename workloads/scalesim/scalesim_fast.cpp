@@ -47,8 +47,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/scalesim/scalesim_engine.h"
 
 namespace systole::scalesim {

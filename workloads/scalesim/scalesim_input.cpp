@@ -5,8 +5,8 @@
 #include <map>
 #include <sstream>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 
 namespace systole::scalesim {
 

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
+#include "base/error.h"
 #include "base/output_set.h"
-#include "sim/common/error.h"
 
 namespace systole {
 

@@ -15,8 +15,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/scalesim/scalesim_engine.h"
 
 namespace systole::scalesim {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "workloads/training/training_step.h"
 
 namespace systole {

@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 
 namespace systole {
 

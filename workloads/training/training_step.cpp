@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 #include "workloads/training/fusion.h"
 #include "workloads/zoo/zoo.h"
 

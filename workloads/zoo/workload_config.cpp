@@ -12,10 +12,10 @@
 #include <set>
 #include <sstream>
 
+#include "base/error.h"
 #include "base/input_file.h"
 #include "base/number_parse.h"
 #include "base/toml_guard.h"
-#include "sim/common/error.h"
 
 namespace systole {
 

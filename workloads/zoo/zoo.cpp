@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "sim/common/checked_math.h"
+#include "base/checked_math.h"
 
 namespace systole {
 

@@ -8,6 +8,7 @@
 
 #include "models/dma/dma_queue.h"
 #include "models/tensor_engine/systolic_timing.h"
+#include "sim/config/arch_config.h"
 
 namespace systole {
 namespace {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "models/core/core.h"
+#include "sim/config/arch_config.h"
 #include "workloads/kernel/reference_kernels.h"
 
 namespace systole {

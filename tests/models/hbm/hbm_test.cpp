@@ -9,7 +9,7 @@
 #include <random>
 
 #include "models/hbm/hbm_reference.h"
-#include "sim/kernel/sim_context.h"
+#include "models/sysc/sim_context.h"
 
 namespace systole {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "models/tensor_engine/systolic_timing.h"
-#include "sim/common/error.h"
 
 namespace systole {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "sim/kernel/sim_context.h"
+#include "models/sysc/sim_context.h"
 #include "workloads/gemm/gemm_lowering.h"
 
 namespace systole {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "sim/config/param_registry.h"
 
 namespace systole {
@@ -94,7 +94,7 @@ TEST(ArchConfig, BadOverrides) {
 
 TEST(ArchConfig, ResolvedTomlRoundTrips) {
   ArchConfig c = LoadArchConfig("", {"core.tensor.cols=96"});
-  const std::string path = WriteTemp("resolved.toml", c.ToResolvedToml());
+  const std::string path = WriteTemp("resolved.toml", ResolvedArchToml(c));
   EXPECT_EQ(LoadArchConfig(path).values, c.values);
 }
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <set>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "sim/sweep/sweep_run.h"
 
 namespace systole {

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "sim/config/arch_config.h"
 #include "workloads/kernel/reference_kernels.h"
 
 namespace systole {

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "sim/config/arch_config.h"
 
 namespace systole {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 namespace {

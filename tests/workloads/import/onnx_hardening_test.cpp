@@ -7,8 +7,8 @@
 
 #include <fstream>
 
+#include "base/error.h"
 #include "base/text_escape.h"
-#include "sim/common/error.h"
 #include "sim/config/arch_config.h"
 #include "sim/step_run.h"
 #include "workloads/import/onnx_import.h"

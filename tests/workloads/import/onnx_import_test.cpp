@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "sim/config/arch_config.h"
 #include "sim/step_run.h"
 #include "workloads/lowering/op_lowering.h"

@@ -3,7 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "sim/common/error.h"
+#include "base/error.h"
+#include "sim/config/arch_config.h"
 
 namespace systole {
 namespace {

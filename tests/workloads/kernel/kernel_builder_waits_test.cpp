@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/common/error.h"
+#include "base/error.h"
+#include "sim/config/arch_config.h"
 #include "workloads/kernel/kernel_builder.h"
 #include "workloads/kernel/reference_kernels.h"
 

@@ -5,9 +5,10 @@
 
 #include <algorithm>
 
+#include "base/error.h"
 #include "models/core/core.h"
 #include "models/vector_engine/vector_unit.h"
-#include "sim/common/error.h"
+#include "sim/config/arch_config.h"
 #include "sim/trace/chrome_trace.h"
 #include "workloads/kernel/kernel_builder.h"
 

@@ -1,6 +1,7 @@
 // Lowering of graph ops to core kernels: convolution GEMM shapes (grouped, depthwise,
 // dilated), transposed candidates, element-wise views.
 #include "workloads/lowering/op_lowering.h"
+#include "sim/config/arch_config.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "workloads/scalesim/scalesim_engine.h"
 #include "workloads/scalesim/scalesim_sim.h"
 

@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "workloads/scalesim/scalesim_input.h"
 #include "workloads/scalesim/scalesim_run.h"
 #include "workloads/scalesim/scalesim_sim.h"

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "workloads/training/training_step.h"
 #include "workloads/zoo/workload_config.h"
 

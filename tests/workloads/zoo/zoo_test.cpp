@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <string>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 #include "workloads/zoo/workload_config.h"
 
 namespace systole {

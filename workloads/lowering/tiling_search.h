@@ -49,7 +49,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "sim/config/arch_config.h"
+#include "models/chip/arch_config.h"
 #include "workloads/lowering/op_lowering.h"
 
 namespace systole {

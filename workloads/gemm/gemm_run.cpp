@@ -1,12 +1,12 @@
-#include "sim/gemm_run.h"
+#include "workloads/gemm/gemm_run.h"
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
+#include "base/checked_math.h"
+#include "models/sysc/sim_context.h"
 #include "models/tensor_engine/tensor_engine.h"
-#include "sim/common/checked_math.h"
-#include "sim/kernel/sim_context.h"
 #include "workloads/gemm/gemm_lowering.h"
 
 namespace systole {

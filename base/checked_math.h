@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 

@@ -1,13 +1,13 @@
-#include "sim/tiling_search.h"
+#include "workloads/lowering/tiling_search.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "base/checked_math.h"
+#include "base/error.h"
 #include "models/core/core.h"
-#include "sim/common/checked_math.h"
-#include "sim/common/error.h"
 
 namespace systole {
 

@@ -1,4 +1,4 @@
-#include "sim/kernel/sim_context.h"
+#include "models/sysc/sim_context.h"
 
 #include <systemc>
 

@@ -1,11 +1,11 @@
-#include "sim/common/atomic_file.h"
+#include "base/atomic_file.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 

@@ -1,4 +1,4 @@
-#include "sim/common/error.h"
+#include "base/error.h"
 
 namespace systole {
 

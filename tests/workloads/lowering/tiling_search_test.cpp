@@ -1,14 +1,15 @@
-// Tiling search for matmul calls (sim/tiling_search.h) and the kernel options it turns:
-// batches run back to back, output buffers, sampled M blocks.
-#include "sim/tiling_search.h"
+// Tiling search for matmul calls (workloads/lowering/tiling_search.h) and the kernel options it
+// turns: batches run back to back, output buffers, sampled M blocks.
+#include "workloads/lowering/tiling_search.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <limits>
 
+#include "base/error.h"
 #include "models/core/core.h"
-#include "sim/common/error.h"
+#include "sim/config/arch_config.h"
 
 namespace systole {
 namespace {
