@@ -136,6 +136,15 @@ TEST_F(Hardening, OverflowMessagesNameTheSourceKeysAndValues) {
   EXPECT_THAT(r.output, HasSubstr("kernel add --shape 4294967296x4294967296: "));
 }
 
+TEST_F(Hardening, SetValuesFollowTheOneNumberGrammar) {
+  // --set parsed its value as TOML, which takes '+64', '0x2' and '1_0'; -p refused them.
+  for (const std::string v : {"+64", " 2", "0x2", "2abc", "1_0"}) {
+    const Result r = RunSystole("run --set 'model.layers=" + v + "'");
+    EXPECT_EQ(r.exit_code, 2) << v << r.output;
+    EXPECT_THAT(r.output, HasSubstr("override 'model.layers=" + v + "': the value ")) << v;
+  }
+}
+
 TEST_F(Hardening, SmallestSubnormalIsInsideARangeFromZero) {
   // 5e-324 was called out of range for a parameter whose range starts at 0.
   const Result r = RunSystole("gemm --M 8 --K 8 --N 8 -p core.dma.setup_latency_ns=5e-324");

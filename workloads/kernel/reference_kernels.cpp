@@ -514,6 +514,12 @@ Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOp
   const std::uint64_t load_rows = CeilDiv(P, static_cast<std::uint64_t>(plan.load_queues));
   const std::uint64_t store_rows =
       CeilDiv(P, static_cast<std::uint64_t>(std::max(1, plan.store_queues)));
+  // Capacity: per row tile, its loads (x, y) and stores split over the queues, and at most 8
+  // vector/scalar ops (layernorm's); growing the program by doubling instead copies every
+  // instruction again, which dominated building of kernels with millions of rows.
+  const double tiles = std::ceil(static_cast<double>(o.rows) / P);
+  k.ReserveInstructions(1 + tiles * (2.0 * static_cast<double>(CeilDiv(P, load_rows)) +
+                                     static_cast<double>(CeilDiv(P, store_rows)) + 8.0));
   Tile g;
   if (gain.cols) {
     g = k.Scratchpad("gain", P, F, o.dtype);

@@ -3,6 +3,7 @@
 // Counts, not times: the number of earlier writes examined per store stays bounded.
 #include <gtest/gtest.h>
 
+#include "sim/config/arch_config.h"
 #include "workloads/kernel/kernel_builder.h"
 
 namespace systole {
