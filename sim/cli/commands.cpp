@@ -612,7 +612,6 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp
   RegisterSweepCommand(app, action);
   RegisterCompareCommand(app, action);
-  RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp
 
   // params
   CLI::App* params_cmd =

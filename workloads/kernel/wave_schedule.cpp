@@ -31,7 +31,7 @@ bool BuildTileProgram(const ArchConfig& arch, const MatmulKernelOptions& mm, std
   o.m = bm;
   o.n = bn;
   o.batch = items;
-  o.level = "block3";
+  o.level = "tuned";  // the parametrised nest (block3 is the NKI tutorial kernel)
   o.tile_m = o.tile_k = o.tile_n = 0;
   o.block_m = o.block_n = std::numeric_limits<std::uint32_t>::max();  // the whole tile
   o.m_blocks_limit = o.k_blocks_limit = 0;
