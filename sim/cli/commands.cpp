@@ -302,7 +302,12 @@ int RunTcoCommand(const TcoOptions& o) {
     StepFigures fig;
   };
   std::map<std::string, Chip> chips;  // by option.arch ("" = --arch)
-  chips[""].arch = o.run.arch.Load();
+  // Default chip: the one the default cost presets rent and own (trn1.32xlarge's Trainium).
+  ArchOptions command_arch = o.run.arch;
+  if (command_arch.arch_path.empty()) {
+    command_arch.arch_path = ArchPresetPathForCost("trainium1");
+  }
+  chips[""].arch = command_arch.Load();
   for (const CostOption& option : options) {
     if (!option.arch.empty() && !chips.count(option.arch)) {
       chips[option.arch].arch = LoadArchConfig(option.arch, o.run.arch.overrides);
@@ -478,7 +483,7 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   CLI::App* tco_cmd = app.add_subcommand(
       "tco",
       "Cost of training to a token target: cloud rental vs owned servers, energy, CO2, "
-      "break-even");
+      "break-even (default chip: configs/arch/trainium1.toml)");
   tco->run.arch.AddTo(tco_cmd);
   tco_cmd->add_option("--workload,-w", tco->run.workload,
                       "Model-zoo preset (configs/workloads/NAME.toml) or a workload .toml file");

@@ -231,7 +231,7 @@ CostOption LoadCostOption(const std::string& path) {
     const std::filesystem::path a(o.arch);
     if (a.is_relative()) o.arch = (std::filesystem::path(path).parent_path() / a).string();
   } else if (!o.arch.empty()) {
-    o.arch = std::string(SYSTOLE_SOURCE_DIR) + "/configs/arch/" + o.arch + ".toml";
+    o.arch = ArchPresetPathForCost(o.arch);
   }
   for (const std::string& key : Required(o.kind)) {
     if (!seen.count(key)) {
@@ -244,6 +244,10 @@ CostOption LoadCostOption(const std::string& path) {
 
 std::string CostPresetPath(const std::string& name) {
   return std::string(SYSTOLE_SOURCE_DIR) + "/configs/cost/" + name + ".toml";
+}
+
+std::string ArchPresetPathForCost(const std::string& name) {
+  return std::string(SYSTOLE_SOURCE_DIR) + "/configs/arch/" + name + ".toml";
 }
 
 std::string FormatCostKeys() {

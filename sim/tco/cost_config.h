@@ -60,6 +60,9 @@ CostOption LoadCostOption(const std::string& path);
 // configs/cost/NAME.toml in the source tree (like the workload presets).
 std::string CostPresetPath(const std::string& name);
 
+// configs/arch/NAME.toml in the source tree (option.arch and tco's default chip).
+std::string ArchPresetPathForCost(const std::string& name);
+
 // The key table (key, unit, valid range, description), for --list-cost-keys.
 std::string FormatCostKeys();
 

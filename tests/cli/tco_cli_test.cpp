@@ -34,7 +34,8 @@ Result Systole(const std::string& args) {
 TEST(TcoCli, WritesReportChartAndTable) {
   const std::string dir = testing::TempDir() + "systole_tco_out";
   std::filesystem::remove_all(dir);
-  Result r = Systole("tco -w mlp --tokens 2e12 --out " + dir);
+  // Default chip: trainium1 (the chip the default cost presets rent and own).
+  Result r = Systole("tco -w gpt2-small --tokens 2e12 --out " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, testing::HasSubstr("AWS trn1.32xlarge on-demand"));
   EXPECT_THAT(r.output, testing::HasSubstr("break-even"));
@@ -42,6 +43,7 @@ TEST(TcoCli, WritesReportChartAndTable) {
   const nlohmann::json j = nlohmann::json::parse(report);
   EXPECT_EQ(j["schema"], "systole.tco/1");
   EXPECT_EQ(j["options"].size(), 2u);
+  EXPECT_EQ(j["arch"], "trainium1");
   EXPECT_TRUE(std::filesystem::exists(dir + "/tco.svg"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/step.json"));
 }
