@@ -31,14 +31,35 @@ Result RunSystole(const std::string& args) {
   return r;
 }
 
-TEST(Cli, NoArgumentsRunsTheDefaultWorkload) {
-  // A GPT-2-small training step on the baseline design.
+TEST(Cli, NoArgumentsPrintsUsage) {
   Result r = RunSystole("");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, testing::HasSubstr("Usage:"));
+  EXPECT_THAT(r.output, testing::HasSubstr("sweep"));
+}
+
+TEST(Cli, RunWithoutOptionsRunsTheDefaultWorkload) {
+  // A GPT-2-small training step on the baseline design.
+  Result r = RunSystole("run");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, testing::HasSubstr("gpt2-small training step on systole-base"));
   EXPECT_THAT(r.output, testing::HasSubstr("tokens/s"));
   EXPECT_THAT(r.output, testing::HasSubstr("MFU"));
   EXPECT_THAT(r.output, testing::HasSubstr("footprint"));
+}
+
+TEST(Cli, VersionAndUnknownCommands) {
+  Result r = RunSystole("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, testing::StartsWith("0."));
+  // An unknown command is an error even with --help after it.
+  r = RunSystole("frobnicate --help");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, testing::HasSubstr("unknown command 'frobnicate' (expected one of run,"));
+  // Defaults show in a subcommand's help.
+  r = RunSystole("kernel --help");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, testing::HasSubstr("[4096x1024]"));  // --shape's default
 }
 
 TEST(Cli, FootprintOverCapacityIsAnInputError) {
