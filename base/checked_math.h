@@ -12,10 +12,17 @@
 
 namespace systole {
 
+// An overflow caused by user-given sizes. The run drivers catch it and add the file, keys
+// and values the sizes came from (the helpers below know only what overflowed).
+class OverflowError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 inline std::uint64_t CheckedMul(std::uint64_t a, std::uint64_t b, const char* what) {
   std::uint64_t out = 0;
   if (__builtin_mul_overflow(a, b, &out)) {
-    throw InputError(std::string(what) + " overflows 64 bits; reduce the dimensions");
+    throw OverflowError(std::string(what) + " overflows 64 bits");
   }
   return out;
 }
@@ -23,7 +30,7 @@ inline std::uint64_t CheckedMul(std::uint64_t a, std::uint64_t b, const char* wh
 inline std::uint64_t CheckedAdd(std::uint64_t a, std::uint64_t b, const char* what) {
   std::uint64_t out = 0;
   if (__builtin_add_overflow(a, b, &out)) {
-    throw InputError(std::string(what) + " overflows 64 bits; reduce the dimensions");
+    throw OverflowError(std::string(what) + " overflows 64 bits");
   }
   return out;
 }

@@ -65,6 +65,8 @@ BENCHMARK_CAPTURE(BM_SimulateMatmulKernel, naive_bandwidth_hbm, "naive", false)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_SimulateMatmulKernel, block3_bandwidth_hbm, "block3", false)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_SimulateMatmulKernel, tuned_bandwidth_hbm, "tuned", false)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_SimulateMatmulKernel, naive_banked_hbm, "naive", true)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BuildAndSimulateNaiveMatmul)->Unit(benchmark::kMillisecond);

@@ -72,8 +72,8 @@ BENCHMARK(BM_Gemm4096Cubed_128x128)
 void BM_Resnet50_32x32_os(benchmark::State& state) {
   const BandwidthMode mode = state.range(0) ? BandwidthMode::kUser : BandwidthMode::kCalc;
   const Config cfg = ScaleCfg(32, Dataflow::kOutputStationary, mode);
-  const std::vector<Layer> layers = ParseTopologyFile(
-      std::string(SYSTOLE_SHARED_DIR) + "/scalesim-topologies/Resnet50.csv", false);
+  const std::vector<Layer> layers =
+      ParseTopologyFile(std::string(SYSTOLE_SOURCE_DIR) + "/configs/scalesim/Resnet50.csv", false);
   std::int64_t cycles = 0;
   for (auto _ : state) {
     cycles = 0;

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "base/text_escape.h"
 #include "models/core/core.h"
 #include "workloads/lowering/op_lowering.h"
@@ -16,8 +17,11 @@
 
 namespace systole {
 
-StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
-                           const std::function<void(double)>& progress, bool reuse_kernels) {
+namespace {
+
+// The step at the architecture's clocks, energy included, without the power limit.
+StepReport RunAtClocks(const ArchConfig& arch, const TrainingStep& step,
+                       const std::function<void(double)>& progress, bool reuse_kernels) {
   const auto t0 = std::chrono::steady_clock::now();
   StepReport rep;
   rep.peak_flops_per_ns = arch.PeakFlopsPerNs();
@@ -43,11 +47,11 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
         auto it = cache.find(key);
         if (!reuse_kernels && it != cache.end()) {
           it->second = SimulateKernel(arch, call);  // simulate again, as if never seen
-          rep.simulated_instructions += it->second.instructions;
+          rep.simulated_instructions += it->second.simulated_instructions;
         }
         if (it == cache.end()) {
           it = cache.emplace(std::move(key), SimulateKernel(arch, call)).first;
-          rep.simulated_instructions += it->second.instructions;
+          rep.simulated_instructions += it->second.simulated_instructions;
         }
         return it->second;
       };
@@ -77,6 +81,7 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
           k = simulate(call);
         }
         r.time_ns += k.time_ns * static_cast<double>(call.repeat) * call.scale;
+        r.activity += k.activity.Scaled(static_cast<double>(call.repeat) * call.scale);
         r.kernels +=
             fmt::format("{}{} x{}", r.kernels.empty() ? "" : "; ", kernel_key,
                         call.scale == 1.0
@@ -89,6 +94,13 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
       const double memory_ns = static_cast<double>(r.bytes) / hbm_gbps;
       r.roofline_ns = std::max(compute_ns, memory_ns);
       r.compute_bound = compute_ns >= memory_ns;
+      r.energy = EnergyOf(arch.energy, r.activity, r.time_ns, arch.cores);
+      rep.activity += r.activity.Scaled(static_cast<double>(ph.repeats));
+      rep.energy += r.energy.Scaled(static_cast<double>(ph.repeats));
+      if (r.time_ns > 0) {
+        rep.power.peak_chip_w =
+            std::max(rep.power.peak_chip_w, r.energy.ChipJ() / (r.time_ns * 1e-9));
+      }
       const double total = r.time_ns * static_cast<double>(ph.repeats);
       rep.phase_ns[static_cast<int>(ph.phase)] += total;
       executed_flops += static_cast<double>(op.matmul_flops) * static_cast<double>(ph.repeats);
@@ -109,8 +121,76 @@ StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
     rep.mfu = model_flops / (rep.step_ns * rep.peak_flops_per_ns);
     rep.hfu = executed_flops / (rep.step_ns * rep.peak_flops_per_ns);
   }
+  if (rep.step_ns > 0) {
+    rep.power.avg_chip_w = rep.energy.ChipJ() / (rep.step_ns * 1e-9);
+    rep.power.avg_wall_w = rep.energy.TotalJ() / (rep.step_ns * 1e-9);
+  }
+  rep.power.tdp_w = arch.energy.tdp_w;
+  rep.power.policy = arch.energy.policy;
+  rep.power.unthrottled_step_ns = rep.step_ns;
+  rep.power.unthrottled_avg_chip_w = rep.power.avg_chip_w;
+  rep.power.over_tdp = rep.power.avg_chip_w > arch.energy.tdp_w;
   rep.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (progress) progress(1.0);
+  return rep;
+}
+
+// Every engine clock of `arch` times `scale` (the HBM and DMA queues keep theirs).
+ArchConfig ScaledClocks(const ArchConfig& arch, double scale) {
+  ArchConfig a = arch;
+  a.core.clock_ghz *= scale;
+  a.core.vector.clock_ghz *= scale;
+  a.core.scalar.clock_ghz *= scale;
+  return a;
+}
+
+}  // namespace
+
+StepReport RunTrainingStep(const ArchConfig& arch, const TrainingStep& step,
+                           const std::function<void(double)>& progress, bool reuse_kernels) {
+  StepReport rep = RunAtClocks(arch, step, progress, reuse_kernels);
+  const EnergyConfig& e = arch.energy;
+  if (!rep.power.over_tdp || e.policy != PowerPolicy::kThrottle) return rep;
+  const double static_w = e.ChipStaticW(arch.cores);
+  if (static_w >= e.tdp_w) {
+    throw InputError(fmt::format(
+        "{}: chip.tdp_w = {} W is not above the chip's static power ({} W): no clock meets it",
+        arch.sources.at("chip.tdp_w"), e.tdp_w, static_w));
+  }
+  const PowerReport first = rep.power;
+  // Round 1 assumes the time scales with 1 / clock; later rounds take the secant through
+  // the last two (clock, power) points, aiming just under the TDP, since parts bound by HBM
+  // or DMA do not slow down.
+  const double target = e.tdp_w * (1 - 1e-6);
+  double scale = 1, prev_scale = 1, prev_w = rep.power.avg_chip_w;
+  double wall_seconds = rep.wall_seconds;
+  int rounds = 0;
+  while (rep.power.avg_chip_w > e.tdp_w && rounds < kMaxThrottleRounds) {
+    const double w = rep.power.avg_chip_w;
+    double next = scale * (target - static_w) / (w - static_w);
+    if (rounds > 0 && prev_w != w) {
+      const double secant = scale + (target - w) * (scale - prev_scale) / (w - prev_w);
+      if (secant > 0 && secant < scale) next = secant;
+    }
+    prev_scale = scale;
+    prev_w = w;
+    scale = next;
+    rep = RunAtClocks(ScaledClocks(arch, scale), step, {}, reuse_kernels);
+    wall_seconds += rep.wall_seconds;
+    ++rounds;
+  }
+  // Utilisation against the chip's nominal peak (the clocks it was designed for).
+  const double nominal_peak = arch.PeakFlopsPerNs();
+  rep.mfu *= rep.peak_flops_per_ns / nominal_peak;
+  rep.hfu *= rep.peak_flops_per_ns / nominal_peak;
+  rep.peak_flops_per_ns = nominal_peak;
+  rep.power.throttled = true;
+  rep.power.clock_scale = scale;
+  rep.power.throttle_rounds = rounds;
+  rep.power.unthrottled_step_ns = first.unthrottled_step_ns;
+  rep.power.unthrottled_avg_chip_w = first.avg_chip_w;
+  rep.power.tdp_w = e.tdp_w;
+  rep.wall_seconds = wall_seconds;
   return rep;
 }
 
@@ -140,6 +220,31 @@ std::string FormatStepSummary(const ArchConfig& arch, const TrainingStep& step,
              ? fmt::format("fusion         on: {} element-wise ops run in matmul epilogues\n",
                            step.fused_ops)
              : std::string("fusion         off\n");
+  const EnergyBreakdown& e = r.energy;
+  const double tokens = static_cast<double>(step.tokens_per_step);
+  out += fmt::format(
+      "energy         {:.4g} J per step ({:.4g} mJ/{}): compute {:.1f}%  on-chip memory "
+      "{:.1f}%  HBM {:.1f}%  links {:.1f}%  static {:.1f}%  overheads {:.1f}%\n",
+      e.TotalJ(), 1e3 * e.TotalJ() / tokens, per_sample ? "sample" : "token",
+      100.0 * e.compute_j / e.TotalJ(), 100.0 * e.onchip_j / e.TotalJ(),
+      100.0 * e.hbm_j / e.TotalJ(), 100.0 * e.link_j / e.TotalJ(), 100.0 * e.static_j / e.TotalJ(),
+      100.0 * e.overhead_j / e.TotalJ());
+  const PowerReport& p = r.power;
+  out += fmt::format(
+      "power          chip {:.1f} W average, {:.1f} W peak op; {:.1f} W at the wall "
+      "with its server share; TDP {:.0f} W",
+      p.avg_chip_w, p.peak_chip_w, p.avg_wall_w, p.tdp_w);
+  if (p.throttled) {
+    out += fmt::format(
+        "\n               THROTTLED: {:.1f} W at full clock > TDP; clocks x{:.3f}, step {:.3f} ms "
+        "-> {:.3f} ms{}",
+        p.unthrottled_avg_chip_w, p.clock_scale, p.unthrottled_step_ns / 1e6, r.step_ns / 1e6,
+        p.over_tdp ? " (still over the TDP after the last round)" : "");
+  } else if (p.over_tdp) {
+    out +=
+        fmt::format(" EXCEEDED by {:.1f} W (chip.power_policy = report)", p.avg_chip_w - p.tdp_w);
+  }
+  out += "\n";
   const Footprint& f = step.footprint;
   out += fmt::format("HBM            footprint {} of {} (states {}, activations {})\n",
                      FormatBytes(f.total_bytes), FormatBytes(arch.hbm.CapacityBytes()),
@@ -178,7 +283,9 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
   // as in TrainingStepToJson, plus hbm_capacity_bytes) replaces footprint_bytes; ops.csv
   // gained fused_into. Version 3: tuned_kernels (matmul calls the tiling search re-blocked);
   // ops.csv gained kernels (each op's kernels as chosen, with their repeat counts).
-  j["schema"] = "systole.step/3";
+  // Version 4: energy_j, energy_breakdown_j, activity and power (docs/energy.md); ops.csv
+  // gained energy_uj.
+  j["schema"] = "systole.step/4";
   j["workload"] = step.config.model.name;
   j["arch"] = arch.name;
   j["cores"] = arch.cores;
@@ -206,24 +313,62 @@ std::string StepReportJson(const ArchConfig& arch, const TrainingStep& step, con
   j["tuned_kernels"] = r.tuned_kernels;
   j["simulated_instructions"] = r.simulated_instructions;
   j["represented_instructions"] = r.represented_instructions;
+  const EnergyBreakdown& e = r.energy;
+  j["energy_j"] = e.TotalJ();
+  j["energy_breakdown_j"] = {{"compute", e.compute_j}, {"onchip_memory", e.onchip_j},
+                             {"hbm", e.hbm_j},         {"links", e.link_j},
+                             {"static", e.static_j},   {"overheads", e.overhead_j}};
+  j["energy_per_token_j"] = e.TotalJ() / static_cast<double>(step.tokens_per_step);
+  const Activity& a = r.activity;
+  j["activity"] = {{"macs_fp32", a.macs[0]},
+                   {"macs_bf16", a.macs[1]},
+                   {"macs_fp16", a.macs[2]},
+                   {"macs_fp8", a.macs[3]},
+                   {"vector_elements", a.vector_elements},
+                   {"scalar_elements", a.scalar_elements},
+                   {"scratchpad_read_bytes", a.scratchpad_read_bytes},
+                   {"scratchpad_write_bytes", a.scratchpad_write_bytes},
+                   {"accumulator_read_bytes", a.accumulator_read_bytes},
+                   {"accumulator_write_bytes", a.accumulator_write_bytes},
+                   {"hbm_read_bytes", a.hbm_read_bytes},
+                   {"hbm_write_bytes", a.hbm_write_bytes},
+                   {"hbm_activations", a.hbm_activations},
+                   {"link_bytes", a.link_bytes},
+                   {"tensor_busy_ns", a.tensor_busy_ns},
+                   {"vector_busy_ns", a.vector_busy_ns},
+                   {"scalar_busy_ns", a.scalar_busy_ns},
+                   {"dma_busy_ns", a.dma_busy_ns}};
+  const PowerReport& p = r.power;
+  j["power"] = {{"avg_chip_w", p.avg_chip_w},
+                {"avg_wall_w", p.avg_wall_w},
+                {"peak_chip_w", p.peak_chip_w},
+                {"tdp_w", p.tdp_w},
+                {"policy", PowerPolicyName(p.policy)},
+                {"throttled", p.throttled},
+                {"clock_scale", p.clock_scale},
+                {"throttle_rounds", p.throttle_rounds},
+                {"unthrottled_step_time_ns", p.unthrottled_step_ns},
+                {"unthrottled_avg_chip_w", p.unthrottled_avg_chip_w},
+                {"over_tdp", p.over_tdp}};
   return j.dump(2) + "\n";
 }
 
 std::string OpsCsv(const TrainingStep& step, const StepReport& r) {
   std::string out =
-      "op,phase,role,kind,repeats,time_ns,flops,matmul_flops,hbm_bytes,achieved_tflops,"
+      "op,phase,role,kind,repeats,time_ns,flops,matmul_flops,hbm_bytes,energy_uj,achieved_tflops,"
       "achieved_gbps,roofline_ns,bound,fused_into,kernels\n";
   for (const OpReport& o : r.ops) {
     const GraphOp& op = step.graph.op(o.op);
     // Fused ops (time 0): no rates of their own, bound "fused".
     const double t = o.time_ns > 0 ? o.time_ns : 1e300;
     // Names (ONNX node names may hold commas, quotes, line breaks) quoted per RFC 4180;
-    // kernels always quoted (an epilogue list has commas).
-    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.4f},{:.3f},{:.3f},{},{},{}\n",
+    // kernels always quoted (an epilogue list has commas). energy_uj: one execution, every
+    // term (dynamic, static and overheads over its time).
+    out += fmt::format("{},{},{},{},{},{:.3f},{},{},{},{:.6f},{:.4f},{:.3f},{:.3f},{},{},{}\n",
                        CsvField(op.name), PhaseName(o.phase), OpRoleName(op.role),
                        OpKindName(op.kind), o.repeats, o.time_ns, o.flops, o.matmul_flops, o.bytes,
-                       static_cast<double>(o.flops) / t / 1000.0, static_cast<double>(o.bytes) / t,
-                       o.roofline_ns,
+                       o.energy.TotalJ() * 1e6, static_cast<double>(o.flops) / t / 1000.0,
+                       static_cast<double>(o.bytes) / t, o.roofline_ns,
                        op.fused()        ? "fused"
                        : o.compute_bound ? "compute"
                                          : "memory",

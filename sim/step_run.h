@@ -5,6 +5,17 @@
 // once on the engine-level core (models/core); identical ops (the layers of a
 // transformer, the micro-batches) reuse that result. Ops run one after another, so the
 // step time is the sum of its ops' times times their repeats.
+//
+// Energy and power: each op's energy is its kernels' activity (models/energy/activity.h)
+// times the energy table plus static power and server overheads over its time
+// (models/energy/energy_model.h); the step's is the sum over ops and repeats. Average power
+// = step energy / step time; peak power = the highest op-average (op granularity: power
+// within an op is not resolved). When the chip's average power exceeds chip.tdp_w and
+// chip.power_policy is throttle, every engine clock (core, vector, scalar) is scaled by a
+// factor and the step simulated again, until the average fits; the report says so.
+// The factor: f' = f x (TDP - static) / dynamic power, which is exact when the step's time
+// scales with the clock; a step partly bound by HBM or DMA (whose clocks stay) needs
+// another round (at most kMaxThrottleRounds).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "models/energy/energy_model.h"
 #include "sim/config/arch_config.h"
 #include "workloads/training/training_step.h"
 
@@ -30,6 +42,23 @@ struct OpReport {
   // The kernels that ran it, as chosen (orientation, blocking): "<KernelCall::Key()> x<repeat>"
   // joined by "; " (empty when fused).
   std::string kernels;
+  Activity activity;       // one execution, every core's
+  EnergyBreakdown energy;  // one execution (dynamic + static and overheads over time_ns)
+};
+
+// Power of the step on one chip and what the power limit did.
+struct PowerReport {
+  double avg_chip_w = 0;   // chip energy (dynamic + static) / step time
+  double avg_wall_w = 0;   // with the chip's server share and the PSU loss
+  double peak_chip_w = 0;  // the highest op-average chip power (op granularity)
+  double tdp_w = 0;
+  PowerPolicy policy = PowerPolicy::kThrottle;
+  bool throttled = false;          // the clocks were lowered to meet the TDP
+  double clock_scale = 1;          // factor applied to every engine clock
+  int throttle_rounds = 0;         // simulations of the step after the first
+  double unthrottled_step_ns = 0;  // at the configured clocks
+  double unthrottled_avg_chip_w = 0;
+  bool over_tdp = false;  // the reported average still exceeds the TDP
 };
 
 struct StepReport {
@@ -47,7 +76,12 @@ struct StepReport {
   std::uint64_t simulated_instructions = 0;    // simulated, rejected orientations too
   std::uint64_t represented_instructions = 0;  // instructions the step would execute
   double wall_seconds = 0;
+  Activity activity;       // per step
+  EnergyBreakdown energy;  // per step, one chip
+  PowerReport power;
 };
+
+inline constexpr int kMaxThrottleRounds = 6;
 
 // progress(fraction done) is called now and then (for a progress bar). reuse_kernels =
 // false simulates every kernel of every op (no replication), to check replication.

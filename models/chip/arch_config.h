@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "models/energy/energy_config.h"
 #include "models/hbm/hbm_config.h"
 #include "models/link/system_config.h"
 #include "models/tensor_engine/systolic_timing.h"
@@ -60,6 +61,10 @@ struct DmaConfig {
   double setup_latency_ns = 0;       // ns per transfer
   std::uint64_t efficient_chunk_bytes = 2048;
   std::uint64_t max_outstanding = 8;  // transfers in flight per queue
+  // Shared DMA engines (models/dma/dma_engines.h); 0 = each queue is its own engine.
+  std::uint64_t engines = 0;
+  double engine_bandwidth_gbps = 17;  // GB/s per engine
+  double descriptor_ns = 0;           // ns per descriptor on an engine
 };
 
 struct CoreConfig {
@@ -77,12 +82,20 @@ struct CoreConfig {
   }
 };
 
+// How a kernel's work is spread over the chip's cores (chip.schedule).
+enum class ChipSchedule { kSplit, kWaves };
+
 struct ArchConfig {
   std::string name;
   std::uint64_t cores = 1;  // per chip, sharing the HBM
+  ChipSchedule schedule = ChipSchedule::kSplit;
+  std::uint64_t l2_bytes = 0;    // bytes, shared last-level cache (0 = none)
+  double l2_bandwidth_gbps = 0;  // GB/s, L2 to all cores (0 = unlimited)
+  double kernel_launch_ns = 0;   // ns added to every kernel
   CoreConfig core;
   HbmConfig hbm;
   SystemConfig system;  // chips, nodes and their links (models/link/system_config.h)
+  EnergyConfig energy;  // energy table, power limit, server overheads (models/energy)
   // Every parameter's final value (as text) and where it came from ("default",
   // "file.toml:12", "-p"): written beside reports as the resolved config.
   std::map<std::string, std::string> values;

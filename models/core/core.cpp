@@ -1,5 +1,6 @@
 #include "models/core/core.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "base/error.h"
@@ -44,6 +45,7 @@ struct CoreInstance {
                tlm_utils::multi_passthrough_target_socket<Hbm>* banked,
                BandwidthMemory::Socket* flat)
       : program(program),
+        dma_engines(arch.core.dma, arch.core.scratchpad.partitions),
         scratchpad((prefix + "scratchpad").c_str(), arch.core.scratchpad, arch.core.clock_ghz),
         accumulator((prefix + "accumulator").c_str(), arch.core.accumulator, arch.core.clock_ghz),
         tensor((prefix + "tensor_unit").c_str(), arch.core),
@@ -70,10 +72,11 @@ struct CoreInstance {
     vector.accumulator.bind(accumulator.socket);
     scalar.scratchpad.bind(scratchpad.socket);
     scalar.accumulator.bind(accumulator.socket);
+    for (const LinkTarget& l : program.links) links.emplace_back(l.bandwidth_gbps, l.latency_ns);
     for (std::uint32_t q = 0; q < queues; ++q) {
-      dma.push_back(std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(),
-                                               core,
-                                               /*chunk_lists=*/banked != nullptr));
+      dma.push_back(
+          std::make_unique<DmaQueue>((prefix + "dma_unit" + std::to_string(q)).c_str(), core,
+                                     /*chunk_lists=*/banked != nullptr, &dma_engines, &links));
       if (banked != nullptr) {
         dma.back()->hbm.bind(*banked);
       } else {
@@ -125,19 +128,77 @@ struct CoreInstance {
     }
     result.scratchpad = scratchpad.stats();
     result.accumulator = accumulator.stats();
+    Activity& a = result.activity;
+    a.scratchpad_read_bytes = static_cast<double>(result.scratchpad.read_bytes);
+    a.scratchpad_write_bytes = static_cast<double>(result.scratchpad.write_bytes);
+    a.accumulator_read_bytes = static_cast<double>(result.accumulator.read_bytes);
+    a.accumulator_write_bytes = static_cast<double>(result.accumulator.write_bytes);
+    for (std::uint32_t slot = 0; slot < engines.size(); ++slot) {
+      const double busy = result.engines[slot].busy_ns;
+      switch (KindOfSlot(slot)) {
+        case EngineKind::kTensor:
+          a.tensor_busy_ns += busy;
+          break;
+        case EngineKind::kVector:
+          a.vector_busy_ns += busy;
+          break;
+        case EngineKind::kScalar:
+          a.scalar_busy_ns += busy;
+          break;
+        case EngineKind::kDma:
+          a.dma_busy_ns += busy;
+          break;
+      }
+    }
   }
 
   const Program& program;
   CompletionBoard board;
+  DmaEngines dma_engines;  // shared by the DMA queues
   OnChipMemory scratchpad;
   OnChipMemory accumulator;
   MatmulUnit tensor;
   VectorUnit vector;
   VectorUnit scalar;
+  std::vector<Link> links;  // the program's link targets, shared by its DMA queues
   std::vector<std::unique_ptr<DmaQueue>> dma;
   std::vector<std::string> names;
   std::vector<std::unique_ptr<Engine>> engines;
 };
+
+// MACs, element-ops and HBM bytes of the program's instructions (each ran exactly once).
+void CountProgramActivity(const Program& program, Activity& a) {
+  for (const Instruction& in : program.instructions) {
+    const double elements = static_cast<double>(in.partitions) * in.free_elems;
+    switch (in.op) {
+      case Opcode::kMatmul:
+        a.macs[static_cast<int>(in.dtype)] +=
+            static_cast<double>(in.partitions) * in.stationary_cols * in.moving_cols;
+        break;
+      case Opcode::kVectorUnary:
+      case Opcode::kVectorBinary:
+      case Opcode::kVectorReduce:
+      case Opcode::kActivation:
+        (in.engine.kind == EngineKind::kScalar ? a.scalar_elements : a.vector_elements) += elements;
+        break;
+      case Opcode::kDmaLoad:
+        a.hbm_read_bytes += static_cast<double>(in.hbm.bytes());
+        break;
+      case Opcode::kDmaStore:
+        a.hbm_write_bytes += static_cast<double>(in.hbm.bytes());
+        break;
+      case Opcode::kDmaLink: {
+        // Read the chunk to send, send it, write the chunk received; a reducing step also
+        // reads both operands and writes the sum (models/dma/dma_queue.cpp, IssueLink).
+        const double bytes = static_cast<double>(in.hbm.bytes());
+        a.link_bytes += bytes;
+        a.hbm_read_bytes += in.accumulate ? 3 * bytes : bytes;
+        a.hbm_write_bytes += in.accumulate ? 2 * bytes : bytes;
+        break;
+      }
+    }
+  }
+}
 
 void FillRoofline(const ArchConfig& arch, const Program& program, CoreRunResult& result) {
   const CoreConfig& core = arch.core;
@@ -147,7 +208,14 @@ void FillRoofline(const ArchConfig& arch, const Program& program, CoreRunResult&
   result.peak_flops_per_ns = core.PeakFlopsPerNs();
   result.hbm_peak_gbps = arch.hbm.PeakGBps();
   result.compute_bound_ns = static_cast<double>(result.flops) / result.peak_flops_per_ns;
-  result.memory_bound_ns = static_cast<double>(result.hbm_bytes) / result.hbm_peak_gbps;
+  // The memory bound: HBM, or the core's DMA engines when they carry less (NeuronCore-v2:
+  // 16 x 17 GB/s = 272 GB/s against 820 GB/s of HBM).
+  double memory_gbps = result.hbm_peak_gbps;
+  if (core.dma.engines > 0) {
+    memory_gbps = std::min(memory_gbps,
+                           static_cast<double>(core.dma.engines) * core.dma.engine_bandwidth_gbps);
+  }
+  result.memory_bound_ns = static_cast<double>(result.hbm_bytes) / memory_gbps;
   result.hfu = result.time_ns > 0 ? result.compute_bound_ns / result.time_ns : 0.0;
 }
 
@@ -163,8 +231,9 @@ std::vector<CoreRunResult> RunPrograms(const ArchConfig& arch,
     if (options.hbm == HbmFidelity::kBanked) {
       banked_hbm = std::make_unique<Hbm>("hbm", arch.hbm);
     } else {
-      flat_hbm = std::make_unique<BandwidthMemory>("hbm", arch.hbm.PeakGBps(),
-                                                   arch.hbm.trcd_ns + arch.hbm.tcl_ns);
+      flat_hbm = std::make_unique<BandwidthMemory>(
+          "hbm", options.hbm_gbps > 0 ? options.hbm_gbps : arch.hbm.PeakGBps(),
+          arch.hbm.trcd_ns + arch.hbm.tcl_ns);
     }
     std::vector<std::unique_ptr<CoreInstance>> cores;
     for (std::size_t c = 0; c < programs.size(); ++c) {
@@ -174,7 +243,24 @@ std::vector<CoreRunResult> RunPrograms(const ArchConfig& arch,
                                                      flat_hbm ? &flat_hbm->socket : nullptr));
     }
     sc_core::sc_start();
-    for (std::size_t c = 0; c < programs.size(); ++c) cores[c]->Collect(results[c], options);
+    for (std::size_t c = 0; c < programs.size(); ++c) {
+      cores[c]->Collect(results[c], options);
+      CountProgramActivity(*programs[c], results[c].activity);
+    }
+    // Row activations: the banked model counts them for the chip (split over the cores by
+    // their HBM bytes); the bandwidth pipe has no rows, so one per row_bytes moved.
+    double chip_hbm_bytes = 0;
+    for (const CoreRunResult& r : results) {
+      chip_hbm_bytes += r.activity.hbm_read_bytes + r.activity.hbm_write_bytes;
+    }
+    const double activations = banked_hbm
+                                   ? static_cast<double>(banked_hbm->stats().activations)
+                                   : chip_hbm_bytes / static_cast<double>(arch.hbm.row_bytes);
+    for (CoreRunResult& r : results) {
+      const double bytes = r.activity.hbm_read_bytes + r.activity.hbm_write_bytes;
+      r.activity.hbm_activations =
+          chip_hbm_bytes > 0 ? activations * (bytes / chip_hbm_bytes) : 0.0;
+    }
   }
   for (std::size_t c = 0; c < programs.size(); ++c) FillRoofline(arch, *programs[c], results[c]);
   return results;

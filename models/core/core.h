@@ -1,7 +1,7 @@
 // One accelerator core: engines, on-chip memories, DMA queues and HBM, wired together.
 //
 // What it models
-//   The core of DESIGN.md: a tensor engine (MatmulUnit), a vector engine and a scalar
+//   A tensor engine (MatmulUnit), a vector engine and a scalar
 //   (activation) engine (VectorUnit), N DMA queues (DmaQueue), a scratchpad and an
 //   accumulator memory (OnChipMemory), and HBM. Every engine is an Engine module running
 //   its own instruction stream of the Program; engines synchronise only through the
@@ -14,7 +14,8 @@
 //   RunCores runs several such cores on one chip; they share the HBM.
 //
 // What it ignores
-//   Chip-to-chip links (later issues), instruction fetch, power.
+//   Chip-to-chip links (later issues), instruction fetch. Power: the run reports its
+//   activity; models/energy turns it into energy.
 //
 // Parameters
 //   Everything under core.* and hbm.* in `systole params`.
@@ -26,6 +27,7 @@
 
 #include "models/chip/arch_config.h"
 #include "models/core/program.h"
+#include "models/energy/activity.h"
 #include "models/memory/onchip_memory.h"
 
 namespace systole {
@@ -35,6 +37,10 @@ enum class HbmFidelity { kBandwidth, kBanked };
 struct CoreRunOptions {
   bool record_trace = false;  // keep one record per instruction (for trace.json)
   HbmFidelity hbm = HbmFidelity::kBandwidth;
+  // Bandwidth of the bandwidth-pipe HBM in GB/s; 0 = the HBM's peak. A representative core
+  // of a GPU-class chip runs with its share of the chip's memory bandwidth
+  // (workloads/kernel/wave_schedule.h).
+  double hbm_gbps = 0;
 };
 
 struct EngineReport {
@@ -69,6 +75,12 @@ struct CoreRunResult {
   double memory_bound_ns = 0;    // hbm_bytes / HBM peak
   std::vector<EngineReport> engines;
   OnChipMemoryStats scratchpad, accumulator;
+  // What the run did, for the energy model (models/energy): MACs and element-ops from the
+  // instructions it ran, on-chip bytes from the memories' statistics, HBM bytes from the
+  // DMA instructions, row activations from the banked HBM model (its chip-wide count split
+  // over the cores by their HBM bytes) or one per hbm.row_bytes moved with the bandwidth
+  // model, busy time from the engines.
+  Activity activity;
   std::vector<TraceSlice> slices;  // when record_trace
   double roofline_ns() const {
     return compute_bound_ns > memory_bound_ns ? compute_bound_ns : memory_bound_ns;

@@ -18,6 +18,8 @@ const char* OpcodeName(Opcode op) {
       return "vector_reduce";
     case Opcode::kActivation:
       return "activation";
+    case Opcode::kDmaLink:
+      return "dma_link";
   }
   return "?";
 }

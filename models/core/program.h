@@ -63,6 +63,8 @@ enum class Opcode : std::uint8_t {
   kVectorBinary,  // two-input element-wise (add, mul, ...)
   kVectorReduce,  // reduction along the free dimension
   kActivation,    // scalar engine: transcendental function per element
+  kDmaLink,       // HBM -> link -> HBM: one collective step's exchange with a peer
+                  // (Program::links[stationary_cols]; accumulate = reduce into local data)
 };
 const char* OpcodeName(Opcode op);
 
@@ -205,6 +207,13 @@ struct Instruction {
   HbmPattern hbm;  // DMA only
 };
 
+// A link a program's kDmaLink instructions use (models/link/link.h): this core's share of
+// a chip-to-chip link or network path, per direction.
+struct LinkTarget {
+  double bandwidth_gbps = 0;  // GB/s
+  double latency_ns = 0;      // per transfer, from the end of its data to delivery
+};
+
 struct Program {
   std::string kernel_name;
   std::vector<std::string> names;         // instruction labels
@@ -212,6 +221,7 @@ struct Program {
   std::uint16_t dma_queues = 0;           // number of DMA queues used (max index + 1)
   std::uint64_t flops = 0;                // useful floating-point operations
   std::uint64_t hbm_bytes = 0;            // bytes moved to/from HBM
+  std::vector<LinkTarget> links;          // targets of kDmaLink instructions
 };
 
 }  // namespace systole

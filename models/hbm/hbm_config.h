@@ -12,7 +12,9 @@
 //   stacks x channels_per_stack x pseudo_channels x pc_width_bits x data_rate_gbps / 8.
 //   hbm2e: 8 x 2 x 64 x 3.2 / 8 = 409.6 GB/s per stack; hbm3: 16 x 2 x 32 x 6.4 / 8 =
 //   819.2 GB/s per stack. The baseline design uses 2 hbm2e stacks = 819.2 GB/s, the class of
-//   TPU v5e (819 GB/s) and Trainium (820 GB/s) in ../shared/FACTS.md.
+//   TPU v5e (819 GB/s; Google Cloud "TPU v5e", https://cloud.google.com/tpu/docs/v5e) and
+//   Trainium (820 GB/s; AWS Neuron "Trainium Architecture", aws-neuron-sdk trainium.rst,
+//   https://awsdocs-neuron.readthedocs-hosted.com).
 //
 // Address mapping (documented once, used by both models)
 //   Physical byte address A (must be < capacity):

@@ -130,6 +130,35 @@ void LinkFabric::Route(std::uint64_t src, std::uint64_t dst, int hint,
   }
 }
 
+std::vector<LinkFabric::Resource> LinkFabric::ResourcesOf(const Flow& f, double network_share,
+                                                          double* latency_ns) const {
+  // Resource ids: kind in the top bits, then the index used by Time().
+  constexpr std::uint64_t kDma = 1ull << 60, kLink = 2ull << 60, kNic = 3ull << 60;
+  std::vector<Resource> out;
+  const RankPosition s = Locate(f.src), d = Locate(f.dst);
+  out.push_back({kDma | f.src, dma_gbps_});
+  *latency_ns = dma_latency_ns_;
+  if (s.node != d.node) {
+    *latency_ns = sys_.node_latency_ns;
+    double cap = sys_.node_bandwidth_gbps / std::max(1.0, network_share);
+    if (sys_.network == NetworkTopology::kRailOptimized) {
+      cap /= static_cast<double>(sys_.chips_per_node);
+      if (s.chip != d.chip) cap /= sys_.oversubscription;
+      out.push_back({kNic | (f.src / cores_), cap});
+    } else {
+      out.push_back({kNic | s.node, cap / sys_.oversubscription});
+    }
+  } else if (s.chip != d.chip) {
+    std::vector<std::uint64_t> path;
+    Route(s.chip, d.chip, f.direction_hint, path);
+    // Links of the representative node only (every node is the same); ids per node.
+    for (std::uint64_t id : path) out.push_back({kLink | (s.node << 40) | id, LinkCapacityGBps()});
+    const double hops = sys_.topology == ChipTopology::kSwitch ? 1.0 : path.size();
+    *latency_ns = sys_.link_latency_ns * hops;
+  }
+  return out;
+}
+
 StepLoad LinkFabric::Time(const std::vector<Flow>& flows, bool reduce, double network_share,
                           std::uint64_t probe_rank) const {
   StepLoad load;

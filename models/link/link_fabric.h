@@ -76,6 +76,15 @@ class LinkFabric {
   SystemLevel LevelBetween(std::uint64_t rank_a, std::uint64_t rank_b) const;
   StepLoad Time(const std::vector<Flow>& flows, bool reduce, double network_share,
                 std::uint64_t probe_rank) const;
+  // The resources one flow occupies alone (its source core's DMA queues, the chip-to-chip
+  // links of its route, its network egress) with their bandwidth in GB/s, and its latency.
+  // Used by the every-rank reference simulation (workloads/collective/collective_reference.h).
+  struct Resource {
+    std::uint64_t id;
+    double gbps;
+  };
+  std::vector<Resource> ResourcesOf(const Flow& flow, double network_share,
+                                    double* latency_ns) const;
   double dma_gbps() const { return dma_gbps_; }
   double hbm_gbps() const { return hbm_gbps_; }
 

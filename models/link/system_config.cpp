@@ -72,7 +72,11 @@ void LoadSystemConfig(ArchConfig& arch) {
 
   // A topology the links cannot build: one line naming the key and its value.
   auto bad = [&](const char* key, const std::string& why) {
-    return InputError(fmt::format("{}: {} = {}: {}", arch.sources.at(key), key, v.at(key), why));
+    const std::string& where = arch.sources.at(key);
+    if (where == "default") {
+      return InputError(fmt::format("{} = {} (default): {}", key, v.at(key), why));
+    }
+    return InputError(fmt::format("{}: {} = {}: {}", where, key, v.at(key), why));
   };
   const std::uint64_t k = s.chips_per_node;
   if (k == 1) return;  // no chip-to-chip links in use

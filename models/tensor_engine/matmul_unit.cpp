@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "models/tensor_engine/systolic_timing.h"
 
 namespace systole {
 
@@ -35,23 +36,25 @@ MatmulUnit::MatmulUnit(sc_core::sc_module_name name, const CoreConfig& core)
 }
 
 IssueTiming MatmulUnit::Issue(const Instruction& in) {
-  const std::uint64_t R = te_.array.rows;
   const std::uint64_t S = in.stationary_cols;
-  const std::uint64_t stream =
-      std::max(MatmulStreamCycles(te_, in.dtype, in.moving_cols), te_.min_issue_cycles);
-  const std::uint64_t fill = (R - 1) + (S - 1);
+  // One fold of systolic_timing (K = partitions rows used, S columns used), streaming the
+  // moving tile at the dtype's rate: load R, stream T', fill (R-1) + (S-1).
+  const FoldTiming fold =
+      TimeFold(te_.dataflow, te_.array,
+               std::max(MatmulStreamCycles(te_, in.dtype, in.moving_cols), te_.min_issue_cycles),
+               in.partitions, S);
 
   // Load: stationary tile read from the scratchpad, shifted in over R cycles.
   // Operand fetch is pipelined ahead of the array, so memory access overheads are
   // hidden; only the memories' occupancy (bandwidth, contention) can stretch a phase.
   const sc_core::sc_time sp_read =
       sp_access_.Access(scratchpad, in.src0, false, sc_core::SC_ZERO_TIME) - sp_overhead_;
-  const sc_core::sc_time load_end = std::max(R * cycle_, sp_read);
+  const sc_core::sc_time load_end = std::max(fold.load_cycles * cycle_, sp_read);
   // Stream: after the load and after the previous stream.
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   const sc_core::sc_time stream_start =
       std::max(load_end, stream_free_at_ > now ? stream_free_at_ - now : sc_core::SC_ZERO_TIME);
-  sc_core::sc_time stream_end = stream_start + stream * cycle_;
+  sc_core::sc_time stream_end = stream_start + fold.stream_cycles * cycle_;
   stream_end = std::max(stream_end,
                         sp_access_.Access(scratchpad, in.src1, false, stream_start) - sp_overhead_);
   if (in.accumulate) {
@@ -65,7 +68,7 @@ IssueTiming MatmulUnit::Issue(const Instruction& in) {
 
   IssueTiming t;
   t.occupancy = te_.weight_double_buffer ? stream_start : stream_end;
-  t.latency = stream_end + fill * cycle_;
+  t.latency = stream_end + fold.fill_cycles * cycle_;
   return t;
 }
 

@@ -4,7 +4,8 @@
 //   A matmul instruction multiplies a stationary tile (K partitions x S columns, K <= R,
 //   S <= C) with a moving tile (K partitions x T elements) into the accumulator
 //   (S partitions x T FP32 entries, overwrite or accumulate). On the R x C array this is
-//   one fold of systolic_timing.h with rows_used = K, cols_used = S, temporal = T:
+//   one fold of systolic_timing.h (TimeFold, which Issue calls) with rows_used = K,
+//   cols_used = S, temporal = T':
 //     load   = R cycles       shift the stationary tile in (scratchpad read)
 //     stream = T' cycles      T' = T x fp32_rate_divisor (fp32), ceil(T / fp8_rate_multiplier)
 //                             (fp8), T (bf16/fp16); at least min_issue_cycles

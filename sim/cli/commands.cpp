@@ -4,29 +4,40 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/atomic_file.h"
+#include "base/checked_math.h"
 #include "base/error.h"
 #include "base/number_parse.h"
 #include "base/output_set.h"
+#include "sim/cli/collective_command.h"
 #include "sim/compare/compare_run.h"
 #include "sim/config/arch_config.h"
 #include "sim/config/param_registry.h"
 #include "sim/kernel_run.h"
+#include "sim/parallel_run.h"
 #include "sim/report/html_report.h"
 #include "sim/step_run.h"
 #include "sim/sweep/sweep_run.h"
+#include "sim/tco/cost_config.h"
+#include "sim/tco/tco.h"
 #include "sim/trace/chrome_trace.h"
 #include "workloads/gemm/gemm_run.h"
 #include "workloads/import/onnx_import.h"
 #include "workloads/kernel/reference_kernels.h"
+#include "workloads/kernel/wave_schedule.h"
+#include "workloads/parallel/parallel_layout.h"
 #include "workloads/scalesim/scalesim_run.h"
 #include "workloads/training/footprint.h"
 #include "workloads/zoo/workload_config.h"
@@ -74,6 +85,13 @@ struct RunOptions {
   std::string fusion = "on";  // fold element-wise ops into their matmul producers
   bool json = false;
   std::string out_dir;
+  // Parallel training (sim/parallel_run.h); any of them set selects it.
+  std::string parallel;
+  std::string zero = "0";
+  std::string schedule = "1f1b";
+  bool sequence_parallel = false;
+  bool every_rank = false;
+  bool parallel_requested = false;
 };
 
 // Progress bar on stderr for runs longer than a second (only on a terminal).
@@ -102,8 +120,56 @@ class ProgressBar {
   bool shown_ = false;
 };
 
-int RunStep(const RunOptions& o) {
-  const ArchConfig arch = o.arch.Load();
+// The user-given sizes of a workload, for overflow messages: "model.hidden = 768, ...".
+std::string WorkloadSizes(const WorkloadConfig& c) {
+  const ModelConfig& m = c.model;
+  std::string out;
+  auto add = [&](const char* key, std::uint64_t v) {
+    if (v != 0) out += fmt::format("{}{} = {}", out.empty() ? "" : ", ", key, v);
+  };
+  add("model.vocab", m.vocab);
+  add("model.hidden", m.hidden);
+  add("model.layers", m.layers);
+  add("model.heads", m.heads);
+  add("model.ffn", m.ffn);
+  add("model.max_positions", m.max_positions);
+  add("model.image_size", m.image_size);
+  add("model.classes", m.classes);
+  for (std::size_t i = 0; i < m.layer_sizes.size() && i < 8; ++i) {
+    add(fmt::format("model.layer_sizes[{}]", i).c_str(), m.layer_sizes[i]);
+  }
+  add("training.micro_batch", c.training.micro_batch);
+  add("training.sequence", c.training.sequence);
+  add("training.grad_accum_steps", c.training.grad_accum_steps);
+  return out;
+}
+
+int RunParallel(const ArchConfig& arch, const WorkloadConfig& config, const RunOptions& o) {
+  ParallelOptions options;
+  options.layout = ParseParallelLayout(o.parallel, o.zero, o.schedule, o.sequence_parallel);
+  options.fusion = o.fusion == "on";
+  options.every_rank = o.every_rank;
+  ParallelReport report;
+  {
+    ProgressBar bar;
+    report = RunParallelStep(arch, config, options, MakeCommTimer(arch),
+                             [&bar](double f) { bar.Update(f); });
+  }
+  const std::string json_text = ParallelReportJson(arch, config, report);
+  if (!o.out_dir.empty()) {
+    OutputSet set(o.out_dir);  // published as one set, as RunStep's
+    set.Add("report.json", json_text);
+    set.Add("ops.csv", ParallelOpsCsv(report));
+    set.Add("trace.json", ParallelTraceJson(report));
+    set.Add("config.resolved.toml", ResolvedArchToml(arch));
+    set.Publish();
+  }
+  std::cout << (o.json ? json_text : FormatParallelSummary(arch, config, report));
+  return 0;
+}
+
+// The --workload file: a preset name or a path.
+std::string WorkloadPath(const RunOptions& o) {
   const bool is_file =
       o.workload.find('/') != std::string::npos || o.workload.find(".toml") != std::string::npos;
   const std::string path = is_file ? o.workload : WorkloadPresetPath(o.workload);
@@ -113,19 +179,56 @@ int RunStep(const RunOptions& o) {
     throw InputError("--workload '" + o.workload + "': no such preset (expected one of " + names +
                      ", or a .toml file)");
   }
-  WorkloadConfig config = LoadWorkloadConfig(path, o.workload_overrides);
+  return path;
+}
+
+// A 64-bit overflow while building or timing a step, as an input error naming the inputs.
+[[noreturn]] void ThrowOverflow(const RunOptions& o, const WorkloadConfig& config,
+                                const OverflowError& e) {
+  const std::string path = WorkloadPath(o);
+  std::string source = o.onnx.empty() ? path : o.onnx + " (training settings from " + path + ")";
+  for (const std::string& s : o.workload_overrides) source += " --set " + s;
+  throw InputError(fmt::format("{}: {} with {}: expected sizes whose products fit 64 bits", source,
+                               e.what(), WorkloadSizes(config)));
+}
+
+// The training step of --workload (or --onnx with its training settings), its footprint
+// checked against the chip's HBM.
+TrainingStep LoadStep(const RunOptions& o, const ArchConfig& arch) {
+  WorkloadConfig config = LoadWorkloadConfig(WorkloadPath(o), o.workload_overrides);
+  ResolveGlobalBatch(config.training, 1);
   TrainingStep step;
-  if (o.onnx.empty()) {
-    step = BuildTrainingStep(config, o.fusion == "on");
-  } else {
-    config.model.name = std::filesystem::path(o.onnx).stem().string();
-    step = BuildTrainingStep(ImportOnnx(o.onnx, config), config, o.fusion == "on");
+  try {
+    if (o.onnx.empty()) {
+      step = BuildTrainingStep(config, o.fusion == "on");
+    } else {
+      config.model.name = std::filesystem::path(o.onnx).stem().string();
+      step = BuildTrainingStep(ImportOnnx(o.onnx, config), config, o.fusion == "on");
+    }
+    CheckFootprintFits(step, arch.hbm.CapacityBytes());
+  } catch (const OverflowError& e) {
+    ThrowOverflow(o, config, e);
   }
-  CheckFootprintFits(step, arch.hbm.CapacityBytes());
+  return step;
+}
+
+int RunStep(const RunOptions& o) {
+  const ArchConfig arch = o.arch.Load();
+  if (o.parallel_requested) {
+    if (!o.onnx.empty()) {
+      throw InputError(
+          "--onnx: parallel runs (--parallel, --zero, --schedule) take zoo models "
+          "only (tensor and pipeline splits are built per family)");
+    }
+    return RunParallel(arch, LoadWorkloadConfig(WorkloadPath(o), o.workload_overrides), o);
+  }
+  const TrainingStep step = LoadStep(o, arch);
   StepReport report;
-  {
+  try {
     ProgressBar bar;
     report = RunTrainingStep(arch, step, [&bar](double f) { bar.Update(f); });
+  } catch (const OverflowError& e) {
+    ThrowOverflow(o, step.config, e);
   }
   const std::string json_text = StepReportJson(arch, step, report);
   if (!o.out_dir.empty()) {
@@ -144,9 +247,186 @@ int RunStep(const RunOptions& o) {
   return 0;
 }
 
+struct TcoOptions {
+  RunOptions run;
+  std::string tokens;
+  std::vector<std::string> cost_files;
+  bool list_keys = false;
+};
+
+// A positive, finite number ("2e12", base/number_parse.h); InputError naming the option.
+double ParseTokens(const std::string& text) {
+  double v = 0;
+  std::string why;
+  if (!ParseReal(text, &v, &why)) {
+    throw InputError("--tokens '" + text + "': " + why +
+                     ": expected a number of tokens > 0, "
+                     "e.g. 2e12");
+  }
+  if (!(v > 0)) {
+    throw InputError("--tokens '" + text + "': expected a number of tokens > 0, e.g. 2e12");
+  }
+  return v;
+}
+
+int RunTcoCommand(const TcoOptions& o) {
+  if (o.list_keys) {
+    std::cout << FormatCostKeys();
+    return 0;
+  }
+  // Every input is checked before anything is simulated or written.
+  const double tokens = ParseTokens(o.tokens);
+  std::vector<std::string> files = o.cost_files;
+  if (files.empty()) files = {CostPresetPath("trn1-cloud"), CostPresetPath("trn1-onprem")};
+  std::vector<CostOption> options;
+  for (const std::string& f : files) {
+    const bool is_file = f.find('/') != std::string::npos || f.find(".toml") != std::string::npos;
+    if (!is_file && !std::filesystem::exists(CostPresetPath(f))) {
+      std::string names;
+      const std::filesystem::path dir = std::filesystem::path(CostPresetPath("x")).parent_path();
+      std::vector<std::string> found;
+      std::error_code ec;
+      for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().extension() == ".toml") found.push_back(entry.path().stem().string());
+      }
+      std::sort(found.begin(), found.end());
+      for (const std::string& n : found) names += (names.empty() ? "" : ", ") + n;
+      throw InputError("--cost '" + f + "': no such preset (expected one of " + names +
+                       ", or a .toml file)");
+    }
+    options.push_back(LoadCostOption(is_file ? f : CostPresetPath(f)));
+  }
+  // The command's architecture, and each option's own (option.arch), loaded and their
+  // steps built (footprint checked) before any simulation.
+  struct Chip {
+    ArchConfig arch;
+    TrainingStep step;
+    StepReport report;
+    StepFigures fig;
+  };
+  std::map<std::string, Chip> chips;  // by option.arch ("" = --arch)
+  chips[""].arch = o.run.arch.Load();
+  for (const CostOption& option : options) {
+    if (!option.arch.empty() && !chips.count(option.arch)) {
+      chips[option.arch].arch = LoadArchConfig(option.arch, o.run.arch.overrides);
+    }
+  }
+  for (auto& [path, chip] : chips) chip.step = LoadStep(o.run, chip.arch);
+  for (auto& [path, chip] : chips) {
+    {
+      ProgressBar bar;
+      chip.report = RunTrainingStep(chip.arch, chip.step, [&bar](double f) { bar.Update(f); });
+    }
+    StepFigures& fig = chip.fig;
+    fig.workload = chip.step.config.model.name;
+    fig.arch = chip.arch.name;
+    fig.step_ns = chip.report.step_ns;
+    fig.tokens_per_step = static_cast<double>(chip.step.tokens_per_step);
+    fig.energy_j = chip.report.energy.TotalJ();
+    fig.throttled = chip.report.power.throttled;
+    fig.clock_scale = chip.report.power.clock_scale;
+  }
+  std::vector<StepFigures> option_steps;
+  for (const CostOption& option : options) option_steps.push_back(chips.at(option.arch).fig);
+  const Chip& main_chip = chips.at("");
+  const ArchConfig& arch = main_chip.arch;
+  const TrainingStep& step = main_chip.step;
+  const StepReport& report = main_chip.report;
+  const TcoReport tco = ComputeTco(main_chip.fig, tokens, options, option_steps);
+  const std::string json_text = TcoJson(tco);
+  if (!o.run.out_dir.empty()) {
+    OutputSet set(o.run.out_dir);  // published as one set (base/output_set.h)
+    set.Add("report.json", json_text);
+    set.Add("tco.svg", TcoSvg(tco));
+    set.Add("step.json", StepReportJson(arch, step, report));
+    set.Add("config.resolved.toml", ResolvedArchToml(arch));
+    set.Publish();
+  }
+  std::cout << (o.run.json ? json_text : FormatTcoTable(tco));
+  return 0;
+}
+
 int RunGemms(const ArchConfig& arch, const std::vector<GemmJob>& jobs, bool json) {
-  const GemmRunSummary summary = SimulateGemms(arch, jobs);
+  GemmRunSummary summary;
+  try {
+    summary = SimulateGemms(arch, jobs);
+  } catch (const OverflowError& e) {
+    const GemmShape& s = jobs.front().shape;
+    throw InputError(
+        fmt::format("gemm --M {} --K {} --N {}: {}: expected dimensions whose "
+                    "products fit 64 bits",
+                    s.m, s.k, s.n, e.what()));
+  }
   std::cout << (json ? GemmSummaryJson(arch, summary) : FormatGemmSummary(arch, summary));
+  return 0;
+}
+
+struct KernelCli {
+  ArchOptions arch;
+  std::string kind;
+  MatmulKernelOptions mm;
+  std::string dtype = "bf16";
+  std::string shape = "4096x1024";
+  std::string trace_path;
+  std::string hbm = "bandwidth";
+  std::string epilogue;
+  bool json = false;
+};
+
+int RunKernelCommand(KernelCli& kc) {
+  const ArchConfig arch = kc.arch.Load();
+  const Dtype dtype = ParseDtype(kc.dtype);
+  std::vector<Program> programs;
+  std::string title;
+  if (kc.kind == "matmul") {
+    kc.mm.dtype = dtype;
+    kc.mm.epilogue = ParseEpilogue(kc.epilogue);
+    const MatmulKernelOptions o = ResolveMatmulOptions(arch, kc.mm);
+    title = fmt::format(
+        "kernel matmul {}{}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
+        "{}, buffers {}, out buffers {})",
+        o.batch > 1 ? fmt::format("{} x ", o.batch) : "", o.m, o.k, o.n, DtypeName(dtype), o.level,
+        o.tile_m, o.tile_k, o.tile_n, o.block_m, o.block_n, o.block_k, o.hoist ? "on" : "off",
+        o.buffers, o.out_buffers);
+    if (!o.epilogue.empty()) title += " epilogue " + EpilogueString(o.epilogue);
+    if (arch.schedule == ChipSchedule::kWaves) {
+      std::cout << FormatWaveRun(arch, kc.mm, SimulateMatmulWaves(arch, kc.mm));
+      return 0;
+    }
+    programs = BuildMatmulKernelForChip(arch, o);
+  } else {
+    ElementwiseKernelOptions o;
+    o.kind = kc.kind;
+    o.dtype = dtype;
+    const auto x = kc.shape.find('x');
+    std::string why;
+    if (x == std::string::npos || !ParseUnsigned(kc.shape.substr(0, x), &o.rows, &why) ||
+        !ParseUnsigned(kc.shape.substr(x + 1), &o.cols, &why) || o.rows == 0 || o.cols == 0) {
+      throw InputError("--shape '" + kc.shape +
+                       "': expected ROWSxCOLS of positive integers, e.g. 4096x1024");
+    }
+    title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
+    if (arch.schedule == ChipSchedule::kWaves) {
+      const WaveRun w = SimulateElementwiseWaves(arch, o);
+      std::cout << fmt::format(
+          "{} on {}: time {:.3f} us over {} cores ({:.1f} GB/s each), {:.1f} GB/s of HBM "
+          "traffic achieved\n",
+          title, arch.name, w.time_ns / 1000.0, w.tiles, w.full_share_gbps,
+          static_cast<double>(w.hbm_bytes) / w.time_ns);
+      return 0;
+    }
+    programs = BuildElementwiseKernelForChip(arch, o);
+  }
+  CoreRunOptions options;
+  options.record_trace = !kc.trace_path.empty();
+  options.hbm = kc.hbm == "banked" ? HbmFidelity::kBanked : HbmFidelity::kBandwidth;
+  if (arch.cores > 1) title += fmt::format(" split over {} cores", arch.cores);
+  const KernelRunReport report = RunKernel(arch, programs, options);
+  if (!kc.trace_path.empty()) {
+    WriteFileAtomically(kc.trace_path, ChromeTraceJson(programs, report.per_core));
+  }
+  std::cout << (kc.json ? KernelReportJson(title, arch, programs.front(), report.core)
+                        : FormatKernelSummary(title, arch, programs.front(), report));
   return 0;
 }
 
@@ -175,13 +455,58 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
                    "in the epilogue of the matmul producing their input; off: every op its own "
                    "kernel")
       ->check(CLI::IsMember({"on", "off"}));
+  run_cmd->add_option("--parallel", run->parallel,
+                      "Parallel layout dp=N,tp=N,pp=N (devices = dp x tp x pp; missing ones 1)");
+  run_cmd->add_option("--zero", run->zero, "ZeRO stage 0-3 over the data-parallel replicas");
+  run_cmd->add_option("--schedule", run->schedule,
+                      "Pipeline schedule: gpipe, 1f1b (default) or interleaved:V");
+  run_cmd->add_flag("--sequence-parallel", run->sequence_parallel,
+                    "Megatron-LM sequence parallelism (norms and residual adds on s/tp tokens)");
+  run_cmd->add_flag("--every-rank", run->every_rank,
+                    "Simulate every rank on its own (no symmetry shortcut; slow, for checking)");
   run_cmd->add_flag("--json", run->json, "Print report.json to stdout");
   run_cmd->add_option(
       "--out", run->out_dir,
       "Write report.json, ops.csv, trace.json, config.resolved.toml and report.html here");
   run_cmd->callback([run, run_cmd, &action]() {
     if (!run->onnx.empty() && run_cmd->count("--workload") == 0) run->workload = "mlp";
+    run->parallel_requested =
+        run_cmd->count("--parallel") + run_cmd->count("--zero") + run_cmd->count("--schedule") +
+            run_cmd->count("--sequence-parallel") + run_cmd->count("--every-rank") >
+        0;
     action = [run]() { return RunStep(*run); };
+  });
+
+  // tco
+  auto tco = std::make_shared<TcoOptions>();
+  CLI::App* tco_cmd = app.add_subcommand(
+      "tco",
+      "Cost of training to a token target: cloud rental vs owned servers, energy, CO2, "
+      "break-even");
+  tco->run.arch.AddTo(tco_cmd);
+  tco_cmd->add_option("--workload,-w", tco->run.workload,
+                      "Model-zoo preset (configs/workloads/NAME.toml) or a workload .toml file");
+  tco_cmd
+      ->add_option("--set", tco->run.workload_overrides,
+                   "Override a workload key: --set training.micro_batch=8")
+      ->take_all();
+  tco_cmd->add_option("--tokens", tco->tokens, "Tokens to train on, e.g. 2e12");
+  tco_cmd
+      ->add_option("--cost", tco->cost_files,
+                   "Cost file (configs/cost/NAME.toml or a path), one per deployment option; "
+                   "repeatable (default: trn1-cloud and trn1-onprem)")
+      ->take_all();
+  tco_cmd->add_flag("--list-cost-keys", tco->list_keys, "List every cost-file key and exit");
+  tco_cmd->add_flag("--json", tco->run.json, "Print report.json (systole.tco/1) to stdout");
+  tco_cmd->add_option("--out", tco->run.out_dir,
+                      "Write report.json, tco.svg, step.json and config.resolved.toml here");
+  tco_cmd->callback([tco, &action]() {
+    action = [tco]() {
+      if (!tco->list_keys && tco->tokens.empty()) {
+        throw InputError("tco: --tokens is required (e.g. --tokens 2e12)");
+      }
+      return RunTcoCommand(*tco);
+    };
   });
 
   // gemm
@@ -229,17 +554,6 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   });
 
   // kernel
-  struct KernelCli {
-    ArchOptions arch;
-    std::string kind;
-    MatmulKernelOptions mm;
-    std::string dtype = "bf16";
-    std::string shape = "4096x1024";
-    std::string trace_path;
-    std::string hbm = "bandwidth";
-    std::string epilogue;
-    bool json = false;
-  };
   auto kc = std::make_shared<KernelCli>();
   CLI::App* kernel_cmd = app.add_subcommand(
       "kernel",
@@ -252,8 +566,10 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_option("--M", kc->mm.m, "matmul: rows of A and C")->check(kPositiveInteger);
   kernel_cmd->add_option("--K", kc->mm.k, "matmul: reduction dimension")->check(kPositiveInteger);
   kernel_cmd->add_option("--N", kc->mm.n, "matmul: columns of B and C")->check(kPositiveInteger);
-  kernel_cmd->add_option("--level", kc->mm.level,
-                         "matmul optimisation level: naive, hoist, block, block3");
+  kernel_cmd->add_option(
+      "--level", kc->mm.level,
+      "matmul kernel: naive, hoist, block, block3 (the NKI tutorial's ladder) or tuned "
+      "(the parametrised nest the step uses; default)");
   kernel_cmd->add_option("--tile-m", kc->mm.tile_m, "matmul: stationary columns per tile");
   kernel_cmd->add_option("--tile-k", kc->mm.tile_k, "matmul: contraction rows per tile");
   kernel_cmd->add_option("--tile-n", kc->mm.tile_n, "matmul: moving elements per tile");
@@ -261,7 +577,8 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_option("--block-n", kc->mm.block_n, "matmul: N tiles per block");
   kernel_cmd->add_option("--block-k", kc->mm.block_k, "matmul: K tiles per block");
   kernel_cmd->add_option("--hoist", kc->mm.hoist, "matmul: 1 = keep stationary tiles resident");
-  kernel_cmd->add_option("--buffers", kc->mm.buffers, "matmul: 1 or 2 operand buffers");
+  kernel_cmd->add_option("--buffers", kc->mm.buffers,
+                         "matmul: operand buffers (pipeline stages), 1-8");
   kernel_cmd->add_option("--batch", kc->mm.batch,
                          "matmul: independent products of this shape run back to back");
   kernel_cmd->add_option("--store-queues", kc->mm.store_queues,
@@ -281,50 +598,22 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   kernel_cmd->add_flag("--json", kc->json, "Print the report as JSON");
   kernel_cmd->callback([kc, &action]() {
     action = [kc]() {
-      const ArchConfig arch = kc->arch.Load();
-      const Dtype dtype = ParseDtype(kc->dtype);
-      std::vector<Program> programs;
-      std::string title;
-      if (kc->kind == "matmul") {
-        kc->mm.dtype = dtype;
-        kc->mm.epilogue = ParseEpilogue(kc->epilogue);
-        const MatmulKernelOptions o = ResolveMatmulOptions(arch, kc->mm);
-        title = fmt::format(
-            "kernel matmul {}{}x{}x{} {} (level {}: tiles m{} k{} n{}, blocks m{} n{} k{}, hoist "
-            "{}, buffers {}, out buffers {})",
-            o.batch > 1 ? fmt::format("{} x ", o.batch) : "", o.m, o.k, o.n, DtypeName(dtype),
-            o.level, o.tile_m, o.tile_k, o.tile_n, o.block_m, o.block_n, o.block_k,
-            o.hoist ? "on" : "off", o.buffers, o.out_buffers);
-        if (!o.epilogue.empty()) title += " epilogue " + EpilogueString(o.epilogue);
-        programs = BuildMatmulKernelForChip(arch, o);
-      } else {
-        ElementwiseKernelOptions o;
-        o.kind = kc->kind;
-        o.dtype = dtype;
-        const auto x = kc->shape.find('x');
-        std::string why;
-        if (x == std::string::npos || !ParseUnsigned(kc->shape.substr(0, x), &o.rows, &why) ||
-            !ParseUnsigned(kc->shape.substr(x + 1), &o.cols, &why) || o.rows == 0 || o.cols == 0) {
-          throw InputError("--shape '" + kc->shape +
-                           "': expected ROWSxCOLS of positive integers, e.g. 4096x1024");
-        }
-        title = fmt::format("kernel {} {}x{} {}", o.kind, o.rows, o.cols, DtypeName(dtype));
-        programs = BuildElementwiseKernelForChip(arch, o);
+      try {
+        return RunKernelCommand(*kc);
+      } catch (const OverflowError& e) {
+        const std::string sizes = kc->kind == "matmul"
+                                      ? fmt::format("--M {} --K {} --N {} --batch {}", kc->mm.m,
+                                                    kc->mm.k, kc->mm.n, kc->mm.batch)
+                                      : "--shape " + kc->shape;
+        throw InputError(
+            fmt::format("kernel {} {}: {}: expected sizes whose products fit 64 "
+                        "bits",
+                        kc->kind, sizes, e.what()));
       }
-      CoreRunOptions options;
-      options.record_trace = !kc->trace_path.empty();
-      options.hbm = kc->hbm == "banked" ? HbmFidelity::kBanked : HbmFidelity::kBandwidth;
-      if (arch.cores > 1) title += fmt::format(" split over {} cores", arch.cores);
-      const KernelRunReport report = RunKernel(arch, programs, options);
-      if (!kc->trace_path.empty()) {
-        WriteFileAtomically(kc->trace_path, ChromeTraceJson(programs, report.per_core));
-      }
-      std::cout << (kc->json ? KernelReportJson(title, arch, programs.front(), report.core)
-                             : FormatKernelSummary(title, arch, programs.front(), report));
-      return 0;
     };
   });
 
+  RegisterCollectiveCommand(app, action);  // sim/cli/collective_command.cpp
   RegisterSweepCommand(app, action);
   RegisterCompareCommand(app, action);
 

@@ -112,6 +112,18 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
   auto flag = [&](const char* key) { return v.at(key) == "true"; };
   config.name = v.at("chip.name");
   config.cores = u64("chip.cores");
+  config.schedule = v.at("chip.schedule") == "waves" ? ChipSchedule::kWaves : ChipSchedule::kSplit;
+  config.l2_bytes = u64("chip.l2_bytes");
+  config.l2_bandwidth_gbps = f64("chip.l2_bandwidth_gbps");
+  config.kernel_launch_ns = f64("chip.kernel_launch_ns");
+  // The L2 is modelled for thread-block tiles in waves only (workloads/kernel/wave_schedule.h).
+  for (const char* key : {"chip.l2_bytes", "chip.l2_bandwidth_gbps"}) {
+    if (config.schedule == ChipSchedule::kSplit && f64(key) > 0) {
+      throw InputError(fmt::format(
+          "{}: {} = {} needs chip.schedule = \"waves\" (the split schedule has no L2 model)",
+          config.sources.at(key), key, v.at(key)));
+    }
+  }
   config.core.clock_ghz = f64("core.clock_ghz");
   TensorEngineConfig& te = config.core.tensor;
   te.array.rows = u64("core.tensor.rows");
@@ -165,14 +177,74 @@ ArchConfig LoadArchConfig(const std::string& toml_path, const std::vector<std::s
                     banks_blamed ? banks_source : bytes_source, acc.partition_bytes, acc.banks));
   }
 
+  // Coupled keys: a matmul contracts over scratchpad partitions (array rows) and writes
+  // one accumulator partition per array column. A partition count set with less
+  // precedence than the array size (default < file < -p) follows it; one set with as
+  // much is an error naming the keys and the values they need.
+  auto follow = [&](const char* array_key, std::uint64_t need, const char* key,
+                    std::uint64_t& partitions) {
+    if (partitions >= need) return;
+    auto rank = [](const std::string& source) {
+      return source == "default" ? 0 : source == "-p" ? 2 : 1;
+    };
+    const std::string& array_source = config.sources.at(array_key);
+    const std::string& source = config.sources.at(key);
+    if (rank(source) < rank(array_source)) {
+      partitions = need;
+      config.values[key] = std::to_string(need);
+      config.sources[key] = std::string("derived from ") + array_key;
+      return;
+    }
+    throw InputError(fmt::format("{}: {} = {} needs {} >= {} (it is {}, from {}): set {} = {}",
+                                 Printable(array_source), array_key, need, key, need, partitions,
+                                 Printable(source), key, need));
+  };
+  follow("core.tensor.rows", te.array.rows, "core.scratchpad.partitions", sp.partitions);
+  follow("core.tensor.cols", te.array.cols, "core.accumulator.partitions", acc.partitions);
+
   DmaConfig& dma = config.core.dma;
   dma.queues = u64("core.dma.queues");
   dma.queue_bandwidth_gbps = f64("core.dma.queue_bandwidth_gbps");
   dma.setup_latency_ns = f64("core.dma.setup_latency_ns");
   dma.efficient_chunk_bytes = u64("core.dma.efficient_chunk_bytes");
   dma.max_outstanding = u64("core.dma.max_outstanding");
+  dma.engines = u64("core.dma.engines");
+  dma.engine_bandwidth_gbps = f64("core.dma.engine_bandwidth_gbps");
+  dma.descriptor_ns = f64("core.dma.descriptor_ns");
   LoadHbmConfig(config);     // models/hbm/hbm_config.cpp: hbm.preset + explicit hbm.* keys
   LoadSystemConfig(config);  // models/link/system_config.cpp: system.* keys
+
+  EnergyConfig& en = config.energy;
+  en.mac_pj[0] = f64("core.tensor.energy_pj_per_mac_fp32");  // Dtype order: fp32 bf16 fp16 fp8
+  en.mac_pj[1] = f64("core.tensor.energy_pj_per_mac_bf16");
+  en.mac_pj[2] = f64("core.tensor.energy_pj_per_mac_fp16");
+  en.mac_pj[3] = f64("core.tensor.energy_pj_per_mac_fp8");
+  en.vector_pj_per_element = f64("core.vector.energy_pj_per_element");
+  en.scalar_pj_per_element = f64("core.scalar.energy_pj_per_element");
+  en.scratchpad_read_pj_per_byte = f64("core.scratchpad.read_pj_per_byte");
+  en.scratchpad_write_pj_per_byte = f64("core.scratchpad.write_pj_per_byte");
+  en.accumulator_read_pj_per_byte = f64("core.accumulator.read_pj_per_byte");
+  en.accumulator_write_pj_per_byte = f64("core.accumulator.write_pj_per_byte");
+  en.hbm_read_pj_per_bit = f64("hbm.read_pj_per_bit");
+  en.hbm_write_pj_per_bit = f64("hbm.write_pj_per_bit");
+  en.hbm_activate_pj = f64("hbm.activate_pj");
+  en.link_pj_per_bit = f64("system.link_pj_per_bit");
+  en.tensor_static_w = f64("core.tensor.static_w");
+  en.vector_static_w = f64("core.vector.static_w");
+  en.scalar_static_w = f64("core.scalar.static_w");
+  en.scratchpad_static_w = f64("core.scratchpad.static_w");
+  en.accumulator_static_w = f64("core.accumulator.static_w");
+  en.dma_static_w = f64("core.dma.static_w");
+  en.hbm_static_w = f64("hbm.static_w");
+  en.uncore_static_w = f64("chip.uncore_static_w");
+  en.tdp_w = f64("chip.tdp_w");
+  en.policy =
+      v.at("chip.power_policy") == "throttle" ? PowerPolicy::kThrottle : PowerPolicy::kReport;
+  en.server_chips = u64("server.chips");
+  en.host_cpu_w = f64("server.host_cpu_w");
+  en.nic_w = f64("server.nic_w");
+  en.fans_w = f64("server.fans_w");
+  en.psu_efficiency = f64("server.psu_efficiency");
   return config;
 }
 

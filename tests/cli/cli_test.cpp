@@ -129,4 +129,47 @@ TEST(Cli, RunOutWritesReportAndResolvedConfig) {
   EXPECT_EQ(first, "<!DOCTYPE html>");
 }
 
+TEST(Cli, ParallelRunWritesItsReports) {
+  const std::string dir = testing::TempDir() + "systole_parallel_out";
+  Result r = RunSystole("run -w gpt3-125m --arch " + std::string(SYSTOLE_SOURCE_DIR) +
+                        "/configs/arch/trn1-32xlarge.toml --parallel dp=2,tp=4,pp=4 --zero 1 --set "
+                        "training.global_batch=16 --out " +
+                        dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, testing::HasSubstr("dp 2 x tp 4 x pp 4 = 32 devices, ZeRO 1"));
+  EXPECT_THAT(r.output, testing::HasSubstr("global batch 16 = micro-batch 1 x 8 accumulation"));
+  std::ifstream report(dir + "/report.json");
+  const nlohmann::json j = nlohmann::json::parse(report);
+  EXPECT_EQ(j["devices"], 32u);
+  EXPECT_EQ(j["stages"].size(), 4u);
+  EXPECT_GT(j["comm_exposed_ns"].get<double>(), 0.0);
+  EXPECT_LE(j["comm_exposed_ns"].get<double>(), j["comm_total_ns"].get<double>());
+  std::ifstream trace(dir + "/trace.json");
+  EXPECT_GT(nlohmann::json::parse(trace)["traceEvents"].size(), 100u);
+  std::ifstream ops(dir + "/ops.csv");
+  const std::string csv((std::istreambuf_iterator<char>(ops)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(csv, testing::HasSubstr(",kernels,chunks\n"));
+  EXPECT_THAT(csv, testing::HasSubstr("tensor_parallel.chunk0,forward,collective,all-reduce,8,"));
+  EXPECT_THAT(csv, testing::HasSubstr("data_parallel.stage0,step,collective,data-parallel,1,"));
+}
+
+TEST(Cli, BadParallelLayoutsExitTwoWithoutOutputs) {
+  const std::string dir = testing::TempDir() + "systole_parallel_bad";
+  const std::string trn1 =
+      " --arch " + std::string(SYSTOLE_SOURCE_DIR) + "/configs/arch/trn1-32xlarge.toml";
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--parallel dp=3" + trn1, "--parallel dp=3,tp=1,pp=1: 3 devices do not divide"},
+           {"--parallel tp=16", "--parallel tp=16: larger than model.heads = 12"},
+           {"--parallel pp=24",
+            "--parallel pp=24: 24 pipeline stages are more than "
+            "model.layers = 12"},
+           {"--parallel dp=2,tp=0", "--parallel 'dp=2,tp=0': item 'tp=0' is invalid"}}) {
+    Result r = RunSystole("run -w gpt3-125m " + args + " --out " + dir);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
+    EXPECT_THAT(r.output, testing::HasSubstr(message)) << args;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(std::ifstream(dir + "/report.json").good()) << args;
+  }
+}
+
 }  // namespace

@@ -73,7 +73,7 @@ TEST(StepRun, Resnet50ElementwiseOpsStayNearTheirRooflines) {
     o.m = m;
     o.k = 147;
     o.n = n;
-    o.level = "block3";
+    o.level = "tuned";
     return RunCores(arch, BuildMatmulKernelForChip(arch, o), {}).front().time_ns;
   };
   const double pixel_major = time_ns(401408, 64), channel_major = time_ns(64, 401408);
@@ -172,7 +172,7 @@ TEST(StepRun, FusionIsFasterNeverBeatsTheRooflineAndKeepsFlops) {
   EXPECT_NE(fc_row.find(",\"matmul 1x512x768x3072 bf16"), std::string::npos) << fc_row;
   EXPECT_NE(fc_row.find(" epilogue bias,store,gelu x1\""), std::string::npos) << fc_row;
   const nlohmann::json j = nlohmann::json::parse(StepReportJson(arch, fused_step, fused));
-  EXPECT_EQ(j["schema"], "systole.step/3");
+  EXPECT_EQ(j["schema"], "systole.step/4");
   EXPECT_EQ(j["fusion"], true);
   EXPECT_EQ(j["fused_ops"], fused_step.fused_ops);
   EXPECT_EQ(j["hbm_bytes_per_step"].get<std::uint64_t>(), bytes);

@@ -31,12 +31,13 @@ struct Members {
 };
 
 // How every member i picks its peer in a step.
-enum class Pattern { kShift, kXor };
+enum class Pattern { kShift, kXor, kRowShift };
 
 struct Send {
   Pattern pattern = Pattern::kShift;
   std::int64_t offset = 1;  // shift: peer i + offset (mod p); xor: peer i ^ offset
   double bytes = 0;
+  std::uint64_t row = 0;  // row shift: peer in i's row of `row` members, offset along it
 };
 
 // Send lists built element by element (GCC 12 warns falsely on initializer-list copies).
@@ -79,6 +80,10 @@ class Timer {
           if (s.pattern == Pattern::kShift) {
             const std::int64_t off = s.offset % static_cast<std::int64_t>(p);
             j = (i + static_cast<std::uint64_t>(off + static_cast<std::int64_t>(p))) % p;
+          } else if (s.pattern == Pattern::kRowShift) {
+            const std::int64_t r = static_cast<std::int64_t>(s.row);
+            const std::int64_t along = static_cast<std::int64_t>(i % s.row);
+            j = (i / s.row) * s.row + static_cast<std::uint64_t>(((along + s.offset) % r + r) % r);
           } else {
             j = i ^ static_cast<std::uint64_t>(s.offset);
           }
@@ -305,45 +310,115 @@ Members FlatMembers(const CollectiveGroup& g) {
   return m;
 }
 
-// Sub-group of one level of a regular layout: members along `level`, translates over the
-// inner levels (the other sub-groups that run at the same time in the same node).
-Members LevelMembers(const CollectiveGroup& g, const GroupLayout& layout, int level) {
-  std::uint64_t inner = 1;
-  for (int l = 0; l < level; ++l) inner *= layout.ranks_at[l];
+// Sub-group of a regular layout: `count` members `inner` group ranks apart, and as
+// translates the other sub-groups that run at the same time in the same node.
+Members SubMembers(const CollectiveGroup& g, std::uint64_t count, std::uint64_t inner) {
   Members m;
-  for (std::uint64_t i = 0; i < layout.ranks_at[level]; ++i) {
-    m.ranks.push_back(g.first_rank + i * inner * g.stride);
-  }
+  for (std::uint64_t i = 0; i < count; ++i) m.ranks.push_back(g.first_rank + i * inner * g.stride);
   m.translates.clear();
   for (std::uint64_t j = 0; j < inner; ++j) m.translates.push_back(j * g.stride);
   m.network_share = static_cast<double>(g.groups_sharing_network);
   return m;
 }
 
-Partial TimeHierarchical(const LinkFabric& fabric, const CollectiveGroup& g,
+// Hierarchical: the levels a regular group spans, innermost first, each a sub-group. A
+// group that covers a whole 2-D torus node chip by chip splits that level into its x and
+// y rings (as TPU and Trainium collectives run on a torus).
+// A square n x n torus level (members row-major: x along a row) in two dimensions at once,
+// as TPU ICI collectives do: half the data reduce-scatters along x then y while the other
+// half goes along y then x, so every phase keeps all four neighbour links busy. Each
+// ring step moves its chunk half each way round its ring. Reduce-scatter of b bytes:
+//   phase 1: n-1 steps of b/(2n) per rank (split over x+-, y+-), phase 2: n-1 steps of
+//   b/(2n^2); all-gather the mirror image; all-reduce both; broadcast falls back to flat.
+Partial TimeTorus2d(const LinkFabric& fabric, const Members& members, std::uint64_t n,
+                    CollectiveKind kind, double bytes) {
+  if (kind != CollectiveKind::kAllReduce && kind != CollectiveKind::kReduceScatter &&
+      kind != CollectiveKind::kAllGather) {
+    return BestFlat(fabric, members, kind, bytes);
+  }
+  const Timer timer(fabric, members);
+  const double nd = static_cast<double>(n);
+  auto phase = [&](double chunk, bool reduce) {
+    StepSpec s;
+    const double q = chunk / 4;
+    s.sends = Sends(Send{Pattern::kRowShift, +1, q, n}, Send{Pattern::kRowShift, -1, q, n});
+    s.sends.push_back(Send{Pattern::kShift, static_cast<std::int64_t>(n), q, 0});
+    s.sends.push_back(Send{Pattern::kShift, -static_cast<std::int64_t>(n), q, 0});
+    s.reduce = reduce;
+    s.repeat = n - 1;
+    return s;
+  };
+  std::vector<StepSpec> specs;
+  if (kind != CollectiveKind::kAllGather) {
+    specs.push_back(phase(bytes / nd, true));
+    specs.push_back(phase(bytes / (nd * nd), true));
+  }
+  if (kind != CollectiveKind::kReduceScatter) {
+    specs.push_back(phase(bytes / (nd * nd), false));
+    specs.push_back(phase(bytes / nd, false));
+  }
+  Partial out;
+  for (const StepSpec& spec : specs) {
+    CollectiveStep step = timer.Time(spec, out.levels, out.hbm_bytes, out.dma_ns);
+    out.time_ns += step.time_ns();
+    out.latency_ns += static_cast<double>(step.repeat) * step.latency_ns;
+    out.steps.push_back(step);
+  }
+  out.ok = true;
+  return out;
+}
+
+struct HierLevel {
+  Members members;
+  std::uint64_t square_torus = 0;  // n: the members form an n x n torus, run in 2-D
+};
+
+std::vector<HierLevel> HierarchyLevels(const ArchConfig& arch, const LinkFabric& fabric,
+                                       const CollectiveGroup& g, const GroupLayout& layout) {
+  std::vector<HierLevel> out;
+  std::uint64_t inner = 1;
+  for (int l = 0; l < kSystemLevels; ++l) {
+    const std::uint64_t r = layout.ranks_at[l];
+    if (r <= 1) continue;
+    const SystemConfig& s = arch.system;
+    const bool torus = l == 1 && s.topology == ChipTopology::kTorus2d && r == s.chips_per_node &&
+                       inner * g.stride == arch.cores && fabric.Locate(g.first_rank).chip == 0;
+    if (torus && s.TorusX() * s.TorusX() == r) {
+      out.push_back({SubMembers(g, r, inner), s.TorusX()});
+    } else if (torus) {
+      const std::uint64_t x = s.TorusX();
+      out.push_back({SubMembers(g, x, inner), 0});
+      out.push_back({SubMembers(g, r / x, inner * x), 0});
+    } else {
+      out.push_back({SubMembers(g, r, inner), 0});
+    }
+    inner *= r;
+  }
+  return out;
+}
+
+Partial TimeHierarchical(const ArchConfig& arch, const LinkFabric& fabric, const CollectiveGroup& g,
                          const GroupLayout& layout, CollectiveKind kind, double bytes) {
   Partial out;
   if (!layout.regular) return out;
-  int spanned = 0;
-  for (int l = 0; l < kSystemLevels; ++l) spanned += layout.ranks_at[l] > 1 ? 1 : 0;
-  if (spanned < 2) return out;  // one level: the same as the flat algorithms
-  std::array<Members, kSystemLevels> lm;
-  for (int l = 0; l < kSystemLevels; ++l) lm[l] = LevelMembers(g, layout, l);
+  const std::vector<HierLevel> levels = HierarchyLevels(arch, fabric, g, layout);
+  const bool single_torus = levels.size() == 1 && levels[0].square_torus != 0;
+  if (levels.size() < 2 && !single_torus) return out;  // one level: same as flat
+  const int n = static_cast<int>(levels.size());
   auto run = [&](int l, CollectiveKind k, double b) {
-    if (layout.ranks_at[l] <= 1) return true;
-    Partial p = BestFlat(fabric, lm[l], k, b);
+    Partial p = levels[l].square_torus != 0
+                    ? TimeTorus2d(fabric, levels[l].members, levels[l].square_torus, k, b)
+                    : BestFlat(fabric, levels[l].members, k, b);
     if (!p.ok) return false;
     Accumulate(out, p);
     return true;
   };
   // Data per rank at each level going up: reduce-scatter divides it by the level's ranks.
-  std::array<double, kSystemLevels + 1> size{};
-  size[0] = bytes;
-  for (int l = 0; l < kSystemLevels; ++l) {
-    size[l + 1] = size[l] / static_cast<double>(layout.ranks_at[l]);
+  std::vector<double> size(n + 1, bytes);
+  for (int l = 0; l < n; ++l) {
+    size[l + 1] = size[l] / static_cast<double>(levels[l].members.ranks.size());
   }
-  int top = kSystemLevels - 1;
-  while (layout.ranks_at[top] <= 1) --top;
+  const int top = n - 1;
   bool ok = true;
   switch (kind) {
     case CollectiveKind::kAllReduce:
@@ -493,7 +568,7 @@ CollectiveResult TimeCollective(const ArchConfig& arch, const CollectiveCall& ca
   CollectiveAlgo best_algo = CollectiveAlgo::kRing;
   for (CollectiveAlgo a : algos) {
     Partial p = a == CollectiveAlgo::kHierarchical
-                    ? TimeHierarchical(fabric, call.group, result.layout, call.kind, bytes)
+                    ? TimeHierarchical(arch, fabric, call.group, result.layout, call.kind, bytes)
                     : TimeFlat(fabric, flat, call.kind, a, bytes);
     if (!p.ok) continue;
     result.candidates.emplace_back(a, p.time_ns);

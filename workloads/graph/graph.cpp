@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "base/checked_math.h"
+#include "workloads/graph/op_kinds.h"
 
 namespace systole {
 
@@ -31,99 +32,7 @@ const char* TensorKindName(TensorKind kind) {
   return "?";
 }
 
-const char* OpKindName(OpKind kind) {
-  switch (kind) {
-    case OpKind::kMatmul:
-      return "matmul";
-    case OpKind::kConv2d:
-      return "conv2d";
-    case OpKind::kAdd:
-      return "add";
-    case OpKind::kMul:
-      return "mul";
-    case OpKind::kBiasAdd:
-      return "bias_add";
-    case OpKind::kRelu:
-      return "relu";
-    case OpKind::kGelu:
-      return "gelu";
-    case OpKind::kSilu:
-      return "silu";
-    case OpKind::kSwiglu:
-      return "swiglu";
-    case OpKind::kSoftmax:
-      return "softmax";
-    case OpKind::kLayerNorm:
-      return "layernorm";
-    case OpKind::kRmsNorm:
-      return "rmsnorm";
-    case OpKind::kBatchNorm:
-      return "batchnorm";
-    case OpKind::kRotary:
-      return "rotary";
-    case OpKind::kEmbedding:
-      return "embedding";
-    case OpKind::kCrossEntropy:
-      return "cross_entropy";
-    case OpKind::kAttention:
-      return "attention";
-    case OpKind::kMaxPool:
-      return "maxpool";
-    case OpKind::kAvgPool:
-      return "avgpool";
-    case OpKind::kUnary:
-      return "unary";
-    case OpKind::kConcat:
-      return "concat";
-    case OpKind::kSplit:
-      return "split";
-    case OpKind::kConv2dGradInput:
-      return "conv2d_grad_input";
-    case OpKind::kConv2dGradWeight:
-      return "conv2d_grad_weight";
-    case OpKind::kBiasGrad:
-      return "bias_grad";
-    case OpKind::kMulGrad:
-      return "mul_grad";
-    case OpKind::kReluGrad:
-      return "relu_grad";
-    case OpKind::kGeluGrad:
-      return "gelu_grad";
-    case OpKind::kSiluGrad:
-      return "silu_grad";
-    case OpKind::kSwigluGrad:
-      return "swiglu_grad";
-    case OpKind::kSoftmaxGrad:
-      return "softmax_grad";
-    case OpKind::kLayerNormGrad:
-      return "layernorm_grad";
-    case OpKind::kRmsNormGrad:
-      return "rmsnorm_grad";
-    case OpKind::kBatchNormGrad:
-      return "batchnorm_grad";
-    case OpKind::kRotaryGrad:
-      return "rotary_grad";
-    case OpKind::kEmbeddingGrad:
-      return "embedding_grad";
-    case OpKind::kCrossEntropyGrad:
-      return "cross_entropy_grad";
-    case OpKind::kAttentionGrad:
-      return "attention_grad";
-    case OpKind::kMaxPoolGrad:
-      return "maxpool_grad";
-    case OpKind::kAvgPoolGrad:
-      return "avgpool_grad";
-    case OpKind::kUnaryGrad:
-      return "unary_grad";
-    case OpKind::kAdamW:
-      return "adamw";
-    case OpKind::kLamb:
-      return "lamb";
-    case OpKind::kSgdMomentum:
-      return "sgd_momentum";
-  }
-  return "?";
-}
+const char* OpKindName(OpKind kind) { return OpInfo(kind).name; }
 
 const char* OpRoleName(OpRole role) {
   switch (role) {
@@ -141,76 +50,7 @@ const char* OpRoleName(OpRole role) {
   return "?";
 }
 
-std::uint64_t FlopsPerElement(OpKind kind) {
-  switch (kind) {
-    // One arithmetic operation per element.
-    case OpKind::kAdd:
-    case OpKind::kMul:
-    case OpKind::kBiasAdd:
-    case OpKind::kRelu:
-    case OpKind::kBiasGrad:       // one add per element of dy into the column sum
-    case OpKind::kReluGrad:       // select
-    case OpKind::kEmbeddingGrad:  // scatter-add
-    case OpKind::kMaxPoolGrad:    // scatter per input element
-    case OpKind::kAvgPoolGrad:    // scale per input element
-    case OpKind::kAvgPool:        // sum per input element (the division is per output)
-      return 1;
-    case OpKind::kMulGrad:  // dy*b and dy*a
-      return 2;
-    case OpKind::kRotary:      // x*cos + rotate(x)*sin
-    case OpKind::kRotaryGrad:  // the same with -sin
-      return 3;
-    case OpKind::kSilu:  // exp, add, divide, multiply
-      return 4;
-    case OpKind::kRmsNorm:  // square, sum, scale by rsqrt, gain
-      return 4;
-    case OpKind::kSoftmaxGrad:  // dy*y, row sum, subtract, multiply by y
-      return 4;
-    case OpKind::kSwiglu:  // silu 4 + product 1
-      return 5;
-    case OpKind::kSoftmax:  // scale+mask, max, subtract-exp, sum, divide
-      return 5;
-    case OpKind::kCrossEntropy:  // max, subtract-exp, sum, (log, pick per row)
-      return 5;
-    case OpKind::kCrossEntropyGrad:  // exp(x - lse), subtract one-hot, scale
-      return 3;
-    case OpKind::kSiluGrad:  // sigmoid 3 + s*(1 + x*(1-s)) 3
-      return 6;
-    case OpKind::kLayerNorm:  // mean 1, subtract 1, square 1, sum 1, scale 1, gain 1, bias 1
-    case OpKind::kBatchNorm:  // the same per channel
-      return 7;
-    case OpKind::kRmsNormGrad:  // dx 5 (dy*g, dot with x, scale, subtract, scale), dgain 2
-      return 7;
-    case OpKind::kGelu:  // tanh approximation: x^3 2, fma 2, tanh 1, add 1, mul 2
-      return 8;
-    case OpKind::kSwigluGrad:  // silu' 6 + two products 2 + 1
-      return 9;
-    case OpKind::kGeluGrad:       // recompute tanh 6 + derivative 3 + product 1
-    case OpKind::kLayerNormGrad:  // dx 7, dgain 2, dbias 1
-    case OpKind::kBatchNormGrad:
-      return 10;
-    case OpKind::kAdamW:  // m 3, v 4, bias corrections 2, sqrt 1, eps 1, divide 1, decay+step 2
-      return 14;
-    case OpKind::kLamb:  // Adam direction 12, norms of w and r 4, trust ratio scale 2
-      return 18;
-    case OpKind::kSgdMomentum:  // decay 2, momentum 2, step 2
-      return 6;
-    case OpKind::kMatmul:
-    case OpKind::kConv2d:
-    case OpKind::kConv2dGradInput:
-    case OpKind::kConv2dGradWeight:
-    case OpKind::kAttention:
-    case OpKind::kAttentionGrad:
-    case OpKind::kEmbedding:
-    case OpKind::kMaxPool:
-    case OpKind::kConcat:  // copies
-    case OpKind::kSplit:
-    case OpKind::kUnary:  // per function: UnaryFlopsPerElement
-    case OpKind::kUnaryGrad:
-      return 0;
-  }
-  return 0;
-}
+std::uint64_t FlopsPerElement(OpKind kind) { return OpInfo(kind).flops_per_element; }
 
 const char* UnaryFnName(UnaryFn fn) {
   switch (fn) {
@@ -316,19 +156,7 @@ bool UnaryTranscendental(UnaryFn fn, bool grad) {
 
 UnarySaved UnaryGradSaves(UnaryFn fn) { return Cost(fn).saved; }
 
-bool GraphOp::is_matmul() const {
-  switch (kind) {
-    case OpKind::kMatmul:
-    case OpKind::kConv2d:
-    case OpKind::kConv2dGradInput:
-    case OpKind::kConv2dGradWeight:
-    case OpKind::kAttention:
-    case OpKind::kAttentionGrad:
-      return true;
-    default:
-      return false;
-  }
-}
+bool GraphOp::is_matmul() const { return OpInfo(kind).tensor_engine; }
 
 std::uint64_t GraphTensor::elements() const {
   std::uint64_t n = 1;

@@ -6,8 +6,8 @@
 //
 // Counting conventions (every figure is per op, std::uint64_t, overflow-checked):
 //   FLOPs: matmul and convolution 2 per multiply-accumulate (batch x M x K x N MACs);
-//     element-wise and row-wise ops a fixed cost per element, listed in FlopsPerElement()
-//     (add 1, gelu 8, softmax 5, layernorm 7 ...), kUnary / kUnaryGrad per function
+//     element-wise and row-wise ops a fixed cost per element, listed in the op kinds table
+//     (op_kinds.cpp: add 1, gelu 8, softmax 5, layernorm 7 ...), kUnary / kUnaryGrad per function
 //     (UnaryFlopsPerElement); gathers and copies (concat, split) 0.
 //     Attention scores are counted over the full sequence x sequence square (a causal
 //     kernel may skip half; that is the lowering's saving to claim, not the graph's).
@@ -229,7 +229,8 @@ struct GraphOp {
   }
 };
 
-// FLOPs per element of the element-wise / row-wise kinds (0 for matmul-like kinds).
+// FLOPs per element of the element-wise / row-wise kinds (0 for matmul-like kinds): the
+// op kinds table's (op_kinds.h).
 std::uint64_t FlopsPerElement(OpKind kind);
 
 class Graph {

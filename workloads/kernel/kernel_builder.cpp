@@ -257,6 +257,36 @@ void KernelBuilder::MarkWritten(const TileView& v) {
   tiles_[v.tile].written.Mark(v.p0, v.np, v.f0, v.nf);
 }
 
+template <typename F>
+void KernelBuilder::VisitWritesNear(Tracker& tracker, const Access& a, F&& visit) {
+  // A write overlapping `a` (or covered by it) starts at a row in
+  // (a.p0 - max_np, a.p0 + a.np] and a byte in (a.b0 - max_nb, a.b0 + a.nb].
+  const std::uint64_t row_lo = a.p0 >= tracker.max_np ? a.p0 - tracker.max_np + 1 : 0;
+  const std::uint64_t byte_lo = a.b0 >= tracker.max_nb ? a.b0 - tracker.max_nb + 1 : 0;
+  auto row = tracker.writes.lower_bound(row_lo);
+  while (row != tracker.writes.end() && row->first <= a.p0 + a.np) {
+    auto& bytes = row->second;
+    auto col = bytes.lower_bound(byte_lo);
+    while (col != bytes.end() && col->first <= a.b0 + a.nb) {
+      auto& list = col->second;
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        ++tracker.visited;
+        if (!visit(list[i])) list[kept++] = list[i];
+      }
+      list.resize(kept);
+      col = list.empty() ? bytes.erase(col) : std::next(col);
+    }
+    row = bytes.empty() ? tracker.writes.erase(row) : std::next(row);
+  }
+}
+
+std::uint64_t KernelBuilder::HbmWritesVisited() const {
+  std::uint64_t total = 0;
+  for (const HbmState& h : hbm_) total += h.tracker.visited;
+  return total;
+}
+
 void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::uint32_t>& waits) {
   auto& list = tracker.accesses;
   if (tracker.coarse_reads) {
@@ -264,15 +294,21 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
                                  ? 3u + a.engine.index
                                  : static_cast<std::size_t>(a.engine.kind);
     if (tracker.latest_read.size() <= slot) tracker.latest_read.resize(slot + 1, -1);
-    if (!a.write) {
-      const std::uint64_t bit = SlotBit(a.engine);
-      for (Access& old : list) {  // read after write
-        if (old.engine == a.engine || (old.synced & bit)) continue;
-        if (Overlap(old.p0, old.np, a.p0, a.np) && Overlap(old.b0, old.nb, a.b0, a.nb)) {
-          waits.push_back(old.instr);
-          old.synced |= bit;
-        }
+    const std::uint64_t bit = SlotBit(a.engine);
+    // Read after write (a read) or write after write (a write): the same test, as every
+    // entry is a write.
+    auto wait_for = [&](Access& old) {
+      if (old.engine == a.engine || (old.synced & bit)) return;
+      if (Overlap(old.p0, old.np, a.p0, a.np) && Overlap(old.b0, old.nb, a.b0, a.nb)) {
+        waits.push_back(old.instr);
+        old.synced |= bit;
       }
+    };
+    if (!a.write) {
+      VisitWritesNear(tracker, a, [&](Access& old) {
+        wait_for(old);
+        return false;
+      });
       tracker.latest_read[slot] = a.instr;
       return;
     }
@@ -281,6 +317,15 @@ void KernelBuilder::Track(Tracker& tracker, const Access& a, std::vector<std::ui
         waits.push_back(static_cast<std::uint32_t>(tracker.latest_read[e]));
       }
     }
+    // Then drop the writes this one covers (it orders them for every later access).
+    VisitWritesNear(tracker, a, [&](Access& old) {
+      wait_for(old);
+      return Covers(a.p0, a.np, old.p0, old.np) && Covers(a.b0, a.nb, old.b0, old.nb);
+    });
+    tracker.writes[a.p0][a.b0].push_back(a);
+    tracker.max_np = std::max(tracker.max_np, a.np);
+    tracker.max_nb = std::max(tracker.max_nb, a.nb);
+    return;
   }
   // This engine's earlier read of the same tile, found in the same pass (the first one).
   Access* merge = nullptr;
@@ -606,7 +651,11 @@ std::uint32_t KernelBuilder::Vector(VectorOp op, const TileView& dst, const Tile
                     "destination {}x{}",
                     where, a.np, a.nf, b.np, b.nf, a.np, dst.np, dst.nf));
   }
-  if (ta.tile.dtype != tb.tile.dtype && b.nf != 1) {  // a broadcast scalar may be any dtype
+  // A broadcast scalar may be any dtype, and so may an accumulator (fp32) operand: the
+  // vector engine reads both and casts (as when partial sums are added into an SBUF tile).
+  const bool mixed_ok = b.nf == 1 || ta.tile.space == MemorySpace::kAccumulator ||
+                        tb.tile.space == MemorySpace::kAccumulator;
+  if (ta.tile.dtype != tb.tile.dtype && !mixed_ok) {
     throw InputError(fmt::format("{}: dtype mismatch: '{}' is {}, '{}' is {}", where, ta.name,
                                  DtypeName(ta.tile.dtype), tb.name, DtypeName(tb.tile.dtype)));
   }

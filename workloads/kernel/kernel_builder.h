@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -150,6 +151,9 @@ class KernelBuilder {
   // huge kernels overflow integers). Throws InputError when it is over kMaxInstructions.
   void ReserveInstructions(double count);
 
+  // Earlier HBM writes examined while deriving waits, over all tensors so far: a count that
+  // grows linearly with the instructions of a kernel (tests check the scaling with it).
+  std::uint64_t HbmWritesVisited() const;
   // Finishes the program; the builder must not be used afterwards.
   Program Finish();
 
@@ -174,11 +178,23 @@ class KernelBuilder {
   // latest read, which a later write waits for (engines finish their reads in order).
   // This keeps tracking O(1) per load of an input tensor; a write to a tensor that is
   // also read may then wait longer than needed, never less.
+  // With coarse_reads the list holds writes only, indexed by their top-left corner (row,
+  // then byte) so that a new access visits only the writes that can overlap it: those
+  // starting within max_np rows and max_nb bytes before it. Building stays linear in the
+  // number of instructions however many disjoint blocks of a tensor are stored (a plain
+  // list made every store scan all earlier ones: quadratic, issue 14).
   struct Tracker {
     bool coarse_reads = false;
-    std::vector<Access> accesses;
+    std::vector<Access> accesses;  // without coarse_reads
+    std::map<std::uint64_t, std::map<std::uint64_t, std::vector<Access>>> writes;
+    std::uint64_t max_np = 1, max_nb = 1;   // largest extents in `writes` (at least 1)
+    std::uint64_t visited = 0;              // writes visited by VisitWritesNear, ever
     std::vector<std::int64_t> latest_read;  // per engine slot, -1 = none
   };
+  // Calls visit(old) for every write in tracker.writes that may overlap or be covered by
+  // `a`; visit returns true to remove the write.
+  template <typename F>
+  static void VisitWritesNear(Tracker& tracker, const Access& a, F&& visit);
   struct TileState {
     Tile tile;
     std::string name;

@@ -12,6 +12,8 @@
 #include "base/checked_math.h"
 #include "base/error.h"
 #include "workloads/kernel/kernel_builder.h"
+#include "workloads/kernel/nki_matmul_ladder.h"
+#include "workloads/kernel/queue_plan.h"
 
 namespace systole {
 
@@ -21,29 +23,6 @@ std::uint64_t Pick(std::uint64_t given, std::uint64_t fallback) { return given ?
 
 // Loads an HBM block into a tile slice as DMAs of at most `rows_per_dma` rows each, so
 // the round-robin queue assignment spreads a large block over several DMA queues.
-// Loads go round-robin over one set of DMA queues, stores over the rest (at least one
-// each), so prefetches never queue up behind stores that wait for the compute.
-struct QueuePlan {
-  QueuePlan(int total, int stores)
-      : store_queues(total < 2 ? 0 : std::clamp(stores, 1, total - 1)),
-        load_queues(total - store_queues) {}
-  int store_queues;
-  int load_queues;
-  int next_load = 0;
-  int next_store = 0;
-  int Load() {
-    const int q = next_load;
-    next_load = (next_load + 1) % load_queues;
-    return q;
-  }
-  int Store() {
-    if (store_queues == 0) return Load();
-    const int q = load_queues + next_store;
-    next_store = (next_store + 1) % store_queues;
-    return q;
-  }
-};
-
 void SplitLoad(KernelBuilder& k, QueuePlan& plan, const Tile& tile, std::uint64_t f0,
                const HbmTensor& src, std::uint64_t r0, std::uint64_t rows, std::uint64_t c0,
                std::uint64_t cols, std::uint64_t rows_per_dma, const std::string& label) {
@@ -123,7 +102,39 @@ std::string EpilogueString(const std::vector<EpilogueStep>& steps) {
   return out;
 }
 
+namespace {
+bool LoadsSide(EpilogueStep s) {
+  return s == EpilogueStep::kResidual || s == EpilogueStep::kReluGrad ||
+         s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad || s == EpilogueStep::kSwiglu;
+}
+}  // namespace
+
+std::uint64_t TunedScratchpadBytes(const MatmulKernelOptions& o, std::uint64_t k_tiles) {
+  // Per partition, as BuildMatmulKernel allocates them (64-byte aligned): operand buffers
+  // AT [(hoisted: every K tile, else bk) x bm x tm] and B [bk x bn x tn], then per output
+  // buffer the row block [bn x tn] and, with the epilogue, its temporaries, stored copies
+  // and side inputs, and two bias blocks.
+  const std::uint64_t b = DtypeBytes(o.dtype);
+  auto aligned = [](std::uint64_t bytes) { return CeilDiv(bytes, 64) * 64; };
+  const std::uint64_t at_k = o.hoist ? k_tiles : o.block_k;
+  const std::uint64_t row_block = aligned(o.block_n * o.tile_n * b);
+  std::uint64_t per_out = row_block;
+  bool bias = false, tmp = false, store = false;
+  for (EpilogueStep s : o.epilogue) {
+    bias = bias || s == EpilogueStep::kBias;
+    tmp = tmp || s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad ||
+          s == EpilogueStep::kSwiglu;
+    store = store || s == EpilogueStep::kStore;
+    if (LoadsSide(s)) per_out += row_block;
+  }
+  per_out += (tmp ? row_block : 0) + (store ? row_block : 0);
+  return static_cast<std::uint64_t>(o.buffers) * (aligned(at_k * o.block_m * o.tile_m * b) +
+                                                  aligned(o.block_k * o.block_n * o.tile_n * b)) +
+         static_cast<std::uint64_t>(o.out_buffers) * per_out + (bias ? 2 * row_block : 0);
+}
+
 MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions o) {
+  const MatmulKernelOptions options = o;
   if (o.m == 0 || o.k == 0 || o.n == 0) {
     throw InputError(
         fmt::format("matmul kernel: M, K, N must be >= 1 (got {}, {}, {})", o.m, o.k, o.n));
@@ -139,17 +150,26 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
   const std::uint64_t nt = CeilDiv(o.n, o.tile_n);
   std::uint64_t bm = 1, bn = 1, bk = 1;
   int hoist = 0, buffers = 1;
-  if (o.level == "naive") {
-  } else if (o.level == "hoist") {
-    hoist = 1;
+  if (IsNkiLadderLevel(o.level)) {
+    // The NKI tutorial's kernels (nki_matmul_ladder.h) and their block sizes.
+    if (!o.epilogue.empty() || o.batch != 1 || o.m_blocks_limit || o.k_blocks_limit) {
+      throw InputError("matmul kernel --level " + o.level +
+                       ": the NKI tutorial kernel takes no epilogue, batch or sampling: use "
+                       "--level tuned");
+    }
+    if (o.level == "hoist") {
+      bk = kt;
+    } else if (o.level == "block") {
+      bm = 2;
+      bn = 2;
+      bk = kt;
+    } else if (o.level == "block3") {
+      bm = 16;
+      bn = 2;
+      bk = 8;
+    }
     buffers = 2;
-  } else if (o.level == "block") {
-    hoist = 1;
-    buffers = 2;
-    bm = 2;
-    bn = 2;
-    bk = 4;
-  } else if (o.level == "block3") {
+  } else if (o.level == "tuned") {
     buffers = 2;
     // As many accumulator tiles as the accumulator holds, split between M and N (N gets
     // what a given block_m leaves).
@@ -159,7 +179,8 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
     bk = 8;
   } else {
     throw InputError("matmul kernel: unknown --level '" + o.level +
-                     "': expected naive, hoist, block or block3");
+                     "': expected naive, hoist, block, block3 (the NKI tutorial's kernels) or "
+                     "tuned");
   }
   o.block_m = std::min(Pick(o.block_m, bm), mt);
   o.block_n = std::min(Pick(o.block_n, bn), nt);
@@ -168,8 +189,8 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
   // Blocked levels spread each block load over several DMA queues.
   o.dma_rows = std::min(Pick(o.dma_rows, bm * bn * bk > 1 ? 32 : o.tile_k), o.tile_k);
   if (o.buffers == 0) o.buffers = buffers;
-  if (o.buffers != 1 && o.buffers != 2) {
-    throw InputError(fmt::format("matmul kernel: --buffers must be 1 or 2, got {}", o.buffers));
+  if (o.buffers < 1 || o.buffers > 8) {
+    throw InputError(fmt::format("matmul kernel: --buffers must be in [1, 8], got {}", o.buffers));
   }
   const auto queues = static_cast<int>(arch.core.dma.queues);
   if (o.store_queues == 0) o.store_queues = queues >= 4 ? queues / 4 : 1;
@@ -183,12 +204,29 @@ MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOpt
     throw InputError(
         fmt::format("matmul kernel: --out-buffers must be in [1, 8], got {}", o.out_buffers));
   }
+  if (o.level == "tuned") {
+    // Blocks the scratchpad cannot hold (wide dtypes, epilogues with side inputs) shrink:
+    // K first, then N, then M, unless the user gave that block size.
+    const std::uint64_t capacity = arch.core.scratchpad.partition_bytes;
+    while (TunedScratchpadBytes(o, kt) > capacity) {
+      if (options.block_k == 0 && o.block_k > 1) {
+        o.block_k = CeilDiv(o.block_k, 2);
+      } else if (options.block_n == 0 && o.block_n > 1) {
+        o.block_n = CeilDiv(o.block_n, 2);
+      } else if (options.block_m == 0 && o.block_m > 1) {
+        o.block_m = CeilDiv(o.block_m, 2);
+      } else {
+        break;  // the builder names the allocation that does not fit
+      }
+    }
+  }
   return o;
 }
 
 Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options,
                           std::uint64_t hbm_base) {
   const MatmulKernelOptions o = ResolveMatmulOptions(arch, options);
+  if (IsNkiLadderLevel(o.level)) return BuildNkiMatmulLadder(arch, o, hbm_base);
   KernelBuilder k("matmul", arch, hbm_base);
   // A batch of products: item i's AT, B and C are row blocks i of these tensors.
   const std::uint64_t batch = o.batch;
@@ -249,11 +287,6 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
     }
     return false;
   };
-  auto loads_side = [](EpilogueStep s) {
-    return s == EpilogueStep::kResidual || s == EpilogueStep::kReluGrad ||
-           s == EpilogueStep::kGeluGrad || s == EpilogueStep::kSiluGrad ||
-           s == EpilogueStep::kSwiglu;
-  };
   HbmTensor bias_hbm;
   std::vector<Tile> bias_tiles;  // double-buffered over M x N blocks
   if (has({EpilogueStep::kBias})) {
@@ -274,7 +307,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
   std::vector<HbmTensor> side_hbm(epi.size()), stored_hbm(epi.size());
   std::vector<std::vector<Tile>> side(epi.size());
   for (std::size_t i = 0; i < epi.size(); ++i) {
-    if (loads_side(epi[i])) {
+    if (LoadsSide(epi[i])) {
       side_hbm[i] = k.Hbm(fmt::format("epilogue{}_{}", i, EpilogueStepName(epi[i])), batch * o.m,
                           o.n, o.dtype);
       for (int b = 0; b < out_buffers; ++b) {
@@ -369,7 +402,7 @@ Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& opt
           };
           for (std::size_t i = 0; i < epi.size(); ++i) {
             TileView sv;
-            if (loads_side(epi[i])) {
+            if (LoadsSide(epi[i])) {
               SplitLoad(k, plan, side[i][out_phase], 0, side_hbm[i], row0, ms, n0 * tn, row_cols,
                         o.dma_rows, fmt::format("load_epilogue{}", i));
               sv = side[i][out_phase].Slice(0, ms32, 0, row_cols);
@@ -481,6 +514,12 @@ Program BuildElementwiseKernel(const ArchConfig& arch, const ElementwiseKernelOp
   const std::uint64_t load_rows = CeilDiv(P, static_cast<std::uint64_t>(plan.load_queues));
   const std::uint64_t store_rows =
       CeilDiv(P, static_cast<std::uint64_t>(std::max(1, plan.store_queues)));
+  // Capacity: per row tile, its loads (x, y) and stores split over the queues, and at most 8
+  // vector/scalar ops (layernorm's); growing the program by doubling instead copies every
+  // instruction again, which dominated building of kernels with millions of rows.
+  const double tiles = std::ceil(static_cast<double>(o.rows) / P);
+  k.ReserveInstructions(1 + tiles * (2.0 * static_cast<double>(CeilDiv(P, load_rows)) +
+                                     static_cast<double>(CeilDiv(P, store_rows)) + 8.0));
   Tile g;
   if (gain.cols) {
     g = k.Scratchpad("gain", P, F, o.dtype);

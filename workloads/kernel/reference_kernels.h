@@ -16,13 +16,10 @@
 // one after another in the same kernel, with the buffers rotating across them, so one
 // product's loads overlap the previous one's matmuls and stores instead of each paying the
 // pipeline's fill and drain.
-// The optimisation ladder (--level):
-//   naive     bm = bn = bk = 1, single buffers: both operands reloaded for every matmul
-//   hoist     the stationary AT tiles of an M tile loaded once and kept for every N tile
-//   block     hoist + blocks of bm x bn tiles in the free dimensions (reuse of both)
-//   block3    blocks in all three dimensions, double-buffered loads
-// Blocked levels split each block load into DMAs of dma_rows rows (default 32) so that
-// it spreads over the DMA queues.
+// --level tuned runs this nest: blocks of bm (2) x bn (as many accumulator tiles as fit)
+// x bk (8) tiles, double-buffered loads, each block load split into DMAs of dma_rows rows
+// (default 32) so that it spreads over the DMA queues. The optimisation ladder of the NKI
+// tutorial (--level naive | hoist | block | block3) is built by nki_matmul_ladder.h.
 // Epilogue (--epilogue bias,gelu,residual; producer fusion of element-wise ops): steps
 // applied in order, in place, to each output row block [ms x cols] between the
 // accumulator and HBM, one engine instruction each (scalar engine for gelu/silu, vector
@@ -94,12 +91,14 @@ struct MatmulKernelOptions {
   std::uint64_t m = 512, k = 512, n = 512;
   std::uint64_t batch = 1;  // independent products of this shape, run back to back
   Dtype dtype = Dtype::kBf16;
-  std::string level = "block3";  // naive | hoist | block | block3
+  // naive | hoist | block | block3: the NKI tutorial's kernels (nki_matmul_ladder.h);
+  // tuned: the parametrised loop nest below (what the step lowering and tiling search use).
+  std::string level = "tuned";
   // 0 = choose for the level and the architecture.
   std::uint64_t tile_m = 0, tile_k = 0, tile_n = 0;
   std::uint64_t block_m = 0, block_n = 0, block_k = 0;
   int hoist = -1;              // -1 = by level, 0/1 forced
-  int buffers = 0;             // 1 or 2; 0 = by level
+  int buffers = 0;             // operand buffers (pipeline stages), 1-8; 0 = by level (1 or 2)
   int store_queues = 0;        // DMA queues that carry stores (the rest load); 0 = a quarter
   int out_buffers = 0;         // output row-block buffers, 1-8; 0 = 2 (3 with an epilogue)
   std::uint64_t dma_rows = 0;  // rows per DMA (block loads are split); 0 = by level
@@ -116,7 +115,13 @@ struct MatmulKernelOptions {
 // the bytes loaded and stored (rounded; kernels keep at least one of each).
 int StoreQueuesByBytes(int queues, double load_bytes, double store_bytes);
 
-// Fills in the level's defaults (and validates); throws InputError on bad options.
+// Scratchpad bytes per partition the tuned nest allocates with these (resolved) options
+// for a product of k_tiles K tiles.
+std::uint64_t TunedScratchpadBytes(const MatmulKernelOptions& options, std::uint64_t k_tiles);
+
+// Fills in the level's defaults (and validates); throws InputError on bad options. The
+// tuned level's blocks shrink (K, then N, then M; not those given) until they fit the
+// scratchpad.
 MatmulKernelOptions ResolveMatmulOptions(const ArchConfig& arch, MatmulKernelOptions options);
 Program BuildMatmulKernel(const ArchConfig& arch, const MatmulKernelOptions& options,
                           std::uint64_t hbm_base = 0);

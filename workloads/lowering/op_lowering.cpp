@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "base/checked_math.h"
+#include "workloads/graph/op_kinds.h"
 
 namespace systole {
 
@@ -41,19 +42,21 @@ namespace {
 // `count` independent m x k x n products (batch items, channel groups): run as kernels of
 // up to kMaxBatchItems items back to back (pipelined across items), repeated.
 constexpr std::uint64_t kMaxBatchItems = 8;
-KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype,
-                  std::uint64_t count) {
+KernelCall Matmul(const ArchConfig& arch, std::uint64_t m, std::uint64_t k, std::uint64_t n,
+                  Dtype dtype, std::uint64_t count) {
   KernelCall c;
   c.matmul = true;
   c.mm.m = std::max<std::uint64_t>(1, m);
   c.mm.k = std::max<std::uint64_t>(1, k);
   c.mm.n = std::max<std::uint64_t>(1, n);
   c.mm.dtype = dtype;
-  c.mm.level = "block3";
+  c.mm.level = "tuned";
   count = std::max<std::uint64_t>(1, count);
   // The largest item count up to kMaxBatchItems that divides `count` (so the repeats cover
   // it exactly).
-  std::uint64_t items = std::min(count, kMaxBatchItems);
+  // A waves chip (GPU-class) runs every item in one launch, as a batched GEMM does.
+  std::uint64_t items =
+      arch.schedule == ChipSchedule::kWaves ? count : std::min(count, kMaxBatchItems);
   while (count % items != 0) --items;
   c.mm.batch = items;
   c.repeat = count / items;
@@ -65,38 +68,9 @@ KernelCall Matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n, Dtype dtype
 // op); two-input arithmetic (gradients: dy and a saved tensor), copies (concat, split) and
 // the rest like add.
 const char* ElementwiseKind(const GraphOp& op) {
-  switch (op.kind) {
-    case OpKind::kUnary:
-      return UnaryTranscendental(op.unary, false) ? "gelu" : "relu";
-    case OpKind::kUnaryGrad:
-      return UnaryTranscendental(op.unary, true) ? "gelu" : "add";
-    case OpKind::kRelu:
-      return "relu";  // max(x, 0): one vector op
-    case OpKind::kGelu:
-    case OpKind::kSilu:
-    case OpKind::kSwiglu:
-    case OpKind::kRotary:
-    case OpKind::kGeluGrad:
-    case OpKind::kSiluGrad:
-    case OpKind::kSwigluGrad:
-    case OpKind::kRotaryGrad:
-      return "gelu";
-    case OpKind::kSoftmax:
-    case OpKind::kSoftmaxGrad:
-    case OpKind::kCrossEntropy:
-    case OpKind::kCrossEntropyGrad:
-      return "softmax";
-    case OpKind::kLayerNorm:
-    case OpKind::kLayerNormGrad:
-    case OpKind::kBatchNorm:
-    case OpKind::kBatchNormGrad:
-      return "layernorm";
-    case OpKind::kRmsNorm:
-    case OpKind::kRmsNormGrad:
-      return "rmsnorm";
-    default:
-      return "add";  // two inputs, one vector op: add, mul, relu_grad (dy x (y > 0)) ...
-  }
+  if (op.kind == OpKind::kUnary) return UnaryTranscendental(op.unary, false) ? "gelu" : "relu";
+  if (op.kind == OpKind::kUnaryGrad) return UnaryTranscendental(op.unary, true) ? "gelu" : "add";
+  return OpInfo(op.kind).kernel;
 }
 
 // The element-wise kernel over `elements` laid out as rows x cols, clamped to tile limits:
@@ -129,7 +103,10 @@ KernelCall Elementwise(const ArchConfig& arch, const char* kind, std::uint64_t r
   // A row wider than max_cols is cut into pieces that sit on separate partitions (row
   // reductions then combine a few partial results per row, which is not charged).
   const std::uint64_t pieces = CheckedMul(rows, chunks_per_row, "element-wise pieces");
-  const std::uint64_t krows = std::min(pieces, 8 * tile_rows);
+  // Up to 8 row tiles per core: on a waves chip (GPU-class) the whole op is one kernel
+  // launch over every core, so the cap scales with the core count.
+  const std::uint64_t cap_cores = arch.schedule == ChipSchedule::kWaves ? arch.cores : 1;
+  const std::uint64_t krows = std::min(pieces, 8 * tile_rows * cap_cores);
   KernelCall c;
   c.matmul = false;
   c.ew.kind = kind;
@@ -242,7 +219,7 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
   }
   switch (op.kind) {
     case OpKind::kMatmul:
-      out.push_back(Matmul(mm.m, mm.k, mm.n, dtype, mm.batch));
+      out.push_back(Matmul(arch, mm.m, mm.k, mm.n, dtype, mm.batch));
       out.back().mm.epilogue = Epilogue(graph, op);
       return out;
     // Convolutions may keep activations pixel-major ([pixels x channels]) or channel-major
@@ -250,7 +227,7 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
     // A grouped convolution is `groups` independent GEMMs over c_in/groups and
     // c_out/groups channels (depthwise: 1 x window x 1 per channel).
     case OpKind::kConv2d:
-      out.push_back(Matmul(cv.n * cv.h_out * cv.w_out, cv.c_in / groups * cv.kh * cv.kw,
+      out.push_back(Matmul(arch, cv.n * cv.h_out * cv.w_out, cv.c_in / groups * cv.kh * cv.kw,
                            cv.c_out / groups, dtype, groups));
       out.back().mm.epilogue = Epilogue(graph, op);
       out.back().try_transposed = true;
@@ -259,14 +236,14 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
       // One GEMM per stride phase (see StridePhases): the input pixels of a phase gather
       // only the taps that land on them, so no zeros are multiplied. Stride 1: one GEMM.
       for (const GradInputGemm& p : GradInputGemms(cv)) {
-        out.push_back(Matmul(cv.n * p.pixels, cv.c_out / groups * p.taps, cv.c_in / groups, dtype,
-                             groups * p.count));
+        out.push_back(Matmul(arch, cv.n * p.pixels, cv.c_out / groups * p.taps, cv.c_in / groups,
+                             dtype, groups * p.count));
         out.back().mm.epilogue = Epilogue(graph, op);
         out.back().try_transposed = true;
       }
       return out;
     case OpKind::kConv2dGradWeight:
-      out.push_back(Matmul(cv.c_in / groups * cv.kh * cv.kw, cv.n * cv.h_out * cv.w_out,
+      out.push_back(Matmul(arch, cv.c_in / groups * cv.kh * cv.kw, cv.n * cv.h_out * cv.w_out,
                            cv.c_out / groups, dtype, groups));
       out.back().try_transposed = true;
       return out;
@@ -277,8 +254,8 @@ std::vector<KernelCall> LowerOp(const ArchConfig& arch, const Graph& graph, cons
                          static_cast<double>(mm.k) * static_cast<double>(mm.n);
       const std::uint64_t count = std::max<std::uint64_t>(
           2, static_cast<std::uint64_t>(std::llround(static_cast<double>(op.matmul_flops) / one)));
-      KernelCall qk = Matmul(mm.m, mm.k, mm.n, dtype, mm.batch * ((count + 1) / 2));
-      KernelCall av = Matmul(mm.m, mm.n, mm.k, dtype, mm.batch * (count / 2));
+      KernelCall qk = Matmul(arch, mm.m, mm.k, mm.n, dtype, mm.batch * ((count + 1) / 2));
+      KernelCall av = Matmul(arch, mm.m, mm.n, mm.k, dtype, mm.batch * (count / 2));
       out.push_back(qk);
       out.push_back(av);
       out.push_back(Elementwise(arch, "softmax", mm.batch * mm.m, mm.n, dtype));

@@ -5,7 +5,8 @@
 //   reference_kernels.h), each with a repeat count:
 //     matmul [batch, m, k, n]          matmul kernel m x k x n, blocked (block3); batch
 //                                      items (and convolution groups) run up to 8 per
-//                                      kernel, back to back so that one item's loads
+//                                      kernel (all of them on a waves chip: one batched
+//                                      GEMM launch), back to back so that one item's loads
 //                                      overlap the previous one's compute, repeated to
 //                                      cover the batch; the blocking is the level's
 //                                      default until the tiling search (sim/
@@ -24,7 +25,8 @@
 //                                      score-sized matmuls as its FLOPs imply
 //     element-wise and row-wise ops    the element-wise kernel of the closest kind (add,
 //                                      relu, gelu, softmax, layernorm, rmsnorm) over rows x cols,
-//                                      rows capped to whole 128-row tiles and cols to what a
+//                                      rows capped to 8 whole 128-row tiles (x the core count on a
+//                                      waves chip: one launch over every SM) and cols to what a
 //                                      tile holds, repeated to cover the op; optimizer ops
 //                                      run over their parameter elements in fp32. Purely
 //                                      element-wise kinds ignore the op's row structure and

@@ -50,13 +50,17 @@
 #include <functional>
 
 #include "models/chip/arch_config.h"
+#include "models/energy/activity.h"
 #include "workloads/lowering/op_lowering.h"
 
 namespace systole {
 
 struct KernelResult {
   double time_ns = 0;
-  std::uint64_t instructions = 0;
+  std::uint64_t instructions = 0;  // the kernel's instructions on every core
+  // Instructions actually simulated (fewer on a waves chip: one core per wave shape).
+  std::uint64_t simulated_instructions = 0;
+  Activity activity;  // every core's, summed (models/core/core.h)
 };
 
 KernelResult SimulateKernel(const ArchConfig& arch, const KernelCall& call);

@@ -190,8 +190,18 @@ Config ParseConfigText(const std::string& text, const std::string& path) {
                      mode.value + "'");
   }
   const std::string arch = "architecture_presets";
-  cfg.array_rows = count(arch, "ArrayHeight", 1);
-  cfg.array_cols = count(arch, "ArrayWidth", 1);
+  // Arrays up to 65536 x 65536 PEs (as core.tensor.rows/cols); SCALE-Sim has no bound, but
+  // larger ones only exhaust memory (issue 14: 10^9 x 10^9 died with bad_alloc).
+  auto array_dim = [&](const char* key) {
+    const std::uint64_t v = count(arch, key, 1);
+    if (v > 65536) {
+      throw InputError(Where(path, get(arch, key).line) + ": " + key + " = " + std::to_string(v) +
+                       " is invalid: expected an integer in [1, 65536]");
+    }
+    return v;
+  };
+  cfg.array_rows = array_dim("ArrayHeight");
+  cfg.array_cols = array_dim("ArrayWidth");
   cfg.ifmap_sram_kb = count(arch, "IfmapSramSzkB", 1);
   cfg.filter_sram_kb = count(arch, "FilterSramSzkB", 1);
   cfg.ofmap_sram_kb = count(arch, "OfmapSramSzkB", 1);

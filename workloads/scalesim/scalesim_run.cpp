@@ -1,7 +1,8 @@
 #include "workloads/scalesim/scalesim_run.h"
 
-#include <filesystem>
-#include <system_error>
+#include <fmt/format.h>
+
+#include <cmath>
 
 #include "base/error.h"
 #include "base/output_set.h"
@@ -29,6 +30,45 @@ std::string Rows(const std::vector<LayerResult>& layers, const std::string& head
 }
 
 }  // namespace
+
+double LayerSteps(const Config& cfg, const Layer& layer) {
+  const double m = static_cast<double>(layer.ofmap_h()) * static_cast<double>(layer.ofmap_w());
+  const double k = static_cast<double>(layer.filt_h) * static_cast<double>(layer.filt_w) *
+                   static_cast<double>(layer.channels);
+  const double n = static_cast<double>(layer.num_filt);
+  // Operand mapped on rows (Sr), on columns (Sc), and streamed (T) per dataflow.
+  double sr = k, sc = n, t = m;  // weight stationary
+  if (cfg.dataflow == Dataflow::kOutputStationary) {
+    sr = m;
+    sc = n;
+    t = k;
+  } else if (cfg.dataflow == Dataflow::kInputStationary) {
+    sr = k;
+    sc = m;
+    t = n;
+  }
+  const double rows = static_cast<double>(cfg.array_rows);
+  const double cols = static_cast<double>(cfg.array_cols);
+  const double folds = std::ceil(sr / rows) * std::ceil(sc / cols);
+  return folds * (2 * rows + cols + t);
+}
+
+void CheckLayerWork(const Config& cfg, const Layer& layer, std::size_t index,
+                    const std::string& config_path, const std::string& topology_path) {
+  const std::string where = fmt::format("{}: layer {} ('{}')", topology_path, index, layer.name);
+  try {
+    (void)LayerGemm(layer);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", where, e.what()));
+  }
+  const double steps = LayerSteps(cfg, layer);
+  if (steps > kMaxLayerSteps) {
+    throw InputError(fmt::format(
+        "{}: about {:.3g} array steps on the {}x{} array of {} (ArrayHeight x ArrayWidth): more "
+        "than the {:.3g} one run may take; reduce the layer or enlarge the array",
+        where, steps, cfg.array_rows, cfg.array_cols, config_path, kMaxLayerSteps));
+  }
+}
 
 std::string ComputeReportCsv(const std::vector<LayerResult>& layers) {
   return Rows(layers,
@@ -87,11 +127,16 @@ std::string RunScaleSim(const ScaleSimRunOptions& options) {
   std::int64_t total = 0;
   std::int64_t stalls = 0;
   for (std::size_t i = 0; i < layers.size(); ++i) {
+    CheckLayerWork(cfg, layers[i], i, options.config_path, options.topology_path);
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) {
     try {
       results.push_back(SimulateLayer(cfg, layers[i], engine));
     } catch (const InputError& e) {
+      // The layer (topology) and the array (config) together caused it: name both.
       throw InputError(options.topology_path + ": layer " + std::to_string(i) + " ('" +
-                       layers[i].name + "'): " + e.what());
+                       layers[i].name + "') on the array of " + options.config_path + ": " +
+                       e.what());
     }
     total += results.back().total_cycles;
     stalls += results.back().stall_cycles;

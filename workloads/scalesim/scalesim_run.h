@@ -22,6 +22,20 @@ struct ScaleSimRunOptions {
 std::string RunScaleSim(const ScaleSimRunOptions& options);
 
 namespace scalesim {
+// Array steps (folds x (2 x rows + columns + streamed vectors), SCALE-Sim's per-fold cycle
+// count) above which a layer is refused before it is simulated: the engines' work grows
+// with it (about 3e8 steps/s measured for the fast engine), so 2^31 is several seconds.
+inline constexpr double kMaxLayerSteps = 2147483648.0;
+
+// Estimated array steps of `layer` on `cfg`'s array and dataflow (a double: the product of
+// user-given sizes may pass 64 bits).
+double LayerSteps(const Config& cfg, const Layer& layer);
+
+// Throws InputError naming the layer (topology file) and the array (config file) when the
+// layer's estimated work passes kMaxLayerSteps or its GEMM overflows 64 bits.
+void CheckLayerWork(const Config& cfg, const Layer& layer, std::size_t index,
+                    const std::string& config_path, const std::string& topology_path);
+
 // The three report files' contents for the given per-layer results.
 std::string ComputeReportCsv(const std::vector<LayerResult>& layers);
 std::string BandwidthReportCsv(const std::vector<LayerResult>& layers);

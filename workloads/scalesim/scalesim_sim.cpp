@@ -1,8 +1,10 @@
-// Exact emulation of SCALE-Sim v2 (commit 22f88b1). Written from the semantics described in
-// /work/shared/SCALESIM-V2-SEMANTICS.md and checked against SCALE-Sim's outputs (goldens in
-// tests/data/scalesim). Notation: R x C array, GEMM (M x K) . (K x N); per dataflow
-// Sr (rows), Sc (cols), T (temporal); folds iterate fc outer, fr inner; every fold is P
-// demand rows long (os: T+R+C-2, ws/is: 2R+C+T-2).
+// Exact emulation of SCALE-Sim v2 (https://github.com/scalesim-project/scale-sim-v2, commit
+// 22f88b1). Written from the semantics of its code (compute/operand_matrix.py,
+// compute/systolic_compute_{os,ws,is}.py, memory/double_buffered_scratchpad_mem.py) and
+// checked against SCALE-Sim's outputs (goldens in tests/data/scalesim).
+// Notation: R x C array, GEMM (M x K) . (K x N); per dataflow Sr (rows), Sc (cols),
+// T (temporal); folds iterate fc outer, fr inner; every fold is P demand rows long
+// (os: T+R+C-2, ws/is: 2R+C+T-2).
 #include "workloads/scalesim/scalesim_sim.h"
 
 #include <algorithm>

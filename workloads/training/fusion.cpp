@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/checked_math.h"
+#include "workloads/graph/op_kinds.h"
 
 namespace systole {
 
@@ -21,29 +22,26 @@ int ChainInput(const Graph& g, const GraphOp& e, TensorId t, bool matmul_produce
   const std::vector<TensorId>& in = e.inputs;
   const std::uint64_t elements = g.tensor(t).elements();
   if (g.tensor(e.outputs[0]).elements() != elements) return -1;
-  switch (e.kind) {
-    case OpKind::kBiasAdd:
+  switch (OpInfo(e.kind).fusion) {
+    case Fusion::kBias:
       if (!matmul_producer || in.size() != 2 || in[0] != t || in[1] == t) return -1;
       return g.tensor(in[1]).elements() == Cols(g.tensor(t)) ? 0 : -1;
-    case OpKind::kRelu:
-    case OpKind::kGelu:
-    case OpKind::kSilu:
+    case Fusion::kActivation:
       return in.size() == 1 && in[0] == t ? 0 : -1;
-    case OpKind::kAdd:
+    case Fusion::kResidual:
       if (in.size() != 2 || in[0] == in[1]) return -1;
       if (in[0] != t && in[1] != t) return -1;
       return g.tensor(in[in[0] == t ? 1 : 0]).elements() == elements ? (in[0] == t ? 0 : 1) : -1;
-    case OpKind::kReluGrad:
-    case OpKind::kGeluGrad:
-    case OpKind::kSiluGrad:
+    case Fusion::kActivationGrad:
       if (in.size() != 2 || in[0] != t || in[1] == t) return -1;
       return g.tensor(in[1]).elements() == elements ? 0 : -1;
-    case OpKind::kSwiglu:  // silu(gate) x up: continues the chain of `up`, gate loaded
+    case Fusion::kGatedProduct:
       if (in.size() != 2 || in[1] != t || in[0] == t) return -1;
       return g.tensor(in[0]).elements() == elements ? 1 : -1;
-    default:
+    case Fusion::kNone:
       return -1;
   }
+  return -1;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/checked_math.h"
+#include "workloads/graph/op_kinds.h"
 #include "workloads/training/fusion.h"
 #include "workloads/zoo/zoo.h"
 
@@ -244,6 +245,21 @@ class BackwardBuilder {
     }
     auto S = [&](TensorId t) { return Saved(i, t); };
     const std::vector<TensorId>& in = fwd.inputs;
+    const BackwardRule& rule = OpInfo(fwd.kind).backward;
+    if (!rule.empty()) {  // one gradient op (op_kinds.cpp)
+      std::vector<TensorId> reads, wrt;
+      for (const GradRead& r : rule.reads) {
+        if (r.source == GradRead::kNone) break;
+        const TensorId t = r.source == GradRead::kDy      ? dy
+                           : r.source == GradRead::kInput ? in[r.index]
+                                                          : fwd.outputs[r.index];
+        reads.push_back(r.saved ? S(t) : t);
+      }
+      for (std::int8_t w : rule.wrt) {
+        if (w >= 0) wrt.push_back(in[static_cast<std::size_t>(w)]);
+      }
+      return GradOp(i, fwd, rule.grad, std::move(reads), wrt);
+    }
     switch (fwd.kind) {
       case OpKind::kMatmul: {
         const TensorId a = in[0], b = in[1];
@@ -303,50 +319,6 @@ class BackwardBuilder {
         GradOp(i, fwd, OpKind::kBiasGrad, {dy}, {in[1]});
         PassThrough(i, fwd, dy, in[0], ".grad_x");
         break;
-      case OpKind::kMul:
-        GradOp(i, fwd, OpKind::kMulGrad, {dy, S(in[0]), S(in[1])}, {in[0], in[1]});
-        break;
-      case OpKind::kRelu:
-        GradOp(i, fwd, OpKind::kReluGrad, {dy, S(fwd.outputs[0])}, {in[0]});
-        break;
-      case OpKind::kGelu:
-        GradOp(i, fwd, OpKind::kGeluGrad, {dy, S(in[0])}, {in[0]});
-        break;
-      case OpKind::kSilu:
-        GradOp(i, fwd, OpKind::kSiluGrad, {dy, S(in[0])}, {in[0]});
-        break;
-      case OpKind::kSwiglu:
-        GradOp(i, fwd, OpKind::kSwigluGrad, {dy, S(in[0]), S(in[1])}, {in[0], in[1]});
-        break;
-      case OpKind::kSoftmax:
-        GradOp(i, fwd, OpKind::kSoftmaxGrad, {dy, S(fwd.outputs[0])}, {in[0]});
-        break;
-      case OpKind::kLayerNorm:
-        GradOp(i, fwd, OpKind::kLayerNormGrad, {dy, S(in[0]), S(fwd.outputs[1]), in[1]},
-               {in[0], in[1], in[2]});
-        break;
-      case OpKind::kRmsNorm:
-        GradOp(i, fwd, OpKind::kRmsNormGrad, {dy, S(in[0]), S(fwd.outputs[1]), in[1]},
-               {in[0], in[1]});
-        break;
-      case OpKind::kBatchNorm:
-        GradOp(i, fwd, OpKind::kBatchNormGrad, {dy, S(in[0]), S(fwd.outputs[1]), in[1]},
-               {in[0], in[1], in[2]});
-        break;
-      case OpKind::kRotary:
-        GradOp(i, fwd, OpKind::kRotaryGrad, {dy}, {in[0]});
-        break;
-      case OpKind::kEmbedding:
-        GradOp(i, fwd, OpKind::kEmbeddingGrad, {S(in[0]), dy}, {in[1]});
-        break;
-      case OpKind::kCrossEntropy:
-        GradOp(i, fwd, OpKind::kCrossEntropyGrad, {S(in[0]), S(in[1]), S(fwd.outputs[1])}, {in[0]});
-        break;
-      case OpKind::kAttention:
-        GradOp(i, fwd, OpKind::kAttentionGrad,
-               {dy, S(in[0]), S(in[1]), S(in[2]), S(fwd.outputs[0]), S(fwd.outputs[1])},
-               {in[0], in[1], in[2]});
-        break;
       case OpKind::kMaxPool: {
         const GraphTensor& x = g_.tensor(in[0]);
         GraphOp op = Base(i, fwd, OpKind::kMaxPoolGrad, OpRole::kInputGrad, ".grad");
@@ -360,9 +332,6 @@ class BackwardBuilder {
         Add(std::move(op));
         break;
       }
-      case OpKind::kAvgPool:
-        GradOp(i, fwd, OpKind::kAvgPoolGrad, {dy}, {in[0]});
-        break;
       case OpKind::kUnary:
         switch (UnaryGradSaves(fwd.unary)) {
           case UnarySaved::kNothing:
@@ -461,8 +430,8 @@ PhaseWork Summarise(const Graph& g, Phase phase, std::vector<OpId> ops, std::uin
 
 }  // namespace
 
-TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion) {
-  TrainingStep step = BuildTrainingStep(BuildForwardGraph(config), config, fusion);
+TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion, std::uint64_t tp) {
+  TrainingStep step = BuildTrainingStep(BuildForwardGraph(config, tp), config, fusion);
   step.from_zoo = true;
   return step;
 }

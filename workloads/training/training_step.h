@@ -89,7 +89,9 @@ std::string OpSignature(const Graph& graph, const GraphOp& op);
 
 // A zoo model: BuildForwardGraph(config), then trained with config.training. `fusion`:
 // fold element-wise ops into their producers (fusion.h).
-TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion = true);
+// `tp` > 1: one tensor-parallel rank's share (BuildForwardGraph).
+TrainingStep BuildTrainingStep(const WorkloadConfig& config, bool fusion = true,
+                               std::uint64_t tp = 1);
 // Any forward graph (an importer's, a hand-built one): `settings.training` gives the
 // micro-batches, precision, optimizer and recomputation (micro_batch and sequence are
 // already in the graph's shapes); `settings.model.name` labels it. `from_zoo` false.

@@ -66,6 +66,7 @@ const char* RecomputeName(Recompute recompute) {
 namespace {
 
 constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 40;  // sanity bound on any size
+constexpr std::uint64_t kMaxLayers = 1024;  // transformer blocks, MLP layers (see ReadModel)
 
 // Reads the keys of one TOML table, remembering which were read, so that the rest can
 // be rejected as unknown.
@@ -152,13 +153,14 @@ class TableReader {
     throw InputError(fmt::format("{}: {} = '{}' is invalid: expected {}", WhereKey(key), Key(key),
                                  v->get(), expected));
   }
-  std::vector<std::uint64_t> IntArray(const std::string& key, std::size_t min_length) {
+  std::vector<std::uint64_t> IntArray(const std::string& key, std::size_t min_length,
+                                      std::size_t max_length) {
     used_.insert(key);
     const std::string expected =
-        fmt::format("an array of at least {} integers in [1, {}]", min_length, kMaxDim);
+        fmt::format("an array of {} to {} integers in [1, {}]", min_length, max_length, kMaxDim);
     if (!Has(key)) throw Missing(key, expected);
     const auto* arr = (*table_)[key].node()->as_array();
-    if (arr == nullptr || arr->size() < min_length) {
+    if (arr == nullptr || arr->size() < min_length || arr->size() > max_length) {
       throw InputError(
           fmt::format("{}: {} is invalid: expected {}", WhereKey(key), Key(key), expected));
     }
@@ -227,7 +229,11 @@ void ReadModel(TableReader& r, ModelConfig& m) {
   if (m.is_transformer()) {
     m.vocab = r.RequiredInt("vocab");
     m.hidden = r.RequiredInt("hidden");
-    m.layers = r.RequiredInt("layers", 1, 100000);
+    // The deepest published transformers have 126 blocks (Llama 3.1 405B, "The Llama 3 Herd
+    // of Models", https://arxiv.org/abs/2407.21783) and 118 (PaLM 540B,
+    // https://arxiv.org/abs/2204.02311); kMaxLayers leaves 8x room while bounding the graph
+    // built before the footprint check (issue 14: 60000 layers took gigabytes).
+    m.layers = r.RequiredInt("layers", 1, kMaxLayers);
     m.heads = r.RequiredInt("heads");
     m.ffn = r.RequiredInt("ffn");
     m.fused_attention = r.Bool("fused_attention", false);
@@ -265,7 +271,7 @@ void ReadModel(TableReader& r, ModelConfig& m) {
     m.channels = r.Int("channels", 1, 65536).value_or(3);
     m.classes = r.RequiredInt("classes");
   } else if (m.family == ModelFamily::kMlp) {
-    m.layer_sizes = r.IntArray("layer_sizes", 2);
+    m.layer_sizes = r.IntArray("layer_sizes", 2, kMaxLayers + 1);
     const auto act = r.Choice("activation", {"relu", "gelu"});
     m.activation = act ? (*act == 0 ? "relu" : "gelu") : "relu";
     m.bias = r.Bool("bias", true);
@@ -276,6 +282,7 @@ void ReadModel(TableReader& r, ModelConfig& m) {
 void ReadTraining(TableReader& r, const ModelConfig& m, TrainingConfig& t) {
   t.micro_batch = r.RequiredInt("micro_batch", 1, 1 << 24);
   t.grad_accum_steps = r.Int("grad_accum_steps", 1, 1 << 24).value_or(1);
+  t.global_batch = r.Int("global_batch", 1, 1ull << 40).value_or(0);
   if (m.is_transformer()) {
     const std::uint64_t fallback = m.family == ModelFamily::kLlama ? 2048 : m.max_positions;
     t.sequence = r.Int("sequence", 1, 1 << 24).value_or(fallback);
@@ -392,6 +399,11 @@ WorkloadConfig ParseWorkloadConfig(const std::string& toml_text, const std::stri
   TableReader tr(training, "training", source, training->source().begin.line,
                  key_sources["training"]);
   ReadTraining(tr, config.model, config.training);
+  auto source_of = [&](const char* key) {
+    return key_sources["training"].count(key) != 0 ? 2 : training->contains(key) ? 1 : 0;
+  };
+  config.training.grad_accum_source = source_of("grad_accum_steps");
+  config.training.global_batch_source = source_of("global_batch");
   return config;
 }
 

@@ -2,8 +2,8 @@
 //
 // A workload file (configs/workloads/*.toml) has two tables:
 //   [model]     family = "gpt" | "llama" | "bert" | "resnet" | "mlp" and its shape keys
-//   [training]  micro_batch, sequence, grad_accum_steps, precision, optimizer, recompute,
-//               stochastic_rounding
+//   [training]  micro_batch, sequence, grad_accum_steps, global_batch, precision, optimizer,
+//               recompute, stochastic_rounding
 // Keys per family (all integers >= 1 unless said otherwise):
 //   gpt    vocab, hidden, layers, heads, ffn, max_positions, tie_embeddings (bool)
 //          (GPT-2: learned positions, LayerNorm, GELU, biases everywhere)
@@ -72,6 +72,12 @@ struct TrainingConfig {
   OptimizerKind optimizer = OptimizerKind::kAdamW;
   Recompute recompute = Recompute::kNone;
   bool stochastic_rounding = false;  // bf16 weight update rounding cost in the optimizer
+  // Samples per optimizer step over all data-parallel replicas (= micro_batch x
+  // grad_accum_steps x dp); 0 = not given (derived from the other two).
+  std::uint64_t global_batch = 0;
+  // Where grad_accum_steps and global_batch were given: 0 nowhere, 1 the file, 2 an
+  // override (--set); workloads/parallel/parallel_layout.h resolves them against dp.
+  int grad_accum_source = 0, global_batch_source = 0;
 };
 
 struct WorkloadConfig {

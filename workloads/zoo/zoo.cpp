@@ -18,6 +18,7 @@ struct Ctx {
   const TrainingConfig& t;
   GraphBuilder& gb;
   std::uint64_t b, s;
+  std::uint64_t heads = 0;  // query heads on this tensor-parallel rank
 };
 
 TensorId LinearBias(GraphBuilder& gb, const std::string& name, TensorId x, std::uint64_t in,
@@ -30,7 +31,7 @@ TensorId LinearBias(GraphBuilder& gb, const std::string& name, TensorId x, std::
 
 // QK^T, softmax, AV (or one fused op) for q [b, s, a*d] and k, v [b, s, kv*d].
 TensorId Attention(Ctx& c, const std::string& p, TensorId q, TensorId k, TensorId v) {
-  const std::uint64_t a = c.m.heads, d = c.m.head_dim();
+  const std::uint64_t a = c.heads, d = c.m.head_dim();
   if (c.m.fused_attention) return c.gb.FusedAttention(p + ".attn", q, k, v, a);
   const TensorId scores = c.gb.BatchedMatmul(p + ".qk", q, k, {c.b * a, c.s, d, c.s, false, true},
                                              {c.b, a, c.s, c.s}, true);
@@ -44,15 +45,15 @@ TensorId LayerNormP(GraphBuilder& gb, const std::string& name, TensorId x, std::
                       gb.Parameter(name + ".bias", {h}));
 }
 
-ForwardGraph BuildGpt(const WorkloadConfig& cfg, ForwardGraph fg) {
+ForwardGraph BuildGpt(const WorkloadConfig& cfg, ForwardGraph fg, std::uint64_t tp) {
   const ModelConfig& m = cfg.model;
   GraphBuilder gb(fg.graph, fg.compute_dtype);
-  Ctx c{m, cfg.training, gb, cfg.training.micro_batch, cfg.training.sequence};
-  const std::uint64_t h = m.hidden;
+  Ctx c{m, cfg.training, gb, cfg.training.micro_batch, cfg.training.sequence, m.heads / tp};
+  const std::uint64_t h = m.hidden, hl = h / tp, ffn = m.ffn / tp, vocab = ShardVocab(m.vocab, tp);
   const TensorId ids = gb.Input("tokens", {c.b, c.s}, kIdDtype);
   const TensorId pos_ids = gb.Input("positions", {c.b, c.s}, kIdDtype);
   const TensorId labels = gb.Input("labels", {c.b, c.s}, kIdDtype);
-  const TensorId wte = gb.Parameter("wte", {m.vocab, h});
+  const TensorId wte = gb.Parameter("wte", {vocab, h});
   const TensorId wpe = gb.Parameter("wpe", {m.max_positions, h});
   // One statement each: the order of a call's arguments is unspecified in C++.
   const TensorId tokens = gb.Embedding("embed.tokens", ids, wte);
@@ -62,56 +63,60 @@ ForwardGraph BuildGpt(const WorkloadConfig& cfg, ForwardGraph fg) {
     gb.set_layer(static_cast<int>(l));
     const std::string p = fmt::format("h{}", l);
     const TensorId ln1 = LayerNormP(gb, p + ".ln1", x, h);
-    const TensorId q = LinearBias(gb, p + ".q", ln1, h, h, true);
-    const TensorId k = LinearBias(gb, p + ".k", ln1, h, h, true);
-    const TensorId v = LinearBias(gb, p + ".v", ln1, h, h, true);
+    const TensorId q = LinearBias(gb, p + ".q", ln1, h, hl, true);
+    const TensorId k = LinearBias(gb, p + ".k", ln1, h, hl, true);
+    const TensorId v = LinearBias(gb, p + ".v", ln1, h, hl, true);
     const TensorId ctx = Attention(c, p, q, k, v);
-    x = gb.Add(p + ".residual1", x, LinearBias(gb, p + ".attn_proj", ctx, h, h, true));
+    x = gb.Add(p + ".residual1", x, LinearBias(gb, p + ".attn_proj", ctx, hl, h, true));
     const TensorId ln2 = LayerNormP(gb, p + ".ln2", x, h);
-    const TensorId f = LinearBias(gb, p + ".fc", ln2, h, m.ffn, true);
+    const TensorId f = LinearBias(gb, p + ".fc", ln2, h, ffn, true);
     const TensorId a = gb.Unary(p + ".gelu", OpKind::kGelu, f);
-    x = gb.Add(p + ".residual2", x, LinearBias(gb, p + ".mlp_proj", a, m.ffn, h, true));
+    x = gb.Add(p + ".residual2", x, LinearBias(gb, p + ".mlp_proj", a, ffn, h, true));
   }
   gb.set_layer(-1);
   const TensorId lnf = LayerNormP(gb, "ln_f", x, h);
   const TensorId logits =
       m.tie_embeddings ? gb.LinearTransposedWeight("lm_head", lnf, wte)
-                       : gb.Linear("lm_head", lnf, gb.Parameter("lm_head.weight", {h, m.vocab}));
+                       : gb.Linear("lm_head", lnf, gb.Parameter("lm_head.weight", {h, vocab}));
   fg.losses.push_back(gb.CrossEntropy("loss", logits, labels));
   return fg;
 }
 
-ForwardGraph BuildLlama(const WorkloadConfig& cfg, ForwardGraph fg) {
+ForwardGraph BuildLlama(const WorkloadConfig& cfg, ForwardGraph fg, std::uint64_t tp) {
   const ModelConfig& m = cfg.model;
   GraphBuilder gb(fg.graph, fg.compute_dtype);
-  Ctx c{m, cfg.training, gb, cfg.training.micro_batch, cfg.training.sequence};
-  const std::uint64_t h = m.hidden, kv = m.kv_heads * m.head_dim();
+  Ctx c{m, cfg.training, gb, cfg.training.micro_batch, cfg.training.sequence, m.heads / tp};
+  // Key/value heads: split over the ranks, or replicated when there are fewer than ranks
+  // (Megatron-LM's grouped-query attention: each rank keeps the one its query heads use).
+  const std::uint64_t kv_local = m.kv_heads >= tp ? m.kv_heads / tp : 1;
+  const std::uint64_t h = m.hidden, hl = h / tp, kv = kv_local * m.head_dim(), ffn = m.ffn / tp,
+                      vocab = ShardVocab(m.vocab, tp);
   const TensorId ids = gb.Input("tokens", {c.b, c.s}, kIdDtype);
   const TensorId labels = gb.Input("labels", {c.b, c.s}, kIdDtype);
-  const TensorId embed = gb.Parameter("embed_tokens", {m.vocab, h});
+  const TensorId embed = gb.Parameter("embed_tokens", {vocab, h});
   TensorId x = gb.Embedding("embed", ids, embed);
   for (std::uint64_t l = 0; l < m.layers; ++l) {
     gb.set_layer(static_cast<int>(l));
     const std::string p = fmt::format("layers{}", l);
     const TensorId n1 = gb.RmsNorm(p + ".attn_norm", x, gb.Parameter(p + ".attn_norm.gain", {h}));
-    TensorId q = LinearBias(gb, p + ".q", n1, h, h, false);
+    TensorId q = LinearBias(gb, p + ".q", n1, h, hl, false);
     TensorId k = LinearBias(gb, p + ".k", n1, h, kv, false);
     const TensorId v = LinearBias(gb, p + ".v", n1, h, kv, false);
     q = gb.Unary(p + ".rope_q", OpKind::kRotary, q);
     k = gb.Unary(p + ".rope_k", OpKind::kRotary, k);
     const TensorId ctx = Attention(c, p, q, k, v);
-    x = gb.Add(p + ".residual1", x, LinearBias(gb, p + ".o", ctx, h, h, false));
+    x = gb.Add(p + ".residual1", x, LinearBias(gb, p + ".o", ctx, hl, h, false));
     const TensorId n2 = gb.RmsNorm(p + ".mlp_norm", x, gb.Parameter(p + ".mlp_norm.gain", {h}));
-    const TensorId gate = LinearBias(gb, p + ".gate", n2, h, m.ffn, false);
-    const TensorId up = LinearBias(gb, p + ".up", n2, h, m.ffn, false);
+    const TensorId gate = LinearBias(gb, p + ".gate", n2, h, ffn, false);
+    const TensorId up = LinearBias(gb, p + ".up", n2, h, ffn, false);
     const TensorId act = gb.Swiglu(p + ".swiglu", gate, up);
-    x = gb.Add(p + ".residual2", x, LinearBias(gb, p + ".down", act, m.ffn, h, false));
+    x = gb.Add(p + ".residual2", x, LinearBias(gb, p + ".down", act, ffn, h, false));
   }
   gb.set_layer(-1);
   const TensorId nf = gb.RmsNorm("norm", x, gb.Parameter("norm.gain", {h}));
   const TensorId logits =
       m.tie_embeddings ? gb.LinearTransposedWeight("lm_head", nf, embed)
-                       : gb.Linear("lm_head", nf, gb.Parameter("lm_head.weight", {h, m.vocab}));
+                       : gb.Linear("lm_head", nf, gb.Parameter("lm_head.weight", {h, vocab}));
   fg.losses.push_back(gb.CrossEntropy("loss", logits, labels));
   return fg;
 }
@@ -119,7 +124,7 @@ ForwardGraph BuildLlama(const WorkloadConfig& cfg, ForwardGraph fg) {
 ForwardGraph BuildBert(const WorkloadConfig& cfg, ForwardGraph fg) {
   const ModelConfig& m = cfg.model;
   GraphBuilder gb(fg.graph, fg.compute_dtype);
-  Ctx c{m, cfg.training, gb, cfg.training.micro_batch, cfg.training.sequence};
+  Ctx c{m, cfg.training, gb, cfg.training.micro_batch, cfg.training.sequence, m.heads};
   const std::uint64_t h = m.hidden;
   const TensorId ids = gb.Input("tokens", {c.b, c.s}, kIdDtype);
   const TensorId pos_ids = gb.Input("positions", {c.b, c.s}, kIdDtype);
@@ -261,16 +266,27 @@ ForwardGraph BuildMlp(const WorkloadConfig& cfg, ForwardGraph fg) {
 
 }  // namespace
 
-ForwardGraph BuildForwardGraph(const WorkloadConfig& config) {
+std::uint64_t ShardVocab(std::uint64_t vocab, std::uint64_t tp) { return CeilDiv(vocab, tp); }
+
+ForwardGraph BuildForwardGraph(const WorkloadConfig& config, std::uint64_t tp) {
+  const ModelConfig& m = config.model;
+  if (tp == 0 || (tp > 1 && (m.family != ModelFamily::kGpt && m.family != ModelFamily::kLlama))) {
+    throw std::logic_error("BuildForwardGraph: tensor parallelism is built for gpt and llama");
+  }
+  if (m.heads % tp != 0 || m.ffn % tp != 0 ||
+      (m.family == ModelFamily::kLlama &&
+       (m.kv_heads >= tp ? m.kv_heads % tp : tp % m.kv_heads) != 0)) {
+    throw std::logic_error("BuildForwardGraph: tp must divide heads and ffn");
+  }
   ForwardGraph fg;
   fg.compute_dtype = config.training.precision == Precision::kFp32 ? Dtype::kFp32 : Dtype::kBf16;
   fg.samples = config.training.micro_batch;
   fg.tokens = CheckedMul(config.training.micro_batch, config.training.sequence, "tokens");
   switch (config.model.family) {
     case ModelFamily::kGpt:
-      return BuildGpt(config, std::move(fg));
+      return BuildGpt(config, std::move(fg), tp);
     case ModelFamily::kLlama:
-      return BuildLlama(config, std::move(fg));
+      return BuildLlama(config, std::move(fg), tp);
     case ModelFamily::kBert:
       return BuildBert(config, std::move(fg));
     case ModelFamily::kResnet:

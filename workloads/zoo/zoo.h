@@ -33,6 +33,21 @@
 
 namespace systole {
 
-ForwardGraph BuildForwardGraph(const WorkloadConfig& config);
+// Tensor parallelism (gpt and llama, `tp` > 1): the graph of one of `tp` ranks, split as
+// Megatron-LM splits a transformer (Shoeybi et al. 2019, "Megatron-LM: Training
+// Multi-Billion Parameter Language Models Using Model Parallelism", arXiv:1909.08053):
+// q, k, v and the MLP's first matmuls (fc; gate and up) column-parallel (heads/tp query
+// heads, ffn/tp columns per rank), the attention output and MLP output projections
+// row-parallel (their contraction over hidden/tp and ffn/tp), the token embedding and the
+// LM head vocab-parallel (ceil(vocab/tp) rows per rank; the cross-entropy over the rank's
+// logits, as Megatron's parallel cross-entropy). Norms, residual adds, position embeddings
+// and biases of row-parallel layers are replicated. Key/value heads (llama) are split
+// when kv_heads >= tp, otherwise each rank keeps one (replicated). The all-reduces that
+// join the partial sums are not graph ops: the parallel run driver times them. `tp` must
+// divide heads and ffn (and kv_heads or be a multiple of it), checked by the caller.
+ForwardGraph BuildForwardGraph(const WorkloadConfig& config, std::uint64_t tp = 1);
+
+// Token-table rows per tensor-parallel rank: ceil(vocab / tp).
+std::uint64_t ShardVocab(std::uint64_t vocab, std::uint64_t tp);
 
 }  // namespace systole

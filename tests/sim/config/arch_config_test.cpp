@@ -92,6 +92,20 @@ TEST(ArchConfig, BadOverrides) {
   EXPECT_THAT(ErrorOf("", {"core.clock_ghz=nan"}), testing::HasSubstr("a number in"));
 }
 
+// Doubling the array: the scratchpad partitions (contraction rows) and accumulator
+// partitions (one per column) follow when set with less precedence, else the error names
+// the key and the value it needs.
+TEST(ArchConfig, PartitionsFollowTheArraySize) {
+  const ArchConfig c = LoadArchConfig("", {"core.tensor.rows=256", "core.tensor.cols=256"});
+  EXPECT_EQ(c.core.scratchpad.partitions, 256u);
+  EXPECT_EQ(c.core.accumulator.partitions, 256u);
+  EXPECT_EQ(c.sources.at("core.scratchpad.partitions"), "derived from core.tensor.rows");
+  EXPECT_EQ(c.values.at("core.accumulator.partitions"), "256");
+  EXPECT_THAT(ErrorOf("", {"core.tensor.rows=256", "core.scratchpad.partitions=128"}),
+              testing::HasSubstr("-p: core.tensor.rows = 256 needs core.scratchpad.partitions >= "
+                                 "256 (it is 128, from -p): set core.scratchpad.partitions = 256"));
+}
+
 TEST(ArchConfig, ResolvedTomlRoundTrips) {
   ArchConfig c = LoadArchConfig("", {"core.tensor.cols=96"});
   const std::string path = WriteTemp("resolved.toml", ResolvedArchToml(c));

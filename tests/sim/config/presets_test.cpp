@@ -1,5 +1,5 @@
 // The presets in configs/arch/ load, and their derived peaks equal the public figures they
-// cite (../shared/FACTS.md).
+// cite in their comments (vendor documents named at the top of each file in configs/arch/).
 #include <gtest/gtest.h>
 
 #include <string>

@@ -62,6 +62,124 @@ TEST(Collective, TreeAllReduceClosedForm) {
   EXPECT_DOUBLE_EQ(r.time_ns, 16e6 + 6'000);
 }
 
+TEST(Collective, RingReduceScatterAllGatherAllToAllClosedForms) {
+  const ArchConfig arch = SwitchSystem();
+  const double expected = 7 * (1000 + 1e8 / 100);  // (p-1) (alpha + S/p / B), S/p = 1e8 B
+  for (CollectiveKind kind :
+       {CollectiveKind::kReduceScatter, CollectiveKind::kAllGather, CollectiveKind::kAllToAll}) {
+    const CollectiveResult r =
+        TimeCollective(arch, Call(kind, 800'000'000, 8, CollectiveAlgo::kRing));
+    EXPECT_DOUBLE_EQ(r.time_ns, expected) << CollectiveKindName(kind);
+  }
+  // Halving-doubling reduce-scatter: S/2 + S/4 + S/8 = 7/8 S over B, log2(8) alphas.
+  const CollectiveResult hd = TimeCollective(
+      arch, Call(CollectiveKind::kReduceScatter, 800'000'000, 8, CollectiveAlgo::kHalvingDoubling));
+  EXPECT_DOUBLE_EQ(hd.time_ns, 7e6 + 3'000);
+}
+
+TEST(Collective, BroadcastAndSendRecvClosedForms) {
+  const ArchConfig arch = SwitchSystem();
+  // Pipelined chain in k chunks: (p-2+k)(alpha + S/(kB)), S/B = 8e6 ns, alpha = 1000 ns;
+  // k* = sqrt((p-2) S/B / alpha) = sqrt(48000) = 219.09: the better of 219 and 220.
+  auto chain = [](double k) { return (6 + k) * (1000 + 8e6 / k); };
+  const CollectiveResult ring =
+      TimeCollective(arch, Call(CollectiveKind::kBroadcast, 800'000'000, 8, CollectiveAlgo::kRing));
+  EXPECT_DOUBLE_EQ(ring.time_ns, std::min(chain(219), chain(220)));
+  // Double binary tree: S/B + ceil(log2 p) alpha.
+  const CollectiveResult tree =
+      TimeCollective(arch, Call(CollectiveKind::kBroadcast, 800'000'000, 8, CollectiveAlgo::kTree));
+  EXPECT_DOUBLE_EQ(tree.time_ns, 8e6 + 3'000);
+  // Send/recv: alpha + S/B.
+  const CollectiveResult p2p =
+      TimeCollective(arch, Call(CollectiveKind::kSendRecv, 800'000'000, 2, CollectiveAlgo::kAuto));
+  EXPECT_DOUBLE_EQ(p2p.time_ns, 1000 + 8e6);
+}
+
+// 2 nodes x 4 chips on a switch (B1 = 100 GB/s, alpha1 = 1 us), fat-tree network of
+// 40 GB/s per node shared by its 4 chips (B2 = 10 GB/s per rank), alpha2 = 5 us.
+TEST(Collective, HierarchicalAllReduceClosedForm) {
+  const ArchConfig arch =
+      LoadArchConfig("", {"system.chips_per_node=4", "system.nodes=2", "system.topology=switch",
+                          "system.links_per_chip=4", "system.link_bandwidth_gbps=25",
+                          "system.link_latency_ns=1000", "system.node_bandwidth_gbps=40",
+                          "system.node_latency_ns=5000"});
+  const CollectiveResult r = TimeCollective(
+      arch, Call(CollectiveKind::kAllReduce, 800'000'000, 8, CollectiveAlgo::kHierarchical));
+  // Inside the node (4 ranks): reduce-scatter then all-gather of S, halving-doubling
+  // (2 alphas each; ring would take 3): 2 x (3/4 x 8e8 / 100) + 4 x 1000.
+  const double node = 2 * (0.75 * 8e8 / 100) + 4 * 1000;
+  // Across the 2 nodes: all-reduce of S/4 = 2e8: 2 x (1/2 x 2e8 / 10) + 2 x 5000.
+  const double network = 2 * (0.5 * 2e8 / 10) + 2 * 5000;
+  EXPECT_DOUBLE_EQ(r.time_ns, node + network);
+  EXPECT_EQ(r.layout.ranks_at[1], 4u);
+  EXPECT_EQ(r.layout.ranks_at[2], 2u);
+  // The network carries 2 x S/4 / 2 = 2e8 bytes of this rank's data.
+  EXPECT_DOUBLE_EQ(r.levels[2].bytes_sent, 2e8);
+  // Auto picks it: the flat ring is limited by the network at every one of its 14 steps.
+  const CollectiveResult best =
+      TimeCollective(arch, Call(CollectiveKind::kAllReduce, 800'000'000, 8, CollectiveAlgo::kAuto));
+  EXPECT_EQ(best.algo, CollectiveAlgo::kHierarchical);
+}
+
+// TPU v5e pod: 16 x 16 torus, 4 ICI ports x 50 GB/s per direction. A large all-reduce
+// keeps all four links busy: 200 GB/s per chip, 256 x 200 GB/s = 51.2 TB/s, the pod's
+// published all-reduce bandwidth (cloud.google.com/tpu/docs/v5e).
+TEST(Collective, TpuV5ePodAllReduceBandwidthMatchesPublished) {
+  const ArchConfig arch =
+      LoadArchConfig(std::string(SYSTOLE_SOURCE_DIR) + "/configs/arch/tpu-v5e-pod.toml");
+  const CollectiveResult r = TimeCollective(
+      arch, Call(CollectiveKind::kAllReduce, 1'000'000'000, 256, CollectiveAlgo::kAuto));
+  EXPECT_EQ(r.algo, CollectiveAlgo::kHierarchical);
+  const double link_gbps = r.levels[1].bytes_sent / r.levels[1].link_busy_ns;
+  EXPECT_NEAR(link_gbps * 256 / 1000, 51.2, 1e-9);  // TB/s
+}
+
+TEST(Collective, BadInputNamesTheKey) {
+  const ArchConfig arch = SwitchSystem();
+  auto message = [&](const CollectiveCall& c) {
+    try {
+      TimeCollective(arch, c);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(Call(CollectiveKind::kAllReduce, 1000, 16, CollectiveAlgo::kAuto)),
+            "collective ranks = 16: 16 ranks (stride 1, first 0) do not fit the system's 8 ranks "
+            "(system.nodes 1 x system.chips_per_node 8 x chip.cores 1)");
+  EXPECT_EQ(message(Call(CollectiveKind::kAllReduce, 1000, 6, CollectiveAlgo::kHalvingDoubling)),
+            "collective algo = halving-doubling: does not implement all-reduce (it needs a "
+            "power-of-two number of ranks, got 6)");
+  EXPECT_EQ(message(Call(CollectiveKind::kAllToAll, 1000, 8, CollectiveAlgo::kTree)),
+            "collective algo = tree: does not implement all-to-all");
+  // 8 chips make a 2 x 4 torus with one link to each of 4 neighbours.
+  EXPECT_NO_THROW(LoadArchConfig("", {"system.chips_per_node=8", "system.topology=torus2d"}));
+}
+
+TEST(Collective, TopologiesThePresetCannotBuild) {
+  auto message = [](std::vector<std::string> p) {
+    try {
+      LoadArchConfig("", p);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({"system.chips_per_node=6", "system.topology=torus2d", "system.torus_x=4"}),
+            "-p: system.torus_x = 4: must divide system.chips_per_node (6)");
+  EXPECT_EQ(
+      message({"system.chips_per_node=8", "system.topology=torus2d", "system.links_per_chip=6"}),
+      "-p: system.links_per_chip = 6: a 2-D torus splits its links evenly over 4 "
+      "neighbours: expected a multiple of 4");
+  EXPECT_EQ(
+      message({"system.chips_per_node=8", "system.topology=fully_connected"}),
+      "system.links_per_chip = 4 (default): fully connected 8 chips need a multiple of 7 links "
+      "per chip (one or more to each other chip)");
+  EXPECT_EQ(message({"system.chips_per_node=7", "system.topology=torus2d"}),
+            "-p: system.chips_per_node = 7: a 2-D torus needs at least 2 chips on each side "
+            "(x = 1, y = 7); use system.topology = \"ring\"");
+}
+
 TEST(Collective, ZeroBytesIsAnInputError) {
   const ArchConfig arch = SwitchSystem();
   EXPECT_THROW(TimeCollective(arch, Call(CollectiveKind::kAllReduce, 0, 8, CollectiveAlgo::kAuto)),

@@ -45,9 +45,11 @@ TEST(KernelBuilderWaits, ReferenceKernelsMatchTheReferenceAlgorithm) {
     const ArchConfig arch = LoadArchConfig(*preset ? std::string(SYSTOLE_TEST_DATA) +
                                                          "/../../configs/arch/" + preset + ".toml"
                                                    : std::string());
-    for (const char* level : {"naive", "hoist", "block", "block3"}) {
+    for (const char* level : {"naive", "hoist", "block", "block3", "tuned"}) {
       for (const char* epilogue :
            {"", "bias,gelu,residual", "store,relu_grad,scale", "swiglu,store,silu_grad,relu"}) {
+        // The NKI tutorial's kernels take no epilogue.
+        if (*epilogue && std::string(level) != "tuned") continue;
         MatmulKernelOptions o;
         o.m = 640;
         o.k = 1100;
@@ -87,7 +89,7 @@ TEST(KernelBuilderWaits, ReferenceKernelsMatchTheReferenceAlgorithm) {
 TEST(KernelBuilderWaits, BenchmarkMatmulMatchesTheReferenceAlgorithm) {
   const ArchConfig arch =
       LoadArchConfig(std::string(SYSTOLE_TEST_DATA) + "/../../configs/arch/neuroncore-v2.toml");
-  for (const char* level : {"naive", "block3"}) {
+  for (const char* level : {"naive", "block3", "tuned"}) {
     MatmulKernelOptions o;
     o.m = 4096;
     o.k = 8192;

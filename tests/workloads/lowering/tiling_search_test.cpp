@@ -21,7 +21,7 @@ KernelCall Call(std::uint64_t m, std::uint64_t k, std::uint64_t n, std::uint64_t
   c.mm.k = k;
   c.mm.n = n;
   c.mm.batch = batch;
-  c.mm.level = "block3";
+  c.mm.level = "tuned";
   return c;
 }
 

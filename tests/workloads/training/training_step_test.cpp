@@ -1,4 +1,5 @@
-// Training steps: FLOPs against the closed forms of Narayanan et al. 2021 (FACTS.md),
+// Training steps: FLOPs against the closed forms of Narayanan et al. 2021
+// ("Efficient Large-Scale Language Model Training on GPU Clusters", arXiv 2104.04473),
 // backward = 2 x forward for matmuls, recomputation, accumulation and the optimizer.
 #include "workloads/training/training_step.h"
 

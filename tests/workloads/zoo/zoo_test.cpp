@@ -22,8 +22,11 @@ double RelDiff(double a, double b) { return std::abs(a - b) / b; }
 
 TEST(ZooPresets, AllLoadAndBuild) {
   const std::vector<std::string> names = WorkloadPresetNames();
-  for (const char* required : {"bert-large", "gpt2-medium", "gpt2-small", "gpt2-xl", "llama3-70b",
-                               "llama3-8b", "mlp", "resnet50"}) {
+  for (const char* required :
+       {"bert-large", "gpt2-medium", "gpt2-small",   "gpt2-xl",      "llama3-70b", "llama3-8b",
+        "mlp",        "resnet50",    "gpt3-125m",    "gpt3-350m",    "gpt3-760m",  "gpt3-1.3b",
+        "gpt3-2.7b",  "gpt3-6.7b",   "gpt3-13b",     "gpt3-175b",    "llama2-7b",  "llama2-13b",
+        "llama2-70b", "llama3.1-8b", "llama3.1-70b", "llama3.1-405b"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
   }
   for (const std::string& n : names) {
@@ -64,6 +67,25 @@ TEST(ZooParameterCounts, Llama3) {
   // 2 x 128256x8192 + 8192 + 80 x (2 x 8192^2 + 2 x 8192x1024 + 3 x 8192x28672 + 2 x 8192).
   EXPECT_EQ(Params("llama3-70b"), 70553706496u);
   EXPECT_LT(RelDiff(Params("llama3-70b"), 70.6e9), 0.01);
+}
+
+TEST(ZooParameterCounts, Gpt3Llama2AndLlama31) {
+  // GPT-3 175B (Brown et al. 2020, Table 2.1): wte 50257 x 12288 + wpe 2048 x 12288 + 96 x
+  // (12 x 12288^2 + 13 x 12288) + final LN 2 x 12288; the paper's "175.0B" rounds it.
+  EXPECT_EQ(Params("gpt3-175b"), 174604259328u);
+  EXPECT_LT(RelDiff(Params("gpt3-175b"), 175.0e9), 0.003);
+  // GPT-3 13B with d_model 5120 (see the preset): 12.85B, the paper's "13.0B" within 1.2%.
+  EXPECT_EQ(Params("gpt3-13b"), 12853386240u);
+  // Llama-2 7B: 2 x 32000 x 4096 + 4096 + 32 x (4 x 4096^2 + 3 x 4096 x 11008 + 2 x 4096),
+  // Hugging Face's 6,738,415,616.
+  EXPECT_EQ(Params("llama2-7b"), 6738415616u);
+  // Llama-2 70B (8 key/value heads): 2 x 32000 x 8192 + 8192 + 80 x (2 x 8192^2 +
+  // 2 x 8192 x 1024 + 3 x 8192 x 28672 + 2 x 8192) = 68.98B ("70B").
+  EXPECT_EQ(Params("llama2-70b"), 68976648192u);
+  // Llama-3.1 405B: 2 x 128256 x 16384 + 16384 + 126 x (2 x 16384^2 + 2 x 16384 x 1024 +
+  // 3 x 16384 x 53248 + 2 x 16384) = 405.85B.
+  EXPECT_EQ(Params("llama3.1-405b"), 405853388800u);
+  EXPECT_LT(RelDiff(Params("llama3.1-405b"), 405e9), 0.003);
 }
 
 TEST(ZooParameterCounts, BertLarge) {
@@ -160,7 +182,7 @@ TEST(ZooConfigErrors, UnknownKeysAreRejectedWithTheirLine) {
       << ErrorOf(Replace(kGood, "heads = 4", "heads = 4\nkv_heads = 2"));
   EXPECT_NE(ErrorOf(std::string(kGood) + "seq_len = 4\n")
                 .find("bad.toml:14: unknown key 'training.seq_len' in [training]: expected one of "
-                      "grad_accum_steps, micro_batch,"),
+                      "global_batch, grad_accum_steps, micro_batch,"),
             std::string::npos);
   EXPECT_NE(ErrorOf(std::string(kGood) + "[optimizer]\nlr = 1\n").find("unknown key 'optimizer'"),
             std::string::npos);
@@ -219,7 +241,7 @@ TEST(ZooConfigErrors, SettingsThatDoNotApplyToTheFamily) {
                 .find("needs training.precision = 'bf16_mixed'"),
             std::string::npos);
   EXPECT_NE(ErrorOf("[model]\nfamily = \"mlp\"\nlayer_sizes = [4]\n[training]\nmicro_batch = 1\n")
-                .find("model.layer_sizes is invalid: expected an array of at least 2 integers"),
+                .find("model.layer_sizes is invalid: expected an array of 2 to 1025 integers"),
             std::string::npos);
 }
 
