@@ -27,6 +27,7 @@
 #include "sim/config/param_registry.h"
 #include "sim/kernel_run.h"
 #include "sim/parallel_run.h"
+#include "sim/report/html_report.h"
 #include "sim/step_run.h"
 #include "sim/sweep/sweep_run.h"
 #include "sim/tco/cost_config.h"
@@ -231,13 +232,15 @@ int RunStep(const RunOptions& o) {
   }
   const std::string json_text = StepReportJson(arch, step, report);
   if (!o.out_dir.empty()) {
-    // The four files are published as one set (base/output_set.h): a failure or a kill
+    // The five files are published as one set (base/output_set.h): a failure or a kill
     // partway leaves the previous set intact or marked incomplete (no manifest).
+    // docs/REPORTS.md says what each holds.
     OutputSet set(o.out_dir);
     set.Add("report.json", json_text);
     set.Add("ops.csv", OpsCsv(step, report));
     set.Add("trace.json", StepTraceJson(step, report));
     set.Add("config.resolved.toml", ResolvedArchToml(arch));
+    set.Add("report.html", StepReportHtml(arch, step, report, json_text));
     set.Publish();
   }
   std::cout << (o.json ? json_text : FormatStepSummary(arch, step, report));
@@ -467,8 +470,9 @@ void RegisterCommands(CLI::App& app, std::function<int()>& action) {
   run_cmd->add_flag("--every-rank", run->every_rank,
                     "Simulate every rank on its own (no symmetry shortcut; slow, for checking)");
   run_cmd->add_flag("--json", run->json, "Print report.json to stdout");
-  run_cmd->add_option("--out", run->out_dir,
-                      "Write report.json, ops.csv, trace.json and config.resolved.toml here");
+  run_cmd->add_option(
+      "--out", run->out_dir,
+      "Write report.json, ops.csv, trace.json, config.resolved.toml and report.html here");
   run_cmd->callback([run, run_cmd, &action]() {
     if (!run->onnx.empty() && run_cmd->count("--workload") == 0) run->workload = "mlp";
     run->parallel_requested =

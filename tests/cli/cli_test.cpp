@@ -143,6 +143,11 @@ TEST(Cli, RunOutWritesReportAndResolvedConfig) {
   std::ifstream cfg(dir + "/config.resolved.toml");
   std::string text((std::istreambuf_iterator<char>(cfg)), std::istreambuf_iterator<char>());
   EXPECT_THAT(text, testing::HasSubstr("rows = 128  # default"));
+  // report.html (tests/sim/report/html_report_test.cpp checks what it shows).
+  std::ifstream html(dir + "/report.html");
+  std::string first;
+  std::getline(html, first);
+  EXPECT_EQ(first, "<!DOCTYPE html>");
 }
 
 TEST(Cli, ParallelRunWritesItsReports) {
