@@ -4,11 +4,17 @@
 # sanitizer report, leak, input taking longer than FUZZ_TIMEOUT seconds, or RSS above
 # FUZZ_RSS_MB; the offending input is kept in $build/artifacts/ (turn it into a
 # regression test under tests/).
-#   FUZZ_SECONDS=60 (per target)  FUZZ_TIMEOUT=5  FUZZ_RSS_MB=2048  FUZZ_BUILD=build-fuzz
+# Runs are reproducible: a fixed seed (FUZZ_SEED) and at most FUZZ_RUNS inputs per target,
+# from a fresh corpus, so CI repeats exactly the runs a developer made (a slower machine
+# stops at FUZZ_SECONDS on a prefix of them).
+#   FUZZ_SECONDS=60 (per target)  FUZZ_RUNS=20000  FUZZ_SEED=1  FUZZ_TIMEOUT=5
+#   FUZZ_RSS_MB=2048  FUZZ_BUILD=build-fuzz
 #   scripts/fuzz.sh [TARGET...]   (default: every target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
+runs=${FUZZ_RUNS:-20000}
+seed=${FUZZ_SEED:-1}
 timeout=${FUZZ_TIMEOUT:-5}
 rss=${FUZZ_RSS_MB:-2048}
 build=${FUZZ_BUILD:-build-fuzz}
@@ -43,9 +49,10 @@ export SC_COPYRIGHT_MESSAGE=DISABLE
 status=0
 for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
+  rm -rf "$corpus"
   mkdir -p "$corpus" "$build/artifacts"
   echo "== fuzz $t for ${seconds}s"
-  if ! "$build/fuzz/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -timeout="$timeout" \
+  if ! "$build/fuzz/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -runs="$runs" -seed="$seed" -timeout="$timeout" \
       -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -max_len=65536 -detect_leaks=1 \
       -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 >"$build/$t.log" 2>&1; then
     echo "FAIL: $t (log $build/$t.log; input in $build/artifacts/)"

@@ -156,11 +156,11 @@ std::vector<std::int64_t> BroadcastTo(const Const& c, const Shape& out) {
 // constants and shapes only; `what` names it in the error.
 const std::vector<std::int64_t>& Importer::ConstInts(const onnx::NodeProto& node, int i,
                                                      const char* what) const {
-  auto c = consts_.find(node.input(i));
-  if (values_.count(node.input(i)) || c == consts_.end() || !c->second.known) {
+  auto c = consts_.find(Input(node, i));
+  if (values_.count(Input(node, i)) || c == consts_.end() || !c->second.known) {
     Fail(node, fmt::format("its {} '{}' cannot be resolved statically (it is not computed "
                            "from constants and tensor shapes only)",
-                           what, node.input(i)));
+                           what, Input(node, i)));
   }
   return c->second.ints;
 }
@@ -356,7 +356,7 @@ bool Importer::Folds(const onnx::NodeProto& node) const {
   for (const std::string& in : node.input()) {
     if (!in.empty() && !IsConst(in)) return false;
   }
-  return !(type == "Gather" && consts_.at(node.input(0)).initializer);
+  return !(type == "Gather" && consts_.at(Input(node, 0)).initializer);
 }
 
 void Importer::Fold(const onnx::NodeProto& node) {
@@ -364,7 +364,7 @@ void Importer::Fold(const onnx::NodeProto& node) {
   if (node.output_size() < 1) Fail(node, "no outputs");
   auto in = [&](int i) -> const Const& {
     if (!HasInput(node, i)) Fail(node, fmt::format("missing input {}", i));
-    return consts_.at(node.input(i));
+    return consts_.at(Input(node, i));
   };
   auto with_values = [](Const& c) {
     c.known = Elements(c.dims) <= kMaxFoldedElements;
@@ -414,7 +414,7 @@ void Importer::Fold(const onnx::NodeProto& node) {
       std::fill(out.ints.begin(), out.ints.end(), fill);
     }
   } else if (type == "Shape" || type == "Size") {
-    const Shape dims = DimsOf(node, node.input(0));
+    const Shape dims = DimsOf(node, Input(node, 0));
     out.known = true;
     if (type == "Size") {
       out.ints = {static_cast<std::int64_t>(Elements(dims))};
@@ -534,7 +534,7 @@ void Importer::Fold(const onnx::NodeProto& node) {
       box.first[axis] = offset;
       box.count[axis] = static_cast<std::uint64_t>(sizes[static_cast<std::size_t>(o)]);
       offset += sizes[static_cast<std::size_t>(o)];
-      consts_[node.output(o)] = Cut(x, box);
+      consts_[Output(node, o)] = Cut(x, box);
     }
     if (static_cast<std::uint64_t>(offset) != x.dims[axis]) Fail(node, "split sizes do not add up");
     return;
@@ -651,7 +651,7 @@ void Importer::Fold(const onnx::NodeProto& node) {
     out.known = false;
     out.ints.clear();
   }
-  consts_[node.output(0)] = std::move(out);
+  consts_[Output(node, 0)] = std::move(out);
 }
 
 }  // namespace systole::onnx_importer

@@ -73,7 +73,7 @@ ForwardGraph Importer::Run() {
 
 void Importer::Fail(const onnx::NodeProto& node, const std::string& what) const {
   const std::string label = !node.name().empty()     ? node.name()
-                            : node.output_size() > 0 ? "output " + node.output(0)
+                            : node.output_size() > 0 ? "output " + Output(node, 0)
                                                      : std::string("unnamed");
   throw InputError(fmt::format("{}: node '{}' ({}): {}", path_, label, node.op_type(), what));
 }
@@ -287,7 +287,7 @@ Value Importer::Emit(const onnx::NodeProto& node, GraphOp op, const Shape& shape
   op.layer = layer_;
   op.role = OpRole::kForward;
   fg_.graph.AddOp(std::move(op));
-  if (node.output_size() > 0) values_[node.output(0)] = out;
+  if (node.output_size() > 0) values_[Output(node, 0)] = out;
   return out;
 }
 
@@ -361,7 +361,7 @@ ConvDims Importer::Window(const onnx::NodeProto& node, const Shape& x, std::uint
 }
 
 bool Importer::HasInput(const onnx::NodeProto& node, int i) const {
-  return node.input_size() > i && !node.input(i).empty();
+  return node.input_size() > i && !Input(node, i).empty();
 }
 
 // The shape of any tensor: an activation's view or a constant's dims.

@@ -9,6 +9,7 @@
 // Nothing outside workloads/import/ includes this header.
 #pragma once
 
+#include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
@@ -18,9 +19,27 @@
 #include <utility>
 #include <vector>
 
+#include "base/error.h"
 #include "workloads/import/onnx_import.h"
 
 namespace systole::onnx_importer {
+
+// A node's i-th input or output name; a node with fewer than the op needs (a malformed or
+// truncated model) is an input error instead of an out-of-range read.
+inline const std::string& Input(const onnx::NodeProto& node, int i) {
+  if (i < 0 || i >= node.input_size()) {
+    throw InputError(fmt::format("node '{}' ({}): expected at least {} input(s), it has {}",
+                                 node.name(), node.op_type(), i + 1, node.input_size()));
+  }
+  return node.input(i);
+}
+inline const std::string& Output(const onnx::NodeProto& node, int i) {
+  if (i < 0 || i >= node.output_size()) {
+    throw InputError(fmt::format("node '{}' ({}): expected at least {} output(s), it has {}",
+                                 node.name(), node.op_type(), i + 1, node.output_size()));
+  }
+  return node.output(i);
+}
 
 constexpr Dtype kIdDtype = Dtype::kFp32;  // 4-byte integer ids and labels, as in the zoo
 // Constants with more elements keep their dims only (their values are never shapes).

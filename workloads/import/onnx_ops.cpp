@@ -122,17 +122,17 @@ void Importer::ImportNode(int index) {
 // Add / Sub / Mul / Div with at least one activation input.
 void Importer::Binary(const onnx::NodeProto& node, const std::string& name, OpKind kind) {
   if (node.input_size() != 2) Fail(node, "expected two inputs");
-  const bool c0 = IsConst(node.input(0)), c1 = IsConst(node.input(1));
+  const bool c0 = IsConst(Input(node, 0)), c1 = IsConst(Input(node, 1));
   if (c0 || c1) {
-    const Value x = Get(node, node.input(c0 ? 1 : 0));
-    const std::string& cname = node.input(c0 ? 0 : 1);
+    const Value x = Get(node, Input(node, c0 ? 1 : 0));
+    const std::string& cname = Input(node, c0 ? 0 : 1);
     const Const& c = consts_.at(cname);
     const std::uint64_t n = Elements(c.dims);
     if (node.op_type() == "Div" && c0) Fail(node, "division of a constant by a tensor");
     if (x.scores && (c1 || node.op_type() == "Add" || node.op_type() == "Mul")) {
       // The 1/sqrt(d) scale or an additive mask of attention scores: part of the softmax
       // (kSoftmax fuses scale and causal mask, as in the zoo).
-      values_[node.output(0)] = x;
+      values_[Output(node, 0)] = x;
       return;
     }
     if (n <= 1 || node.op_type() == "Div") {
@@ -152,7 +152,7 @@ void Importer::Binary(const onnx::NodeProto& node, const std::string& name, OpKi
     }
     return;
   }
-  Value a = Get(node, node.input(0)), b = Get(node, node.input(1));
+  Value a = Get(node, Input(node, 0)), b = Get(node, Input(node, 1));
   if (node.op_type() == "Div") {
     // a / b = a x (1 / b): the reciprocal of the divisor (one scalar-engine op over b,
     // usually the smaller, broadcast operand, e.g. a row norm), then the product; the
@@ -168,7 +168,7 @@ void Importer::Binary(const onnx::NodeProto& node, const std::string& name, OpKi
 
 // Layout ops on an activation: a new view of the same tensor.
 void Importer::Layout(const onnx::NodeProto& node, const std::string&, int) {
-  Value v = Get(node, node.input(0));
+  Value v = Get(node, Input(node, 0));
   const Shape out = LayoutShape(node, v.shape);
   const std::size_t r = out.size();
   if (node.op_type() == "Transpose") {
@@ -179,12 +179,12 @@ void Importer::Layout(const onnx::NodeProto& node, const std::string&, int) {
     v.transposed = false;
   }
   v.shape = out;
-  values_[node.output(0)] = v;
+  values_[Output(node, 0)] = v;
 }
 
 // Expand or Slice of an activation: supported when it keeps every element (a view).
 void Importer::ActivationView(const onnx::NodeProto& node, const std::string& name, int) {
-  Value v = Get(node, node.input(0));
+  Value v = Get(node, Input(node, 0));
   Shape out;
   if (node.op_type() == "Expand") {
     Shape target;
@@ -208,7 +208,7 @@ void Importer::ActivationView(const onnx::NodeProto& node, const std::string& na
                            node.op_type(), fmt::join(v.shape, ","), fmt::join(out, ",")));
   }
   v.shape = out;
-  values_[node.output(0)] = v;
+  values_[Output(node, 0)] = v;
 }
 
 // A kSplit copying parts of x to the node's outputs (`parts`: their shapes, in order).
@@ -233,13 +233,13 @@ void Importer::EmitSplit(const onnx::NodeProto& node, const std::string& name, c
     Value v;
     v.id = outs[i];
     v.shape = parts[i];
-    values_[node.output(static_cast<int>(i))] = v;
+    values_[Output(node, static_cast<int>(i))] = v;
   }
 }
 
 // Split of an activation along any axis: a copy into the parts.
 void Importer::Split(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value x = Get(node, node.input(0));
+  const Value x = Get(node, Input(node, 0));
   if (node.output_size() < 1) Fail(node, "no outputs");
   const auto ax =
       static_cast<std::size_t>(Axis(node, IntAttr(node, "axis", 0), x.shape.size(), *this));
@@ -311,10 +311,10 @@ void Importer::Concat(const onnx::NodeProto& node, const std::string& name, int)
 // Gather of an activation with constant indices along any axis (PyTorch's x[:, 0]): a
 // view when it keeps every element in order, else a copy of the picked elements.
 void Importer::GatherActivation(const onnx::NodeProto& node, const std::string& name) {
-  Value x = Get(node, node.input(0));
+  Value x = Get(node, Input(node, 0));
   if (node.input_size() != 2) Fail(node, "expected two inputs");
   const std::vector<std::int64_t>& idx = ConstInts(node, 1, "indices");
-  const Shape idx_dims = consts_.at(node.input(1)).dims;
+  const Shape idx_dims = consts_.at(Input(node, 1)).dims;
   const auto ax =
       static_cast<std::size_t>(Axis(node, IntAttr(node, "axis", 0), x.shape.size(), *this));
   const auto dim = static_cast<std::int64_t>(x.shape[ax]);
@@ -335,7 +335,7 @@ void Importer::GatherActivation(const onnx::NodeProto& node, const std::string& 
   if (in_order) {  // every element, in order: a view
     x.shape = out;
     x.transposed = false;
-    values_[node.output(0)] = x;
+    values_[Output(node, 0)] = x;
     return;
   }
   EmitSplit(node, name, x, {out});
@@ -345,21 +345,21 @@ void Importer::GatherActivation(const onnx::NodeProto& node, const std::string& 
 void Importer::Unary(const onnx::NodeProto& node, const std::string& name, int) {
   const UnaryFn fn = UnaryOps().at(node.op_type());
   if (!HasInput(node, 0)) Fail(node, "missing input");
-  const Value x = Get(node, node.input(0));
+  const Value x = Get(node, Input(node, 0));
   if (fn == UnaryFn::kPow) {
-    if (node.input_size() != 2 || !IsConst(node.input(1))) {
+    if (node.input_size() != 2 || !IsConst(Input(node, 1))) {
       Fail(node, "only a constant exponent is supported (not a power of two activations)");
     }
-    const Shape e = DimsOf(node, node.input(1));
+    const Shape e = DimsOf(node, Input(node, 1));
     if (Broadcast(node, x.shape, e) != x.shape) {
       Fail(node, fmt::format("exponent [{}] broadcasts the base [{}] to a larger shape",
                              fmt::join(e, ","), fmt::join(x.shape, ",")));
     }
   } else if (fn == UnaryFn::kClip) {
     for (int i = 1; i < node.input_size(); ++i) {
-      if (HasInput(node, i) && !IsConst(node.input(i))) {
+      if (HasInput(node, i) && !IsConst(Input(node, i))) {
         Fail(node, fmt::format("bound '{}' is an activation; only constant bounds are supported",
-                               node.input(i)));
+                               Input(node, i)));
       }
     }
   } else if (node.input_size() != 1) {
@@ -375,19 +375,19 @@ void Importer::Unary(const onnx::NodeProto& node, const std::string& name, int) 
 // scores, part of their softmax (kSoftmax fuses the mask, as in the zoo).
 void Importer::Mask(const onnx::NodeProto& node, const std::string&, int) {
   if (node.input_size() != 3) Fail(node, "expected three inputs");
-  const bool c1 = IsConst(node.input(1)), c2 = IsConst(node.input(2));
-  if (!IsConst(node.input(0)) || c1 == c2) {
+  const bool c1 = IsConst(Input(node, 1)), c2 = IsConst(Input(node, 2));
+  if (!IsConst(Input(node, 0)) || c1 == c2) {
     Fail(node,
          "Where on activations is supported only as the mask of attention scores (a "
          "constant condition, the scores and a constant fill)");
   }
-  const Value x = Get(node, node.input(c1 ? 2 : 1));
+  const Value x = Get(node, Input(node, c1 ? 2 : 1));
   if (!x.scores) {
     Fail(node,
          "Where on activations is supported only as the mask of attention scores "
          "(QK^T) before their Softmax");
   }
-  values_[node.output(0)] = x;
+  values_[Output(node, 0)] = x;
 }
 
 // LayerNorm (over the dims from `axis` on) or BatchNorm of x with gain and bias (none: a
@@ -421,7 +421,7 @@ void Importer::Norm(const onnx::NodeProto& node, const std::string& name, bool l
 // with its slice of the weight (and bias) as a parameter "<weight>#<part>".
 void Importer::SplitProjection(const onnx::NodeProto& node, const SplitPattern& p) {
   const onnx::NodeProto& mm = g_.node(p.matmul);
-  const Value x = Get(mm, mm.input(0));
+  const Value x = Get(mm, Input(mm, 0));
   const Const& w = consts_.at(p.weight);
   if (w.dims.size() != 2 || w.transposed || x.shape.empty() || ShapeCols(x.shape) != w.dims[0]) {
     Fail(mm, "expected an activation times a 2-D [K, N] weight");
@@ -466,17 +466,19 @@ void Importer::SplitProjection(const onnx::NodeProto& node, const SplitPattern& 
     }
     outs.push_back(y);
   }
-  for (std::size_t i = 0; i < outs.size(); ++i) values_[node.output(static_cast<int>(i))] = outs[i];
+  for (std::size_t i = 0; i < outs.size(); ++i)
+    values_[Output(node, static_cast<int>(i))] = outs[i];
 }
 
 // MatMul: a linear layer (a 2-D constant B) or a batched matmul of activations.
 void Importer::MatMul(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value a = Get(node, node.input(0));
+  const Value a = Get(node, Input(node, 0));
   if (a.shape.size() < 2) Fail(node, "the first operand must have rank >= 2");
   GraphOp op;
   op.name = name;
   op.kind = OpKind::kMatmul;
-  const Value b = IsConst(node.input(1)) ? Weight(node, node.input(1)) : Get(node, node.input(1));
+  const Value b =
+      IsConst(Input(node, 1)) ? Weight(node, Input(node, 1)) : Get(node, Input(node, 1));
   const bool weight = b.constant;
   op.inputs = {a.id, b.id};
   const std::uint64_t k = ShapeCols(a.shape);
@@ -506,13 +508,14 @@ void Importer::MatMul(const onnx::NodeProto& node, const std::string& name, int)
   const Value y = Emit(node, op, out, dtype_);
   if (!weight) {
     fresh_.insert(y.id);
-    values_[node.output(0)].scores = !a.attention_core && !b.attention_core;
+    values_[Output(node, 0)].scores = !a.attention_core && !b.attention_core;
   }
 }
 
 void Importer::Gemm(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value a = Get(node, node.input(0));
-  const Value b = IsConst(node.input(1)) ? Weight(node, node.input(1)) : Get(node, node.input(1));
+  const Value a = Get(node, Input(node, 0));
+  const Value b =
+      IsConst(Input(node, 1)) ? Weight(node, Input(node, 1)) : Get(node, Input(node, 1));
   const bool ta = IntAttr(node, "transA", 0) != 0, tb = IntAttr(node, "transB", 0) != 0;
   if (a.shape.size() != 2 || b.shape.size() != 2) Fail(node, "Gemm operands must be 2-D");
   const std::uint64_t m = ta ? a.shape[1] : a.shape[0], k = ta ? a.shape[0] : a.shape[1];
@@ -527,8 +530,8 @@ void Importer::Gemm(const onnx::NodeProto& node, const std::string& name, int) {
   op.inputs = {a.id, b.id};
   Value y = Emit(node, op, {m, n}, dtype_);
   if (HasInput(node, 2) && FloatAttr(node, "beta", 1.0) != 0.0) {
-    const bool cc = IsConst(node.input(2));
-    const Value c = cc ? Weight(node, node.input(2)) : Get(node, node.input(2));
+    const bool cc = IsConst(Input(node, 2));
+    const Value c = cc ? Weight(node, Input(node, 2)) : Get(node, Input(node, 2));
     const OpKind kind =
         cc && Product(c.shape) != Product(y.shape) ? OpKind::kBiasAdd : OpKind::kAdd;
     Emit(node, Elementwise(name + ".bias_add", kind, y.shape, {y.id, c.id}), y.shape, dtype_);
@@ -537,9 +540,9 @@ void Importer::Gemm(const onnx::NodeProto& node, const std::string& name, int) {
 
 void Importer::Conv(const onnx::NodeProto& node, const std::string& name, int) {
   const std::int64_t group = IntAttr(node, "group", 1);
-  const Value x = Get(node, node.input(0));
-  if (!IsConst(node.input(1))) Fail(node, "the weight must be an initializer");
-  const Value w = Weight(node, node.input(1));
+  const Value x = Get(node, Input(node, 0));
+  if (!IsConst(Input(node, 1))) Fail(node, "the weight must be an initializer");
+  const Value w = Weight(node, Input(node, 1));
   if (w.shape.size() != 4 || x.shape.size() != 4) {
     Fail(node, "expected NCHW input and [C_out, C_in/group, kh, kw] weight");
   }
@@ -558,8 +561,8 @@ void Importer::Conv(const onnx::NodeProto& node, const std::string& name, int) {
   op.inputs = {x.id, w.id};
   const ConvDims& c = op.conv;
   Value y = Emit(node, op, {c.n, c.c_out, c.h_out, c.w_out}, dtype_);
-  if (node.input_size() > 2 && !node.input(2).empty()) {
-    const Value bias = Weight(node, node.input(2));
+  if (node.input_size() > 2 && !Input(node, 2).empty()) {
+    const Value bias = Weight(node, Input(node, 2));
     Emit(node, Elementwise(name + ".bias_add", OpKind::kBiasAdd, y.shape, {y.id, bias.id}), y.shape,
          dtype_);
   }
@@ -578,13 +581,13 @@ void Importer::Mul(const onnx::NodeProto& node, const std::string& name, int) {
 }
 
 void Importer::ReluOrGelu(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value x = Get(node, node.input(0));
+  const Value x = Get(node, Input(node, 0));
   const OpKind kind = node.op_type() == "Relu" ? OpKind::kRelu : OpKind::kGelu;
   Emit(node, Elementwise(name, kind, x.shape, {x.id}), x.shape, dtype_);
 }
 
 void Importer::Softmax(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value x = Get(node, node.input(0));
+  const Value x = Get(node, Input(node, 0));
   GraphOp op = Elementwise(name, OpKind::kSoftmax, x.shape, {x.id});
   // Opset 13+: along `axis` (default last); before: over the dims from `axis` (default 1)
   // on, flattened. A row-wise op along any axis is rows x cols elements (the graph IR
@@ -600,19 +603,19 @@ void Importer::Softmax(const onnx::NodeProto& node, const std::string& name, int
 
 void Importer::Normalization(const onnx::NodeProto& node, const std::string& name, int) {
   if (node.input_size() < 2) Fail(node, "missing scale");
-  Norm(node, name, node.op_type() == "LayerNormalization", node.input(0), node.input(1),
-       HasInput(node, 2) ? node.input(2) : "", IntAttr(node, "axis", -1));
+  Norm(node, name, node.op_type() == "LayerNormalization", Input(node, 0), Input(node, 1),
+       HasInput(node, 2) ? Input(node, 2) : "", IntAttr(node, "axis", -1));
 }
 
 // Gather: an embedding lookup in a float initializer table, or of an activation.
 void Importer::Gather(const onnx::NodeProto& node, const std::string& name, int) {
-  if (!IsConst(node.input(0))) return GatherActivation(node, name);
+  if (!IsConst(Input(node, 0))) return GatherActivation(node, name);
   // Ids may be an input, an activation or a constant (computed position ids).
-  if (!IsConst(node.input(0)) || !consts_.at(node.input(0)).initializer) {
+  if (!IsConst(Input(node, 0)) || !consts_.at(Input(node, 0)).initializer) {
     Fail(node, "only a lookup in a float initializer table (an embedding) is supported");
   }
-  const Value table = Weight(node, node.input(0));
-  const Value ids = Get(node, node.input(1));
+  const Value table = Weight(node, Input(node, 0));
+  const Value ids = Get(node, Input(node, 1));
   if (table.shape.size() != 2 || IntAttr(node, "axis", 0) != 0) {
     Fail(node, "only a row lookup in a 2-D table is supported");
   }
@@ -628,7 +631,7 @@ void Importer::Gather(const onnx::NodeProto& node, const std::string& name, int)
 }
 
 void Importer::GlobalAveragePool(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value x = Get(node, node.input(0));
+  const Value x = Get(node, Input(node, 0));
   if (x.shape.size() != 4) Fail(node, "expected an NCHW input");
   GraphOp op;
   op.name = name;
@@ -643,12 +646,12 @@ void Importer::GlobalAveragePool(const onnx::NodeProto& node, const std::string&
   op.rows = c.n * c.c_in;
   op.cols = c.h_in * c.w_in;
   Emit(node, op, {c.n, c.c_out}, dtype_);
-  values_[node.output(0)].shape = {c.n, c.c_out, 1, 1};  // ONNX keeps the H, W dims
+  values_[Output(node, 0)].shape = {c.n, c.c_out, 1, 1};  // ONNX keeps the H, W dims
 }
 
 // MaxPool / AveragePool over square windows.
 void Importer::Pool(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value x = Get(node, node.input(0));
+  const Value x = Get(node, Input(node, 0));
   if (x.shape.size() != 4) Fail(node, "expected an NCHW input");
   GraphOp op;
   op.name = name;
@@ -670,8 +673,8 @@ void Importer::Pool(const onnx::NodeProto& node, const std::string& name, int) {
 }
 
 void Importer::SoftmaxCrossEntropyLoss(const onnx::NodeProto& node, const std::string& name, int) {
-  const Value logits = Get(node, node.input(0));
-  const Value labels = Get(node, node.input(1));
+  const Value logits = Get(node, Input(node, 0));
+  const Value labels = Get(node, Input(node, 1));
   // ONNX scores are [N, C, d...]; the class axis is the second.
   GraphOp op;
   op.name = name;

@@ -26,7 +26,7 @@ void Importer::FindPatterns() {
     const onnx::NodeProto& n = g_.node(i);
     for (const std::string& in : n.input()) consumers[in].push_back(i);
     for (const std::string& out : n.output()) producer[out] = i;
-    if (n.op_type() == "Constant" && n.output_size() > 0) constants.insert(n.output(0));
+    if (n.op_type() == "Constant" && n.output_size() > 0) constants.insert(Output(n, 0));
   }
   auto is_const = [&](const std::string& v) { return constants.count(v) != 0; };
   auto only_user = [&](const std::string& value, const char* type) -> int {
@@ -36,7 +36,7 @@ void Importer::FindPatterns() {
     return m.op_type() == type && m.input_size() == 2 && m.output_size() >= 1 ? users[0] : -1;
   };
   auto other_input = [&](const onnx::NodeProto& m, const std::string& mine) {
-    return m.input(0) == mine ? m.input(1) : m.input(0);
+    return Input(m, 0) == mine ? Input(m, 1) : Input(m, 0);
   };
   // The binary node of `type` producing `value`, read only once, with one input `a` (or
   // any constant when a is empty) and returning its other input; -1 when it does not.
@@ -47,9 +47,9 @@ void Importer::FindPatterns() {
     const onnx::NodeProto& m = g_.node(p->second);
     if (m.op_type() != type || m.input_size() != 2) return -1;
     for (int side = 0; side < 2; ++side) {
-      const std::string& mine = m.input(side);
+      const std::string& mine = Input(m, side);
       if (a.empty() ? is_const(mine) : mine == a) {
-        *other = m.input(1 - side);
+        *other = Input(m, 1 - side);
         return p->second;
       }
     }
@@ -79,28 +79,28 @@ void Importer::FindPatterns() {
     const onnx::NodeProto& n = g_.node(i);
     if (n.input_size() < 1 || n.output_size() < 1) continue;
     if (n.op_type() == "Sigmoid") {
-      const int mul = only_user(n.output(0), "Mul");
-      if (mul >= 0 && other_input(g_.node(mul), n.output(0)) == n.input(0)) {
-        fused_[mul] = {OpKind::kSilu, n.input(0)};
+      const int mul = only_user(Output(n, 0), "Mul");
+      if (mul >= 0 && other_input(g_.node(mul), Output(n, 0)) == Input(n, 0)) {
+        fused_[mul] = {OpKind::kSilu, Input(n, 0)};
         skip_.insert(i);
       }
     } else if (n.op_type() == "Erf" || n.op_type() == "Tanh") {
       std::vector<int> nodes = {i};
       std::string x;
       if (n.op_type() == "Erf") {
-        auto p = producer.find(n.input(0));
-        if (p == producer.end() || consumers[n.input(0)].size() != 1) continue;
+        auto p = producer.find(Input(n, 0));
+        if (p == producer.end() || consumers[Input(n, 0)].size() != 1) continue;
         const onnx::NodeProto& d = g_.node(p->second);
         if ((d.op_type() != "Div" && d.op_type() != "Mul") || d.input_size() != 2 ||
-            !is_const(d.input(1))) {
+            !is_const(Input(d, 1))) {
           continue;
         }
-        x = d.input(0);
+        x = Input(d, 0);
         nodes.push_back(p->second);
       } else {
         // Tanh(Mul(Add(x, Mul(Pow(x, 3), c)), c)).
         std::string u, v, pw, three;
-        const int scale = produced_by(n.input(0), "Mul", "", &u);
+        const int scale = produced_by(Input(n, 0), "Mul", "", &u);
         if (scale < 0) continue;
         auto pu = producer.find(u);
         if (pu == producer.end() || consumers[u].size() != 1) continue;
@@ -108,23 +108,23 @@ void Importer::FindPatterns() {
         if (add.op_type() != "Add" || add.input_size() != 2) continue;
         int cube = -1, mul = -1;
         for (int side = 0; side < 2 && cube < 0; ++side) {
-          mul = produced_by(add.input(side), "Mul", "", &pw);
+          mul = produced_by(Input(add, side), "Mul", "", &pw);
           if (mul < 0) continue;
           auto pp = producer.find(pw);
           if (pp == producer.end() || consumers[pw].size() != 1) continue;
           const onnx::NodeProto& pow = g_.node(pp->second);
-          if (pow.op_type() != "Pow" || pow.input_size() != 2 || !is_const(pow.input(1)) ||
-              pow.input(0) != add.input(1 - side)) {
+          if (pow.op_type() != "Pow" || pow.input_size() != 2 || !is_const(Input(pow, 1)) ||
+              Input(pow, 0) != Input(add, 1 - side)) {
             continue;
           }
           cube = pp->second;
-          x = pow.input(0);
+          x = Input(pow, 0);
         }
         if (cube < 0) continue;
         nodes.insert(nodes.end(), {scale, pu->second, mul, cube});
       }
-      const int add = only_user(n.output(0), "Add");
-      if (add < 0 || !is_const(other_input(g_.node(add), n.output(0)))) continue;
+      const int add = only_user(Output(n, 0), "Add");
+      if (add < 0 || !is_const(other_input(g_.node(add), Output(n, 0)))) continue;
       nodes.push_back(add);
       const int last = gelu_tail(x, add, &nodes);
       if (last < 0) continue;
@@ -133,30 +133,30 @@ void Importer::FindPatterns() {
     } else if (n.op_type() == "Split") {
       // A fused projection split into parts (GPT-2's c_attn into q, k, v): MatMul by a 2-D
       // initializer, optionally Add of an initializer bias, read only by the Split.
-      std::string value = n.input(0), bias;
+      std::string value = Input(n, 0), bias;
       auto p = producer.find(value);
       if (p == producer.end() || consumers[value].size() != 1) continue;
       int add = -1;
       if (g_.node(p->second).op_type() == "Add" && g_.node(p->second).input_size() == 2) {
         add = p->second;
         const onnx::NodeProto& a = g_.node(add);
-        const int side = initializers.count(a.input(1))   ? 1
-                         : initializers.count(a.input(0)) ? 0
-                                                          : -1;
+        const int side = initializers.count(Input(a, 1))   ? 1
+                         : initializers.count(Input(a, 0)) ? 0
+                                                           : -1;
         if (side < 0) continue;
-        bias = a.input(side);
-        value = a.input(1 - side);
+        bias = Input(a, side);
+        value = Input(a, 1 - side);
         p = producer.find(value);
         if (p == producer.end() || consumers[value].size() != 1) continue;
       }
       const onnx::NodeProto& mm = g_.node(p->second);
       if (mm.op_type() != "MatMul" || mm.input_size() != 2 ||
-          initializers.count(mm.input(1)) == 0 || consumers[mm.input(1)].size() != 1 ||
+          initializers.count(Input(mm, 1)) == 0 || consumers[Input(mm, 1)].size() != 1 ||
           (!bias.empty() && consumers[bias].size() != 1)) {
         continue;
       }
-      splits_[i] = {p->second, mm.input(1), bias};
-      split_bias_[mm.input(1)] = bias;
+      splits_[i] = {p->second, Input(mm, 1), bias};
+      split_bias_[Input(mm, 1)] = bias;
       skip_.insert(p->second);
       if (add >= 0) skip_.insert(add);
     } else if (n.op_type() == "ReduceMean") {
@@ -164,7 +164,7 @@ void Importer::FindPatterns() {
       // d / Sqrt(ReduceMean(Pow(d, 2)) + eps) * gain + bias.
       const std::vector<std::int64_t> axes = IntsAttr(n, "axes", {});
       if (axes.size() != 1 || n.input_size() != 1) continue;
-      const std::string& x = n.input(0);
+      const std::string& x = Input(n, 0);
       auto single = [&](const std::string& value, const char* type) -> int {
         const std::vector<int>& users = consumers[value];
         return users.size() == 1 && g_.node(users[0]).op_type() == type &&
@@ -172,14 +172,14 @@ void Importer::FindPatterns() {
                    ? users[0]
                    : -1;
       };
-      const int sub = single(n.output(0), "Sub");
+      const int sub = single(Output(n, 0), "Sub");
       if (sub < 0 || g_.node(sub).input_size() != 2 || g_.node(sub).input(0) != x) continue;
       const std::string& d = g_.node(sub).output(0);
       int pow = -1, div = -1;
       for (int u : consumers[d]) {
         const onnx::NodeProto& m = g_.node(u);
-        if (m.input_size() != 2 || m.input(0) != d || m.output_size() < 1) continue;
-        if (m.op_type() == "Pow" && is_const(m.input(1))) pow = u;
+        if (m.input_size() != 2 || Input(m, 0) != d || m.output_size() < 1) continue;
+        if (m.op_type() == "Pow" && is_const(Input(m, 1))) pow = u;
         if (m.op_type() == "Div") div = u;
       }
       if (pow < 0 || div < 0 || consumers[d].size() != 2) continue;

@@ -116,6 +116,15 @@ TEST(OnnxHardening, NegativeDimsAreNamed) {
       ThrowsMessage<InputError>(HasSubstr(path2 + ": tensor 'w': dimension -8 is negative")));
 }
 
+// Found by onnx_fuzz (scripts/fuzz.sh): a Flatten node with no output was read past the end
+// of its output list (UBSan in protobuf's RepeatedPtrField::Get).
+TEST(OnnxHardening, NodeWithoutTheOutputItNeedsIsAnInputError) {
+  const std::string path = std::string(SYSTOLE_TEST_DATA) + "/fuzz/onnx-node-without-output.onnx";
+  EXPECT_THAT([&] { ImportOnnx(path, Settings()); },
+              testing::ThrowsMessage<InputError>(
+                  testing::HasSubstr("(Flatten): expected at least 1 output(s), it has 0")));
+}
+
 TEST(OnnxHardening, DirectoryIsNamedAsOne) {
   EXPECT_THAT([&] { ImportOnnx(testing::TempDir(), Settings()); },
               ThrowsMessage<InputError>(HasSubstr("is a directory: expected an ONNX model file")));
