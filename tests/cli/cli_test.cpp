@@ -59,7 +59,7 @@ TEST(Cli, VersionAndUnknownCommands) {
   // Defaults show in a subcommand's help.
   r = RunSystole("kernel --help");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, testing::HasSubstr("[4096x1024]"));  // --shape's default
+  EXPECT_THAT(r.output, testing::HasSubstr("--shape TEXT=4096x1024"));  // --shape's default
 }
 
 TEST(Cli, FootprintOverCapacityIsAnInputError) {
