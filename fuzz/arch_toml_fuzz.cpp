@@ -6,7 +6,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   systole::fuzz::TempFile file(data, size, ".toml");
   systole::fuzz::ExpectCleanOutcome([&] {
     const systole::ArchConfig config = systole::LoadArchConfig(file.path(), {});
-    (void)config.ToResolvedToml();
+    (void)systole::ResolvedArchToml(config);
   });
   return 0;
 }

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string set = nul == std::string::npos ? "" : bytes.substr(nul + 1);
   systole::fuzz::ExpectCleanOutcome([&] {
     const systole::ArchConfig config = systole::LoadArchConfig("", {p});
-    (void)config.ToResolvedToml();
+    (void)systole::ResolvedArchToml(config);
   });
   systole::fuzz::ExpectCleanOutcome(
       [&] { (void)systole::LoadWorkloadConfig(systole::WorkloadPresetPath("gpt2-small"), {set}); });
