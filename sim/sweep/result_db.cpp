@@ -61,6 +61,17 @@ void Flatten(const nlohmann::json& j, const std::string& prefix,
 }  // namespace
 
 ResultDb::ResultDb(const std::string& path, int busy_timeout_ms) : path_(path) {
+  try {
+    Open(busy_timeout_ms);
+  } catch (...) {
+    sqlite3_close(db_);  // a refused database is closed, not leaked
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void ResultDb::Open(int busy_timeout_ms) {
+  const std::string& path = path_;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     throw InputError(path + ": is a directory, expected a results database file");

@@ -58,6 +58,7 @@ class ResultDb {
   std::uint64_t Count(const std::string& sweep_id, const std::string& status);
 
  private:
+  void Open(int busy_timeout_ms);
   void CheckOrCreateSchema();  // inside the opening transaction
   void Exec(const std::string& sql);
   [[noreturn]] void Fail(const std::string& what);

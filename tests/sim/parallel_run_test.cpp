@@ -132,7 +132,7 @@ TEST(ParallelRun, DataParallelGradientsOverlapTheBackward) {
 
 TEST(ParallelRun, ZeroStagesShardTheStates) {
   const ArchConfig arch = LoadArchConfig("", {"chip.cores=4"});
-  const Footprint& u = RunParallelStep(arch, Tiny(), Layout("dp=4", "0"), Ring).chunks[0].states;
+  const Footprint u = RunParallelStep(arch, Tiny(), Layout("dp=4", "0"), Ring).chunks[0].states;
   // Mixed-precision AdamW: 2 + 2 + 12 bytes per parameter.
   EXPECT_EQ(u.master_weights_bytes + u.optimizer_state_bytes, 6 * u.weights_bytes);
   EXPECT_EQ(u.gradients_bytes, u.weights_bytes);
